@@ -1,0 +1,1 @@
+"""convlens benchmarks: ``python -m benchmarks [--quick] [--only NAME]`` (or ``make bench``)."""

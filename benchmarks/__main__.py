@@ -1,0 +1,75 @@
+"""Run every ``benchmarks/bench_*.py`` and print the side-by-side table.
+
+Usage: ``python -m benchmarks [--quick] [--only engine,matching] [--out FILE.md]``.
+Ratios are ``t_anchor / t_convlens`` (> 1: convlens is faster), medians of
+repeated runs, convlens and anchors timed in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import pkgutil
+import platform
+import sys
+import time
+from pathlib import Path
+
+from ._harness import run_case
+
+HERE = Path(__file__).resolve().parent
+
+
+def _fmt_ms(t: float) -> str:
+    ms = t * 1e3
+    return f"{ms:,.1f}" if ms < 100 else f"{ms:,.0f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    p.add_argument("--quick", action="store_true", help="small sizes: a smoke test, ratios not comparable")
+    p.add_argument("--only", default="", help="comma-separated benchmark modules (e.g. engine,matching)")
+    p.add_argument("--out", default=str(HERE / "results" / "latest.md"), help="markdown table written here")
+    args = p.parse_args(argv)
+    names = sorted(m.name for m in pkgutil.iter_modules([str(HERE)]) if m.name.startswith("bench_"))
+    if args.only:
+        wanted = {f"bench_{n.strip().removeprefix('bench_')}" for n in args.only.split(",")}
+        names = [n for n in names if n in wanted]
+    lines = [
+        f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}; Python {platform.python_version()}; "
+        f"{'quick' if args.quick else 'full'} sizes; {time.strftime('%Y-%m-%d %H:%M')}",
+        "",
+        "| workload | convlens | anchor | threads (ours/anchor) | convlens ms | anchor ms | ratio | goal | met |",
+        "|---|---|---|---|---:|---:|---:|---:|---|",
+    ]
+    results = []
+    for name in names:
+        mod = importlib.import_module(f"benchmarks.{name}")
+        for case in mod.cases(args.quick):
+            print(f"... {case.workload}", file=sys.stderr, flush=True)
+            res = run_case(case)
+            results.append(res)
+            for r in res["ratios"]:
+                th = f"{res['threads'].get(r['ours'], 1)}/{res['threads'].get(r['anchor'], 1)}"
+                goal = "" if r["goal"] is None else f"≥ {r['goal']:g}"
+                met = "" if r["met"] is None else ("yes" if r["met"] else "**no**")
+                lines.append(
+                    f"| {res['workload']} | {r['ours']} | {r['anchor']} | {th} | {_fmt_ms(res['times'][r['ours']])} | "
+                    f"{_fmt_ms(res['times'][r['anchor']])} | {r['ratio']:.2f} | {goal} | {met} |"
+                )
+            if res["check"]:
+                lines.append(f"| {res['workload']} | check: {res['check']} | | | | | | | |")
+            print("\n".join(lines[-len(res["ratios"]) - (1 if res["check"] else 0) :]), flush=True)
+    text = "\n".join(lines)
+    print("\n" + text)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n")
+    out.with_suffix(".json").write_text(json.dumps(results, indent=1, default=str))
+    print(f"\nwritten: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

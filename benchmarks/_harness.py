@@ -1,0 +1,108 @@
+"""Side-by-side timing: convlens and its anchors in one run, medians, ratios.
+
+A benchmark module ``benchmarks/bench_<topic>.py`` defines ``cases(quick: bool)``
+returning a list of :class:`Case`.  Each case times its callables (one warm-up
+call, then the median of repeated calls) and prints, for each comparison,
+``ratio = t_anchor / t_convlens`` (> 1: convlens is faster) next to the goal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Compare:
+    """One ratio to report: anchor label / convlens label, with the goal (minimum ratio)."""
+
+    anchor: str
+    ours: str
+    goal: float | None = None
+    note: str = ""
+
+
+@dataclass
+class Case:
+    """A workload: named callables (convlens variants and anchors) and the ratios to print."""
+
+    workload: str
+    ours: dict[str, Callable[[], object]]
+    anchors: dict[str, Callable[[], object]]
+    compare: list[Compare]
+    threads: dict[str, int] = field(default_factory=dict)  # label -> threads used
+    check: Callable[[dict[str, object]], str] | None = None  # gets warm-up outputs, returns a note
+    repeats: int = 7
+    budget_s: float = 4.0  # stop repeating a callable after this much time (at least 3 runs)
+
+
+@contextlib.contextmanager
+def threads(n: int):
+    """Limit BLAS/OpenMP pools, OpenCV and torch to ``n`` threads for the block."""
+    stack = contextlib.ExitStack()
+    try:
+        from threadpoolctl import threadpool_limits
+
+        stack.enter_context(threadpool_limits(n))
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        import cv2
+
+        old_cv = cv2.getNumThreads()
+        cv2.setNumThreads(n)
+        stack.callback(cv2.setNumThreads, old_cv)
+    except ImportError:  # pragma: no cover
+        pass
+    import sys
+
+    if "torch" in sys.modules:
+        torch = sys.modules["torch"]
+        old_t = torch.get_num_threads()
+        torch.set_num_threads(n)
+        stack.callback(torch.set_num_threads, old_t)
+    with stack:
+        yield
+
+
+def median_time(fn: Callable[[], object], repeats: int, budget_s: float) -> tuple[float, int, object]:
+    """(median seconds, runs, warm-up output) of ``fn``."""
+    out = fn()
+    samples = []
+    start = time.perf_counter()
+    for i in range(repeats):
+        gc.collect()
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+        if i >= 2 and time.perf_counter() - start > budget_s:
+            break
+    return statistics.median(samples), len(samples), out
+
+
+def run_case(case: Case) -> dict:
+    """Time every callable of a case; return rows and ratios."""
+    times, runs, outputs = {}, {}, {}
+    for label, fn in {**case.ours, **case.anchors}.items():
+        with threads(case.threads.get(label, 1)):
+            t, n, out = median_time(fn, case.repeats, case.budget_s)
+        times[label], runs[label], outputs[label] = t, n, out
+    note = case.check(outputs) if case.check else ""
+    ratios = []
+    for c in case.compare:
+        r = times[c.anchor] / times[c.ours]
+        ratios.append(
+            {
+                "anchor": c.anchor,
+                "ours": c.ours,
+                "ratio": r,
+                "goal": c.goal,
+                "met": None if c.goal is None else r >= c.goal,
+                "note": c.note,
+            }
+        )
+    return {"workload": case.workload, "times": times, "runs": runs, "threads": case.threads, "ratios": ratios, "check": note}

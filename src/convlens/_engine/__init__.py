@@ -1,0 +1,6 @@
+"""The convolution engine: plan (shapes, method, kernel spectrum) and execution."""
+
+from ._api import choose_method, convolve, convolve_channels, correlate
+from ._convolver import Convolver
+
+__all__ = ["Convolver", "choose_method", "convolve", "convolve_channels", "correlate"]

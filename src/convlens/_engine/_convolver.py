@@ -1,0 +1,321 @@
+"""The plan: validate once, choose a method once, transform the kernel once."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from .. import _backend as B
+from .._validation import (
+    BOUNDARIES,
+    METHODS,
+    NAN_POLICIES,
+    check_array,
+    check_axes,
+    check_choice,
+    check_memory,
+    check_scalar,
+    check_workers,
+)
+from . import _cost
+from ._direct import _cv2_ok, convolve_direct, convolve_exact_int, pad
+from ._fft import FFTPlan, OverlapAddPlan, overlap_add_length
+from ._geometry import Geometry, align_kernel_ndim, make_geometry
+from ._nan import apply_nonfinite, nonfinite_report, window_any
+
+# float64 represents every integer below 2**53 exactly; an FFT's round-off grows at
+# most like N * eps * max|y| (a loose bound; typical errors are far smaller).
+_EXACT_LIMIT = 2.0**53
+_EPS64 = np.finfo(np.float64).eps
+
+
+def _result_dtypes(x_dtype: np.dtype, k_dtype: np.dtype) -> tuple[np.dtype, np.dtype, bool]:
+    """(output dtype, working dtype, integer-exact?) for inputs of these dtypes."""
+    integer = x_dtype.kind in "biu" and k_dtype.kind in "biu"
+    if integer:
+        unsigned = x_dtype.kind in "bu" and k_dtype.kind in "bu" and np.uint64 in (x_dtype, k_dtype)
+        return np.dtype(np.uint64 if unsigned else np.int64), np.dtype(np.float64), True
+    promoted = np.result_type(x_dtype, k_dtype)
+    if promoted == np.float16:
+        return promoted, np.dtype(np.float32), False
+    if promoted.kind == "f" and promoted.itemsize > 8:
+        return np.dtype(np.float64), np.dtype(np.float64), False
+    if promoted.kind == "c" and promoted.itemsize > 16:
+        return np.dtype(np.complex128), np.dtype(np.complex128), False
+    return promoted, B.work_dtype(promoted), False
+
+
+def _check_shape(shape: Any) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"shape must be a sequence of positive integers; got {shape!r}") from None
+    if not shape or any(s < 1 for s in shape):
+        raise ValueError(f"shape must be a non-empty sequence of positive integers; got {shape!r}")
+    return shape
+
+
+class Convolver:
+    """A convolution plan: kernel spectrum, padded size and method prepared once.
+
+    Build it for one kernel and one input shape, then call it on many inputs of
+    that shape (frames of a video, a stack of images, blocks of a stream).  The
+    results are those of :func:`convolve` with the same arguments.
+
+    Parameters
+    ----------
+    kernel : array_like
+        The kernel.  It has as many dimensions as the input, or as many as
+        ``axes`` names.
+    shape : tuple of int
+        Shape of the inputs the plan will be called on.
+    mode : {'full', 'same', 'valid'}, optional
+        Output size, as in :func:`scipy.signal.convolve`.
+    axes : int or sequence of int, optional
+        Axes to convolve over (default: all).
+    boundary : {'constant', 'wrap', 'reflect', 'symmetric', 'edge'}, optional
+        How the input is extended past its edges (``numpy.pad``'s rules).
+    fill_value : scalar, optional
+        Value outside the input for ``boundary='constant'``.
+    dtype : dtype, optional
+        dtype of the inputs.  Given, the kernel spectrum is computed now;
+        otherwise on the first call (and again if a later input needs another
+        working precision).
+    method : {'auto', 'direct', 'fft', 'overlap-add'}, optional
+        Algorithm; 'auto' picks the fastest by a cost model.
+    nan_policy : {'propagate', 'raise', 'interpolate'}, optional
+        Treatment of NaN and inf in the input (see :func:`convolve`).
+    workers : int, optional
+        Threads (default: all cores available to the process).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convlens import Convolver
+    >>> plan = Convolver(np.ones(3) / 3, shape=(6,), mode="same", boundary="wrap")
+    >>> plan(np.arange(6.0)).round(3)
+    array([2., 1., 2., 3., 4., 3.])
+    >>> plan.method
+    'direct'
+    """
+
+    def __init__(
+        self,
+        kernel,
+        shape,
+        mode: str = "full",
+        *,
+        axes=None,
+        boundary: str = "constant",
+        fill_value: float | complex = 0,
+        dtype=None,
+        method: str = "auto",
+        nan_policy: str = "propagate",
+        workers: int | None = None,
+        _correlate: bool = False,
+        _cached_kernel: bool = True,
+    ) -> None:
+        kernel = check_array("kernel", kernel)
+        shape = _check_shape(shape)
+        self.boundary = check_choice("boundary", boundary, BOUNDARIES)
+        self.fill_value = check_scalar("fill_value", fill_value)
+        self.method_requested = check_choice("method", method, METHODS)
+        self.nan_policy = check_choice("nan_policy", nan_policy, NAN_POLICIES)
+        self.workers = check_workers(workers)
+        norm_axes = check_axes(axes, len(shape))
+        k_shape = align_kernel_ndim(len(shape), kernel.shape, axes is not None, norm_axes)
+        kernel = kernel.reshape(k_shape)
+        if kernel.dtype.kind in "fc" and not np.isfinite(kernel).all():
+            raise ValueError(
+                "kernel must contain only finite values: a NaN or inf tap would spoil every output; "
+                "replace them (e.g. np.nan_to_num(kernel)) first"
+            )
+        if _correlate:  # correlation = convolution with the reversed, conjugated template
+            kernel = np.conj(np.flip(kernel, axis=norm_axes)) if kernel.dtype.kind == "c" else np.flip(kernel, axis=norm_axes)
+        self.kernel = np.array(kernel, copy=True)  # private copy: later changes to the caller's array do not leak in
+        self.geometry: Geometry = make_geometry(shape, k_shape, norm_axes, mode)
+        self.shape, self.mode, self.axes = shape, mode, norm_axes
+        self._cached_kernel = _cached_kernel
+        self._plans: dict = {}
+        self._method: str | None = None
+        self._dtype = None
+        if dtype is not None:
+            try:
+                dt = np.dtype(dtype)
+            except TypeError:
+                raise TypeError(f"dtype must be a NumPy dtype; got {dtype!r}") from None
+            if dt.kind not in "biufc":
+                raise TypeError(f"dtype must be numeric (bool, integer, float or complex); got {dt}")
+            self._prepare(dt)
+
+    # -- planning --------------------------------------------------------------------------
+    @property
+    def method(self) -> str:
+        """The method this plan uses ('direct', 'fft' or 'overlap-add')."""
+        if self._method is None:
+            self._prepare(np.dtype(np.float64))
+        return self._method
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        """Shape of the result."""
+        return self.geometry.out_shape
+
+    @property
+    def _needs_pad_fft(self) -> bool:
+        return self.boundary != "constant" or self.fill_value != 0
+
+    def _prepare(self, x_dtype: np.dtype) -> None:
+        out_dtype, work, exact = _result_dtypes(x_dtype, self.kernel.dtype)
+        self._dtype = (x_dtype, out_dtype, work, exact)
+        if self.method_requested != "auto":
+            self._method = self.method_requested
+        else:
+            self._method = min(self._costs(work, exact).items(), key=lambda kv: kv[1])[0]
+        if self._method != "direct":
+            self._plan(self._method, self._needs_pad_fft, work)
+
+    def _costs(self, work: np.dtype, exact: bool) -> dict[str, float]:
+        real = work.kind == "f"
+        probe_x = np.empty((1,) * len(self.shape), dtype=work)
+        cv2_path = _cv2_ok(probe_x, self.kernel.astype(work, copy=False), self.geometry) if real else False
+        return _cost.estimate_costs(
+            self.geometry,
+            explicit_pad=self._needs_pad_fft,
+            real=real,
+            cv2_path=cv2_path,
+            exact_int=exact,
+            workers=self.workers,
+            cached_kernel=self._cached_kernel,
+        )
+
+    def _plan(self, method: str, explicit_pad: bool, work: np.dtype):
+        key = (method, explicit_pad, work)
+        plan = self._plans.get(key)
+        if plan is None:
+            kern = self.kernel.astype(work, copy=False)
+            if method == "fft":
+                plan = FFTPlan(kern, self.geometry, explicit_pad=explicit_pad, dtype=work, workers=self.workers, _defer=True)
+            else:
+                ax = _cost.best_block_axis(self.geometry)
+                if ax is None:
+                    ax = max(zip(self.geometry.axes, self.geometry.per_axis), key=lambda t: t[1].n)[0]
+                g = self.geometry.per_axis[self.geometry.axes.index(ax)]
+                L = overlap_add_length(g.k, g.padded if explicit_pad else g.n, work.kind == "f")
+                plan = OverlapAddPlan(kern, self.geometry, explicit_pad=explicit_pad, dtype=work, workers=self.workers, block_axis=ax, fft_len=L, _defer=True)
+            check_memory(plan.memory_estimate(), f"convolving shape {self.shape} with kernel {self.kernel.shape} ({method})")
+            plan.prepare()
+            self._plans[key] = plan
+        return plan
+
+    # -- execution -------------------------------------------------------------------------
+    def __call__(self, x) -> np.ndarray:
+        """Convolve ``x`` (of the plan's shape) with the plan's kernel."""
+        x = check_array("x", x)
+        if x.shape != self.shape:
+            raise ValueError(f"x must have the shape this plan was made for, {self.shape}; got {x.shape}")
+        return self._execute(x)
+
+    def _execute(self, x: np.ndarray) -> np.ndarray:
+        if self._dtype is None or self._dtype[0] != x.dtype:
+            self._prepare(x.dtype)
+        _, out_dtype, work, exact = self._dtype
+        report = nonfinite_report(x) if x.dtype.kind in "fc" else None
+        if report is not None and self.nan_policy == "raise":
+            raise ValueError(report + " and nan_policy='raise'; use nan_policy='propagate' or 'interpolate' to accept them")
+        if exact:
+            res = self._exact_integer(x)
+        elif report is not None:
+            res = self._nonfinite(x, work)
+        elif self.nan_policy == "interpolate" and self.boundary == "constant" and not np.isfinite(self.fill_value):
+            res = self._nonfinite(x, work)
+        else:
+            res = self._run(x.astype(work, copy=False), work, padded=False)
+        return res.astype(out_dtype, copy=False)
+
+    def _run(self, a: np.ndarray, work: np.dtype, *, padded: bool) -> np.ndarray:
+        """Convolve x (``padded=False``) or x already extended by the boundary rule."""
+        method = self._method
+        if method == "direct":
+            if not padded and (self.boundary == "wrap" or (self.boundary == "constant" and self.fill_value != 0)):
+                a, padded = pad(a, self.geometry, self.boundary, self.fill_value), True
+            return convolve_direct(a, self.kernel.astype(work, copy=False), self.geometry, padded=padded, boundary=self.boundary, workers=self.workers)
+        explicit = padded or self._needs_pad_fft
+        if explicit and not padded:
+            a = pad(a, self.geometry, self.boundary, self.fill_value)
+        return self._plan(method, explicit, work)(a)
+
+    def _valid_of_padded(self, a: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+        """Valid convolution of an already extended array with another kernel (bookkeeping)."""
+        sub = Convolver(kernel, a.shape, "valid", axes=self.axes, method="fft", workers=self.workers)
+        return sub(a)
+
+    def _nonfinite(self, x: np.ndarray, work: np.dtype) -> np.ndarray:
+        fill = self.fill_value
+        xe = pad(x, self.geometry, self.boundary, fill)
+        finite = np.isfinite(xe)
+        clean = np.where(finite, xe, 0).astype(work, copy=False)
+        if self.nan_policy == "propagate":
+            res = self._run(clean, work, padded=True)
+            if not res.flags.writeable or res.base is not None:
+                res = np.array(res)
+            return apply_nonfinite(res, xe, self.kernel, self.geometry, self._valid_of_padded)
+        # interpolate: normalized convolution over the finite samples
+        ksum = self.kernel.sum()
+        if ksum == 0:
+            raise ValueError("nan_policy='interpolate' needs a kernel whose sum is not zero (the weights are renormalized by it)")
+        num = self._run(clean, work, padded=True)
+        den = self._run(finite.astype(work), work, padded=True)
+        empty = ~window_any(finite, self.geometry)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            res = num / den * ksum
+        res = np.array(res, dtype=np.result_type(res, work))
+        res[np.broadcast_to(empty, res.shape)] = np.nan
+        return res
+
+    def _exact_integer(self, x: np.ndarray) -> np.ndarray:
+        kern = self.kernel
+        bound = float(np.abs(x).max()) * float(np.abs(kern).sum())
+        if self.boundary == "constant":
+            bound = max(bound, abs(float(self.fill_value)) * float(np.abs(kern).sum()))
+        if self._method == "direct":
+            ok = bound < _EXACT_LIMIT
+        else:
+            points = math.prod(self.geometry.out_shape) + self.kernel.size
+            ok = bound * points * _EPS64 < 0.25
+        if ok:
+            return np.rint(self._run(x.astype(np.float64), np.dtype(np.float64), padded=False))
+        if bound >= 2.0**62:
+            raise ValueError(
+                f"integer inputs are too large for an exact result: |x| * sum|kernel| reaches {bound:.3g}, "
+                "beyond the int64 range; convert x to float to accept a rounded result"
+            )
+        xe = pad(x, self.geometry, self.boundary, self.fill_value)
+        return convolve_exact_int(xe, kern, self.geometry)
+
+    def __repr__(self) -> str:
+        return (
+            f"Convolver(kernel shape={self.kernel.shape}, shape={self.shape}, mode={self.mode!r}, axes={self.axes}, "
+            f"boundary={self.boundary!r}, method={self.method!r}, workers={self.workers})"
+        )
+
+
+def time_methods(x_shape, kernel_shape, *, dtype=np.float64, repeats: int = 3, **options) -> dict[str, float]:
+    """Median seconds of each applicable method on random data of these shapes."""
+    rng = np.random.default_rng(0)
+    dt = np.dtype(dtype)
+    x = rng.standard_normal(x_shape).astype(dt) if dt.kind != "b" else rng.random(x_shape) > 0.5
+    k = rng.standard_normal(kernel_shape).astype(dt) if dt.kind != "b" else rng.random(kernel_shape) > 0.5
+    times = {}
+    for method in ("direct", "fft", "overlap-add"):
+        plan = Convolver(k, x.shape, method=method, dtype=dt, _cached_kernel=False, **options)
+        samples = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            plan(x)
+            samples.append(time.perf_counter() - t0)
+        times[method] = float(np.median(samples))
+    return times

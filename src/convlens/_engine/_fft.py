@@ -1,0 +1,293 @@
+"""FFT and overlap-add execution of a planned convolution (NumPy arrays).
+
+A plan transforms the kernel once at the padded size and keeps its spectrum;
+executing it costs one forward and one inverse transform of x.  Buffers for the
+padded input and the spectrum are kept between calls (the zero padding of the
+input buffer is written once: only the x region changes), which avoids page
+faults on fresh 100 MB arrays (see BASELINE.md, note 2).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from .. import _backend as B
+from ._geometry import Geometry
+
+
+def _split_rows(n: int, parts: int) -> list[slice]:
+    step = -(-n // parts)
+    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
+
+
+def multiply_inplace(a: np.ndarray, b: np.ndarray, workers: int) -> None:
+    """``a *= b`` (b broadcast), split across threads along axis 0 for large arrays.
+
+    NumPy's ufuncs release the GIL, so plain threads give real parallelism here;
+    the product is memory-bound and would otherwise cost ~10% of an FFT pair.
+    """
+    if workers <= 1 or a.size < (1 << 20) or a.shape[0] < workers:
+        np.multiply(a, b, out=a)
+        return
+    bb = np.broadcast_to(b, a.shape)
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda s: np.multiply(a[s], bb[s], out=a[s]), _split_rows(a.shape[0], workers)))
+
+
+class FFTPlan:
+    """Kernel spectrum, padded lengths and crop for one geometry (whole-array FFT)."""
+
+    def __init__(self, kernel: np.ndarray, geom: Geometry, *, explicit_pad: bool, dtype: np.dtype, workers: int, _defer: bool = False):
+        self.geom = geom
+        self.explicit_pad = explicit_pad
+        self.dtype = np.dtype(dtype)
+        self.real = self.dtype.kind == "f"
+        self.workers = workers
+        self.axes = geom.axes
+        lens = []
+        crop = []
+        for g in geom.per_axis:
+            need = g.min_circular_length(explicit_pad)
+            lens.append(B.good_size(need, self.real))
+            start = g.k - 1 if explicit_pad else g.offset
+            crop.append(slice(start, start + g.out_len))
+        self.lengths = tuple(lens)
+        self.crop = tuple(crop)
+        in_len = geom.x_shape if not explicit_pad else tuple(
+            s + (w[0] + w[1]) for s, w in zip(geom.x_shape, geom.pad_width)
+        )
+        self.in_shape = tuple(in_len)
+        self.buf_shape = tuple(
+            self.lengths[self.axes.index(ax)] if ax in self.axes else s for ax, s in enumerate(self.in_shape)
+        )
+        self._kernel = kernel
+        self.kspec = None
+        self._lock = threading.Lock()
+        self._inbuf: np.ndarray | None = None
+        if not _defer:
+            self.prepare()
+
+    def prepare(self) -> None:
+        """Transform the kernel (once)."""
+        if self.kspec is None:
+            self.kspec = self._transform(self._padded(self._kernel.astype(self.dtype, copy=False)), None)
+            self._kernel = None
+
+    # -- helpers -----------------------------------------------------------------
+    def _padded(self, a: np.ndarray, buf: np.ndarray | None = None) -> np.ndarray:
+        shape = tuple(
+            self.lengths[self.axes.index(ax)] if ax in self.axes else s for ax, s in enumerate(a.shape)
+        )
+        if buf is None:
+            buf = np.zeros(shape, dtype=self.dtype)
+        buf[tuple(slice(0, s) for s in a.shape)] = a
+        return buf
+
+    def _transform(self, a: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+        if self.real:
+            return B.rfftn(a, self.axes, self.workers, out=out)
+        return B.fftn(a, self.axes, self.workers, out=out)
+
+    def _inverse(self, spec: np.ndarray) -> np.ndarray:
+        if self.real:
+            return B.irfftn(spec, self.axes, self.lengths[-1], self.workers)
+        return B.ifftn(spec, self.axes, self.workers, out=spec)
+
+    @property
+    def spectrum_shape(self) -> tuple[int, ...]:
+        shape = list(self.buf_shape)
+        if self.real:
+            shape[self.axes[-1]] = shape[self.axes[-1]] // 2 + 1
+        return tuple(shape)
+
+    def memory_estimate(self) -> int:
+        """Bytes of the working set of one execution (input buffer, spectrum, output)."""
+        itemsize = self.dtype.itemsize
+        cplx = 2 * itemsize if self.real else itemsize
+        spec = math.prod(self.spectrum_shape) * cplx
+        kshape = self.kspec.shape if self.kspec is not None else tuple(
+            s if ax in self.axes else ks for ax, (s, ks) in enumerate(zip(self.spectrum_shape, self._kernel.shape))
+        )
+        out_shape = np.broadcast_shapes(self.spectrum_shape, kshape)
+        return math.prod(self.buf_shape) * itemsize * 2 + spec + math.prod(kshape) * cplx + math.prod(out_shape) * cplx
+
+    # -- execution ---------------------------------------------------------------
+    def __call__(self, a: np.ndarray) -> np.ndarray:
+        """Convolve ``a`` (x, or x already extended by the boundary rule) and crop."""
+        with self._lock:
+            if self._inbuf is None or self._inbuf.shape != self.buf_shape:
+                self._inbuf = np.zeros(self.buf_shape, dtype=self.dtype)
+            inbuf = self._padded(a, self._inbuf)
+            spec = self._transform(inbuf, None)
+        if spec.shape == np.broadcast_shapes(spec.shape, self.kspec.shape):
+            multiply_inplace(spec, self.kspec, self.workers)
+        else:
+            spec = spec * self.kspec
+        full = self._inverse(spec)
+        index = [slice(None)] * full.ndim
+        for ax, sl in zip(self.axes, self.crop):
+            index[ax] = sl
+        return full[tuple(index)]
+
+
+class OverlapAddPlan:
+    """Overlap-add along one axis (``block_axis``); whole-length FFT along the other convolved axes.
+
+    Long signals are cut into blocks of length ``block``; all blocks are
+    transformed in one batched FFT, which also lets both cores work on a long
+    1-D signal (one long 1-D transform does not parallelize, BASELINE.md note 3).
+    """
+
+    def __init__(self, kernel, geom: Geometry, *, explicit_pad: bool, dtype, workers: int, block_axis: int, fft_len: int, _defer: bool = False):
+        self.geom = geom
+        self.explicit_pad = explicit_pad
+        self.dtype = np.dtype(dtype)
+        self.real = self.dtype.kind == "f"
+        self.workers = workers
+        self.block_axis = block_axis
+        ib = geom.axes.index(block_axis)
+        gb = geom.per_axis[ib]
+        self.kb = gb.k
+        self.fft_len = fft_len
+        self.block = fft_len - gb.k + 1
+        if self.block < 1:
+            raise ValueError("overlap-add block length must exceed the kernel length")
+        self.in_len = gb.padded if explicit_pad else gb.n
+        self.nblocks = -(-self.in_len // self.block)
+        start = gb.k - 1 if explicit_pad else gb.offset
+        self.block_crop = slice(start, start + gb.out_len)
+        # Other convolved axes: as in FFTPlan.
+        lens, crops = {}, {}
+        for ax, g in zip(geom.axes, geom.per_axis):
+            if ax == block_axis:
+                continue
+            lens[ax] = B.good_size(g.min_circular_length(explicit_pad), self.real)
+            st = g.k - 1 if explicit_pad else g.offset
+            crops[ax] = slice(st, st + g.out_len)
+        self.other_lens, self.other_crops = lens, crops
+        # Blocked layout: block_axis is split into (nblocks, fft_len); fft axes shift by one after it.
+        self.fft_axes = tuple(
+            (ax + 1 if ax == block_axis else (ax + 1 if ax > block_axis else ax)) for ax in geom.axes
+        )
+        self._kernel = kernel
+        self.kspec = None
+        if not _defer:
+            self.prepare()
+
+    def prepare(self) -> None:
+        """Transform the kernel (once), in the blocked layout."""
+        if self.kspec is not None:
+            return
+        k = np.asarray(self._kernel, dtype=self.dtype)
+        ba = self.block_axis
+        kb = np.expand_dims(k, ba)  # (.., 1, K, ..)
+        shape = list(kb.shape)
+        shape[ba + 1] = self.fft_len
+        for ax, L in self.other_lens.items():
+            shape[ax + 1 if ax > ba else ax] = L
+        kbuf = np.zeros(shape, dtype=self.dtype)
+        kbuf[tuple(slice(0, s) for s in kb.shape)] = kb
+        self.kspec = self._transform(kbuf)
+        self._kernel = None
+
+    def _transform(self, a):
+        if self.real:
+            return B.rfftn(a, self.fft_axes, self.workers)
+        return B.fftn(a, self.fft_axes, self.workers)
+
+    def memory_estimate(self) -> int:
+        itemsize = self.dtype.itemsize
+        n = self.nblocks * self.fft_len
+        for ax, s in enumerate(self.geom.batch_shape):
+            if ax == self.block_axis:
+                continue
+            n *= self.other_lens.get(ax, s)
+        return 4 * n * itemsize
+
+    def __call__(self, a: np.ndarray) -> np.ndarray:
+        ba, nb, blk, L = self.block_axis, self.nblocks, self.block, self.fft_len
+        # Blocked, zero-padded input: shape (.., nb, L, ..) with other fft axes at full length.
+        shape = list(a.shape)
+        shape[ba : ba + 1] = [nb, L]
+        for ax, Lo in self.other_lens.items():
+            shape[ax + 1 if ax > ba else ax] = Lo
+        buf = np.zeros(shape, dtype=self.dtype)
+        whole = (self.in_len // blk) * blk
+        src = [slice(None)] * a.ndim
+        dst = [slice(0, s) for s in a.shape]
+        dst[ba : ba + 1] = [slice(None), slice(0, blk)]
+        # Full blocks
+        if whole:
+            src[ba] = slice(0, whole)
+            part = a[tuple(src)]
+            pshape = list(part.shape)
+            pshape[ba : ba + 1] = [whole // blk, blk]
+            d = list(dst)
+            d[ba] = slice(0, whole // blk)
+            buf[tuple(d)] = part.reshape(pshape)
+        rest = self.in_len - whole
+        if rest:
+            src[ba] = slice(whole, self.in_len)
+            part = np.expand_dims(a[tuple(src)], ba)
+            d = list(dst)
+            d[ba] = slice(nb - 1, nb)
+            d[ba + 1] = slice(0, rest)
+            buf[tuple(d)] = part
+        spec = self._transform(buf)
+        del buf
+        if spec.shape == np.broadcast_shapes(spec.shape, self.kspec.shape):
+            multiply_inplace(spec, self.kspec, self.workers)
+        else:
+            spec = spec * self.kspec
+        if self.real:
+            last = self.geom.axes[-1]
+            y = B.irfftn(spec, self.fft_axes, L if last == ba else self.other_lens[last], self.workers)
+        else:
+            y = B.ifftn(spec, self.fft_axes, self.workers, out=spec)
+        del spec
+        # Overlap-add the blocks: out has (nb + 1) * blk samples along the block axis.
+        oshape = list(y.shape)
+        oshape[ba : ba + 2] = [nb + 1, blk]
+        out = np.zeros(oshape, dtype=y.dtype)
+        head = [slice(None)] * y.ndim
+        head[ba + 1] = slice(0, blk)
+        tgt = [slice(None)] * y.ndim
+        tgt[ba] = slice(0, nb)
+        out[tuple(tgt)] += y[tuple(head)]
+        tail_len = L - blk
+        if tail_len:
+            head[ba + 1] = slice(blk, L)
+            tgt[ba] = slice(1, nb + 1)
+            tgt[ba + 1] = slice(0, tail_len)
+            out[tuple(tgt)] += y[tuple(head)]
+        fshape = list(y.shape)
+        fshape[ba : ba + 2] = [(nb + 1) * blk]
+        out = out.reshape(fshape)
+        index = [slice(None)] * out.ndim
+        index[ba] = self.block_crop
+        for ax, sl in self.other_crops.items():
+            index[ax] = sl
+        return out[tuple(index)]
+
+
+def overlap_add_length(k: int, n: int, real: bool = True) -> int:
+    """FFT length per block for a kernel of length k on a signal of length n.
+
+    Minimizes the FFT work per output sample, ``L log L / (L - k + 1)``, over fast
+    lengths between 2k and 64k, preferring lengths that stay in L2 cache.
+    """
+    best, best_cost = None, math.inf
+    cand = B.good_size(max(2 * k, 64), real)
+    limit = max(B.good_size(min(64 * k, max(n + k - 1, 2 * k)), real), cand)
+    while cand <= limit:
+        cost = cand * math.log2(cand) / (cand - k + 1)
+        if cand > (1 << 16):
+            cost *= 1.15  # leaves L2: measured slower per point
+        if cost < best_cost:
+            best, best_cost = cand, cost
+        cand = B.good_size(int(cand * 1.25) + 1, real)
+    return best

@@ -1,0 +1,48 @@
+"""Shared test helpers: dtype-keyed tolerances, seeded generators, reference convolutions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+# Relative tolerance (max |error| / max |reference|) by working precision.
+TOL = {
+    np.dtype(np.float16): 5e-3,
+    np.dtype(np.float32): 2e-5,
+    np.dtype(np.complex64): 2e-5,
+    np.dtype(np.float64): 1e-11,
+    np.dtype(np.complex128): 1e-11,
+}
+
+
+def tol_for(dtype) -> float:
+    dtype = np.dtype(dtype)
+    return TOL.get(dtype, 0.0 if dtype.kind in "biu" else 1e-11)
+
+
+def assert_close(got, ref, dtype=None, *, rel=None, err_msg: str = "") -> None:
+    """Assert max|got - ref| <= tol * max(1, max|ref|) with the dtype's tolerance."""
+    got, ref = np.asarray(got), np.asarray(ref)
+    assert got.shape == ref.shape, f"shape {got.shape} != reference {ref.shape} {err_msg}"
+    tol = rel if rel is not None else tol_for(dtype if dtype is not None else got.dtype)
+    both_nan = np.isnan(got) & np.isnan(ref) if got.dtype.kind in "fc" else np.zeros(got.shape, bool)
+    if ref.dtype.kind in "fc":
+        assert np.array_equal(np.isnan(got), np.isnan(ref)), f"NaN positions differ {err_msg}"
+    g = np.where(both_nan, 0, got)
+    r = np.where(both_nan, 0, ref)
+    scale = max(1.0, float(np.max(np.abs(r)))) if r.size else 1.0
+    err = float(np.max(np.abs(g.astype(np.complex128) - r.astype(np.complex128)))) if r.size else 0.0
+    assert err <= tol * scale, f"max error {err:.3g} > {tol:g} * {scale:.3g} {err_msg}"
+
+
+@pytest.fixture
+def rng():
+    """A fresh seeded generator for each test."""
+    return np.random.default_rng(20261126)
+
+
+@pytest.fixture(autouse=True)
+def _doctest_printing(doctest_namespace):
+    np.set_printoptions(precision=4, suppress=True, legacy=False)
+    doctest_namespace["np"] = np
+    yield
