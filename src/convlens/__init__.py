@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import importlib
 
-from ._engine import Convolver, choose_method, convolve, convolve_channels, correlate
+from ._engine import Convolver, choose_method, convolve, convolve_channels, correlate, fourier_filter
 from ._validation import InsufficientMemoryError
 
 __version__ = "0.1.0"
@@ -48,6 +48,7 @@ __all__ = [
     "convolve",
     "convolve_channels",
     "correlate",
+    "fourier_filter",
     *sorted(_LENSES),
     *sorted(_NAME_TO_MODULE),
 ]
