@@ -96,7 +96,9 @@ def direct_sum(x, kernel, mode="full", *, axes=None, boundary="constant", fill_v
     kernel = _wide(full_kernel(kernel, x.ndim, axes))
     ax = norm_axes(axes, x.ndim)
     xp = pad_full(x, kernel.shape, ax, boundary, fill_value)
-    out_shape = list(np.broadcast_shapes(*[tuple(1 if a in ax else s for a, s in enumerate(v.shape)) for v in (x, kernel)]))
+    out_shape = list(
+        np.broadcast_shapes(*[tuple(1 if a in ax else s for a, s in enumerate(v.shape)) for v in (x, kernel)])
+    )
     for a in ax:
         out_shape[a] = x.shape[a] + kernel.shape[a] - 1
     out = np.zeros(out_shape, dtype=np.result_type(xp, kernel))

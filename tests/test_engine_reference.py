@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.signal
-from _engine_ref import BOUNDARIES, METHODS, MODES, ref_convolve, ref_correlate
-from conftest import assert_close
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _engine_ref import BOUNDARIES, METHODS, MODES, ref_convolve, ref_correlate
+from conftest import assert_close
 from convlens import convolve, correlate
 
 FILL = 0.75  # a non-zero fill value, so that 'constant' is not silently treated as zero padding
@@ -208,7 +208,7 @@ def test_correlate_with_boundaries_and_axes(rng, boundary, method):
     t = rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))
     for mode in MODES:
         got = correlate(x, t, mode, axes=(1, 2), boundary=boundary, fill_value=1.5, method=method)
-            assert_close(got, ref_correlate(x, t, mode, axes=(1, 2), boundary=boundary, fill_value=1.5))
+        assert_close(got, ref_correlate(x, t, mode, axes=(1, 2), boundary=boundary, fill_value=1.5))
 
 
 # -- Hypothesis properties ----------------------------------------------------------------------------------------
