@@ -1,0 +1,178 @@
+"""Shapes and costs of the torch adapter's convolutions (pure Python, no torch import).
+
+Everything here works on integers only, so it is cached with ``lru_cache`` and
+tested without tensors.  The semantics are the engine's (``_engine._geometry``):
+a cross-correlation with zero padding ``(before, after)`` is the full linear
+convolution with the flipped kernel, kept from ``offset = K - 1 - before`` on,
+and the shortest circular length whose wrap-around misses the kept outputs is
+:meth:`AxisGeometry.min_circular_length` (``n + max(before, after)``), raised
+to at least ``K`` so that the kernel fits.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ._backend import good_size
+from ._engine._geometry import AxisGeometry, axis_geometry
+from ._validation import check_choice
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+PADDING_STRINGS = ("same", "valid")
+
+
+def ntuple(name: str, value, d: int, *, minimum: int) -> tuple[int, ...]:
+    """Normalize an int or a length-``d`` sequence of ints (each ``>= minimum``) to a tuple."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an int or a tuple of {d} ints; got {value!r}")
+    try:
+        items = (operator.index(value),) * d
+    except TypeError:
+        try:
+            items = tuple(operator.index(v) for v in value)
+        except TypeError:
+            raise TypeError(f"{name} must be an int or a tuple of {d} ints; got {value!r}") from None
+        if len(items) == 1:
+            items = items * d
+        if len(items) != d:
+            raise ValueError(f"{name} must be an int or a tuple of {d} ints (one per spatial dimension); got {value!r}")
+    if any(v < minimum for v in items):
+        what = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{name} must be {what}; got {value!r}")
+    return items
+
+
+def resolve_padding(padding, kernel: tuple[int, ...], dilation: tuple[int, ...], stride: tuple[int, ...]):
+    """Per-axis ``(before, after)`` padding, with torch's rule for ``'same'`` (extra sample after)."""
+    d = len(kernel)
+    if isinstance(padding, str):
+        check_choice("padding", padding, PADDING_STRINGS)
+        if padding == "valid":
+            return ((0, 0),) * d
+        if any(s != 1 for s in stride):
+            raise ValueError(f"padding='same' is not supported for strided convolutions (got stride={stride}); use an int padding")
+        pads = []
+        for k, dil in zip(kernel, dilation):
+            total = dil * (k - 1)
+            pads.append((total // 2, total - total // 2))
+        return tuple(pads)
+    p = ntuple("padding", padding, d, minimum=0)
+    return tuple((v, v) for v in p)
+
+
+@dataclass(frozen=True)
+class ConvPlan:
+    """How one strided, zero-padded N-d cross-correlation is done with real FFTs."""
+
+    spatial: tuple[int, ...]  # input sizes (after any explicit non-zero padding)
+    kernel: tuple[int, ...]  # effective kernel sizes, dilation included
+    pads: tuple[tuple[int, int], ...]  # implicit zero padding (before, after)
+    stride: tuple[int, ...]
+    geometry: tuple[AxisGeometry, ...]  # engine geometry of each axis (stride 1)
+    fft_shape: tuple[int, ...]  # circular length per axis
+    out_shape: tuple[int, ...]  # output sizes after striding
+
+    @property
+    def spectrum_shape(self) -> tuple[int, ...]:
+        """Shape of the rfft spectrum (the last axis is the half axis)."""
+        return (*self.fft_shape[:-1], self.fft_shape[-1] // 2 + 1)
+
+    @property
+    def buffer_pads(self) -> tuple[tuple[int, int], ...]:
+        """Zeros placed around x to fill the FFT buffer: ``before`` in front, the rest behind."""
+        return tuple((b, L - n - b) for (b, _), L, n in zip(self.pads, self.fft_shape, self.spatial))
+
+    @property
+    def crops(self) -> tuple[slice, ...]:
+        """Slices of the circular result that are the (strided) outputs."""
+        return tuple(slice(0, (o - 1) * s + 1, s) for o, s in zip(self.out_shape, self.stride))
+
+
+def _axis(n: int, k: int, before: int, after: int) -> AxisGeometry:
+    """Engine geometry of cross-correlation with zero padding: full convolution kept from ``k - 1 - before``."""
+    out_len = n + before + after - k + 1
+    return AxisGeometry(n, k, out_len, k - 1 - before, before, after)
+
+
+@lru_cache(maxsize=1024)
+def plan_conv(spatial: tuple[int, ...], kernel: tuple[int, ...], pads, stride: tuple[int, ...]) -> ConvPlan:
+    """Plan a cross-correlation; ``kernel`` is the dilated size. Raises ValueError if the output is empty."""
+    geoms, out = [], []
+    for n, k, (b, a), s in zip(spatial, kernel, pads, stride):
+        g = _axis(n, k, b, a)
+        if g.out_len < 1:
+            raise ValueError(
+                f"Calculated padded input size per channel: {tuple(n + b + a for n, (b, a) in zip(spatial, pads))}. "
+                f"Kernel size (dilation included): {kernel}. Kernel size can't be greater than actual input size"
+            )
+        geoms.append(g)
+        out.append((g.out_len - 1) // s + 1)
+    # also >= k (the kernel must fit) and >= out_len (outputs are read from 0 on; matters when pad >= k)
+    fft_shape = tuple(good_size(max(g.min_circular_length(False), g.k, g.out_len), True) for g in geoms)
+    return ConvPlan(tuple(spatial), tuple(kernel), tuple(pads), tuple(stride), tuple(geoms), fft_shape, tuple(out))
+
+
+@lru_cache(maxsize=1024)
+def plan_long(length: int, klen: int, causal: bool) -> tuple[int, int, int]:
+    """``(fft_length, offset, kernel_taps_used)`` of a per-channel long convolution of ``length`` samples.
+
+    Causal keeps the first ``length`` samples of the full convolution (offset 0;
+    taps past ``length - 1`` never reach them and are dropped); non-causal keeps
+    the centred ones, exactly as ``convolve(..., mode='same')``.  The FFT length
+    is the fast length ``>= length + taps - 1``: the forward outputs need less
+    (``min_circular_length``) but the kernel gradient needs every lag.
+    """
+    k = min(klen, length) if causal else klen
+    g = AxisGeometry(length, k, length, 0, k - 1, 0) if causal else axis_geometry(length, k, "same")
+    n = max(g.min_circular_length(False), length + k - 1)
+    return good_size(n, True), g.offset, k
+
+
+# Cost rule of ``convert``: seconds per unit on one thread of the reference machine
+# (2-core AMD EPYC Zen 4, float32, torch 2.13 CPU build), measured with
+# ``benchmarks/bench_torch.py``-sized layers.  Only the ranking matters.
+TORCH_COST = {
+    "mac": 1.3e-10,  # one multiply-add of torch's direct convolution (oneDNN)
+    "fft": 3.5e-10,  # per point * log2(points) of one real FFT
+    "cmac": 3.0e-10,  # one complex multiply-add of the per-frequency channel contraction
+    "mem": 1.0e-9,  # per point of padding, cropping and layout copies
+    "call": 1.0e-4,  # fixed overhead of one FFT convolution call (Python, plan, allocations)
+}
+
+
+def conv_costs(
+    batch: int,
+    in_channels: int,
+    out_channels: int,
+    groups: int,
+    spatial: tuple[int, ...],
+    kernel: tuple[int, ...],
+    pads,
+    stride: tuple[int, ...],
+    *,
+    cached_weight: bool = False,
+) -> dict[str, float]:
+    """Predicted seconds of torch's direct convolution and of :func:`convlens.torch.fft_conv`.
+
+    ``direct = mac * N * C_out * (C_in / groups) * prod(out) * prod(k)`` (strided
+    outputs only); ``fft = fft * (N C_in + N C_out [+ C_out C_in/groups]) * V log2 V
+    + cmac * N * C_out * (C_in / groups) * V_half + mem * N (C_in + C_out) V + call``
+    with ``V`` the FFT volume and ``V_half`` the rfft spectrum size.
+    """
+    plan = plan_conv(tuple(spatial), tuple(kernel), tuple(pads), tuple(stride))
+    cin_g = in_channels // groups
+    macs = batch * out_channels * cin_g * math.prod(plan.out_shape) * math.prod(kernel)
+    vol = math.prod(plan.fft_shape)
+    half = math.prod(plan.spectrum_shape)
+    transforms = batch * (in_channels + out_channels) + (0 if cached_weight else out_channels * cin_g)
+    c = TORCH_COST
+    fft = (
+        c["fft"] * transforms * vol * math.log2(max(vol, 2))
+        + c["cmac"] * batch * out_channels * cin_g * half
+        + c["mem"] * batch * (in_channels + out_channels) * vol
+        + c["call"]
+    )
+    return {"direct": c["mac"] * macs, "fft": fft}

@@ -1,0 +1,566 @@
+"""FFT convolution layers and long convolutions for PyTorch (CPU and CUDA).
+
+* :func:`fft_conv` - ``torch.nn.functional.conv1d/2d/3d`` computed with FFTs: the
+  same arguments and results (cross-correlation, stride, ``padding`` as ints or
+  ``'same'``/``'valid'``, dilation, groups, bias, every ``padding_mode``).
+* :class:`FFTConv1d`, :class:`FFTConv2d`, :class:`FFTConv3d` - subclasses of
+  ``nn.Conv1d/2d/3d`` (same parameters, ``state_dict`` and ``repr``) that run
+  :func:`fft_conv`; in eval mode (no autograd graph needed for the weight) the
+  weight spectrum is cached and recomputed when the weight changes.
+* :func:`convert` - swaps the ``nn.Conv*d`` layers of a model for FFT layers where
+  the cost rule says FFT is faster.
+* :func:`long_conv` - per-channel causal (or centred) long convolution for
+  sequence models (Hyena/S4 style), any length, optional gating, with autograd.
+
+Every computation uses ``torch.fft`` on the input's device; float64 stays float64,
+float32 stays float32, float16/bfloat16 are computed in float32 and returned in
+their own dtype.  The shapes, FFT lengths and cost rule are shared with the
+engine (``convlens._torch_plan`` builds on ``convlens._engine._geometry``).
+
+Examples
+--------
+>>> import torch
+>>> from convlens.torch import fft_conv
+>>> x = torch.randn(2, 3, 20, 20, dtype=torch.float64)
+>>> w = torch.randn(4, 3, 5, 5, dtype=torch.float64)
+>>> y = fft_conv(x, w, padding="same")
+>>> y.shape
+torch.Size([2, 4, 20, 20])
+>>> bool(torch.allclose(y, torch.nn.functional.conv2d(x, w, padding="same")))
+True
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ._torch_plan import (
+    PADDING_MODES,
+    ConvPlan,
+    conv_costs,
+    ntuple,
+    plan_conv,
+    plan_long,
+    resolve_padding,
+)
+from ._validation import check_choice
+
+__all__ = ["FFTConv1d", "FFTConv2d", "FFTConv3d", "convert", "fft_conv", "long_conv"]
+
+_FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+# Working-set sizes of one chunk of the channel contraction / long convolution.
+# On the CPU a chunk that stays in cache (a few MiB) avoids page faults and
+# memory traffic (measured 3x on long_conv); on a GPU big chunks keep it busy.
+_CHUNK_BYTES = {"cpu": 4 << 20, "cuda": 512 << 20}
+
+
+def _chunk_bytes(device: torch.device) -> int:
+    return _CHUNK_BYTES.get(device.type, _CHUNK_BYTES["cuda"])
+
+
+def _work_dtype(dtype: torch.dtype) -> torch.dtype:
+    """float16/bfloat16 are computed in float32 (torch.fft on CUDA takes half only at powers of two)."""
+    return torch.float64 if dtype == torch.float64 else torch.float32
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _check_tensor(name: str, value, *, floating: bool = True) -> Tensor:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor; got {type(value).__name__}")
+    if floating and value.dtype not in _FLOATS:
+        raise TypeError(f"{name} must have a real floating dtype (float16, bfloat16, float32, float64); got {value.dtype}")
+    return value
+
+
+def _check_pair(a_name: str, a: Tensor, b_name: str, b: Tensor) -> None:
+    if a.dtype != b.dtype:
+        raise TypeError(f"{a_name} type ({a.dtype}) and {b_name} type ({b.dtype}) should be the same")
+    if a.device != b.device:
+        raise ValueError(f"{a_name} is on {a.device} and {b_name} on {b.device}; they must be on the same device")
+
+
+def _check_conv_args(input, weight, bias, groups):
+    """Validate tensors and channel counts; return (d, batched)."""
+    weight = _check_tensor("weight", weight)
+    input = _check_tensor("input", input)
+    d = weight.ndim - 2
+    if d not in (1, 2, 3):
+        raise ValueError(f"weight must have 3, 4 or 5 dimensions (out_channels, in_channels/groups, *kernel); got shape {tuple(weight.shape)}")
+    if input.ndim not in (d + 1, d + 2):
+        raise ValueError(
+            f"Expected {d + 1}D (unbatched) or {d + 2}D (batched) input to conv{d}d with a {d + 2}D weight, "
+            f"but got input of size: {list(input.shape)}"
+        )
+    _check_pair("input", input, "weight", weight)
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"groups must be a positive integer; got {groups!r}")
+    cout, cin_g = weight.shape[0], weight.shape[1]
+    if cout % groups:
+        raise ValueError(f"out_channels must be divisible by groups; weight has {cout} output channels and groups={groups}")
+    cin = input.shape[0 if input.ndim == d + 1 else 1]
+    if cin != cin_g * groups:
+        raise ValueError(
+            f"Given groups={groups}, weight of size {list(weight.shape)}, expected input{list(input.shape)} to have "
+            f"{cin_g * groups} channels, but got {cin} channels instead (in_channels must be divisible by groups)"
+        )
+    if any(s == 0 for s in weight.shape) or input.numel() == 0:
+        raise ValueError(f"input and weight must not be empty; got shapes {list(input.shape)} and {list(weight.shape)}")
+    if bias is not None:
+        _check_tensor("bias", bias)
+        _check_pair("input", input, "bias", bias)
+        if tuple(bias.shape) != (cout,):
+            raise ValueError(f"bias must have shape ({cout},) (one value per output channel); got {tuple(bias.shape)}")
+    return d, input.ndim == d + 2
+
+
+# --------------------------------------------------------------------------- FFT convolution
+
+
+def _explicit_pad(x: Tensor, pads, mode: str) -> Tensor:
+    """Extend x by reflect/replicate/circular padding, as ``nn.Conv*d`` does before a valid convolution."""
+    n = x.shape[2:]
+    for ax, ((b, a), size) in enumerate(zip(pads, n)):
+        if mode == "reflect" and max(b, a) >= size:
+            raise ValueError(
+                f"padding {max(b, a)} is too large for padding_mode='reflect' on spatial axis {ax} of size {size}: "
+                "it must be smaller than the input size"
+            )
+        if mode == "circular" and max(b, a) > size:
+            raise ValueError(
+                f"padding {max(b, a)} is too large for padding_mode='circular' on spatial axis {ax} of size {size}: "
+                "it must not exceed the input size"
+            )
+    flat = [p for pair in reversed(pads) for p in pair]
+    return F.pad(x, flat, mode=mode)
+
+
+def _dilate(weight: Tensor, dilation: tuple[int, ...]) -> Tensor:
+    """The kernel with ``dilation - 1`` zeros between taps (differentiable)."""
+    if all(v == 1 for v in dilation):
+        return weight
+    k = weight.shape[2:]
+    size = tuple(dl * (kk - 1) + 1 for kk, dl in zip(k, dilation))
+    out = weight.new_zeros((*weight.shape[:2], *size))
+    out[(slice(None), slice(None), *(slice(None, None, dl) for dl in dilation))] = weight
+    return out
+
+
+def _weight_spectrum(weight: Tensor, plan: ConvPlan, groups: int, dilation: tuple[int, ...], work: torch.dtype) -> Tensor:
+    """conj(rfftn(w)) in the GEMM layout ``(F, groups, C_in/groups, C_out/groups)``."""
+    d = len(plan.fft_shape)
+    w = _dilate(weight.to(work), dilation)
+    spec = torch.fft.rfftn(w, s=plan.fft_shape, dim=tuple(range(-d, 0))).conj()
+    cout, cin_g = weight.shape[:2]
+    spec = spec.reshape(groups, cout // groups, cin_g, -1)
+    return spec.permute(3, 0, 2, 1).contiguous()
+
+
+def _contract(X: Tensor, Wl: Tensor, groups: int) -> Tensor:
+    """``Y[n, o, f] = sum_i X[n, i, f] * Wl[f, g, i, o]``: per-frequency complex GEMMs, chunked over f."""
+    n, cin = X.shape[:2]
+    nf, _, cin_g, cout_g = Wl.shape
+    Xg = X.reshape(n, groups, cin_g, nf)
+    Y = X.new_empty((n, groups, cout_g, nf))
+    per_freq = (n * cin + n * cout_g * groups + cin_g * cout_g * groups) * X.element_size()
+    step = max(1, min(nf, _chunk_bytes(X.device) // max(per_freq, 1)))
+    for a in range(0, nf, step):
+        b = min(nf, a + step)
+        xc = Xg[..., a:b].permute(3, 1, 0, 2).contiguous()  # (f, g, n, i): contiguous batches for the GEMM
+        Y[..., a:b] = torch.matmul(xc, Wl[a:b]).permute(2, 1, 3, 0)
+    return Y.reshape(n, groups * cout_g, nf)
+
+
+def _fft_conv_nd(x: Tensor, weight: Tensor, bias, plan: ConvPlan, groups, dilation, work, spectrum=None) -> Tensor:
+    """Zero-padded, strided cross-correlation of a batched, already-extended x (the execute step)."""
+    d = len(plan.fft_shape)
+    dims = tuple(range(-d, 0))
+    flat = [p for pair in reversed(plan.buffer_pads) for p in pair]
+    X = torch.fft.rfftn(F.pad(x.to(work), flat), dim=dims)
+    Wl = spectrum if spectrum is not None else _weight_spectrum(weight, plan, groups, dilation, work)
+    Y = _contract(X.reshape(*X.shape[:2], -1), Wl, groups).reshape(X.shape[0], -1, *plan.spectrum_shape)
+    y = torch.fft.irfftn(Y, s=plan.fft_shape, dim=dims)
+    y = y[(slice(None), slice(None), *plan.crops)]
+    if bias is not None:
+        y = y + bias.to(work).reshape(1, -1, *([1] * d))
+    return y.contiguous()
+
+
+def _prepare(input, weight, bias, stride, padding, dilation, groups, padding_mode):
+    """Validate and normalize; return (batched extended x, plan, normalized options)."""
+    d, batched = _check_conv_args(input, weight, bias, groups)
+    check_choice("padding_mode", padding_mode, PADDING_MODES)
+    stride = ntuple("stride", stride, d, minimum=1)
+    dilation = ntuple("dilation", dilation, d, minimum=1)
+    kernel = tuple(weight.shape[2:])
+    pads = resolve_padding(padding, kernel, dilation, stride)
+    x = input if batched else input.unsqueeze(0)
+    if padding_mode != "zeros" and any(p for pair in pads for p in pair):
+        x = _explicit_pad(x, pads, padding_mode)
+        pads = ((0, 0),) * d
+    keff = tuple(dl * (k - 1) + 1 for k, dl in zip(kernel, dilation))
+    plan = plan_conv(tuple(x.shape[2:]), keff, pads, stride)
+    return x, batched, plan, dilation
+
+
+def fft_conv(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | Sequence[int] = 1,
+    padding: int | Sequence[int] | str = 0,
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+    padding_mode: str = "zeros",
+) -> Tensor:
+    """N-d cross-correlation with the semantics of ``torch.nn.functional.conv1d/2d/3d``, computed by FFT.
+
+    Parameters
+    ----------
+    input : Tensor
+        ``(N, C_in, *spatial)`` or unbatched ``(C_in, *spatial)``, 1 to 3 spatial dims.
+    weight : Tensor
+        ``(C_out, C_in / groups, *kernel)``; same dtype and device as ``input``.
+    bias : Tensor, optional
+        ``(C_out,)``.
+    stride, padding, dilation, groups
+        As in ``torch.nn.functional.conv2d``: ints or one int per spatial dim;
+        ``padding`` may also be ``'same'`` (stride 1 only; an odd total puts the
+        extra sample after, as torch does) or ``'valid'``.
+    padding_mode : {'zeros', 'reflect', 'replicate', 'circular'}
+        As in ``nn.Conv2d``: how the ``padding`` samples are filled.
+
+    Returns
+    -------
+    Tensor
+        ``(N, C_out, *out)`` in the input's dtype and on its device; the output
+        sizes are ``(n + 2 p - dilation (k - 1) - 1) // stride + 1``.
+
+    Notes
+    -----
+    The input and the (dilated) kernel are transformed at the shortest fast
+    length whose wrap-around misses the kept outputs (``n + max(pad)``, see
+    ``convlens._torch_plan``), the sum over input channels is a complex matrix
+    product per frequency (chunked so that its working set stays bounded), and
+    one inverse FFT per output channel gives every stride-1 output, of which the
+    strided ones are kept.  Gradients flow through ``torch.fft``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.randn(1, 2, 50, dtype=torch.float64)
+    >>> w = torch.randn(3, 1, 7, dtype=torch.float64)
+    >>> y = fft_conv(x, w, stride=2, padding=3, dilation=2, groups=2, padding_mode="reflect")
+    >>> ref = torch.nn.Conv1d(2, 3, 7, stride=2, padding=3, dilation=2, groups=1, bias=False)
+    >>> y.shape
+    torch.Size([1, 3, 22])
+    """
+    x, batched, plan, dilation = _prepare(input, weight, bias, stride, padding, dilation, groups, padding_mode)
+    work = _work_dtype(input.dtype)
+    y = _fft_conv_nd(x, weight, bias, plan, groups, dilation, work).to(input.dtype)
+    return y if batched else y.squeeze(0)
+
+
+# --------------------------------------------------------------------------- layers
+
+
+class _FFTConvMixin:
+    """``_conv_forward`` of ``nn.Conv*d`` by FFT, with an eval-mode weight-spectrum cache."""
+
+    _spectrum_cache: tuple | None = None
+
+    def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        x, batched, plan, dilation = _prepare(
+            input, weight, bias, self.stride, self.padding, self.dilation, self.groups, self.padding_mode
+        )
+        work = _work_dtype(input.dtype)
+        spectrum = None
+        # A cached spectrum carries no autograd graph: use it only when none is needed.
+        if not self.training and not (torch.is_grad_enabled() and weight.requires_grad):
+            key = (plan.fft_shape, dilation, self.groups, work, torch.is_inference_mode_enabled())
+            c = self._spectrum_cache
+            # Identity + version counter + storage address: in-place updates (optimizer steps,
+            # load_state_dict) bump the version, ``.data =`` and ``.to()`` change the address.
+            if c is not None and c[0] is weight and c[1] == weight._version and c[2] == weight.data_ptr() and c[3] == key:
+                spectrum = c[4]
+            else:
+                with torch.no_grad():
+                    spectrum = _weight_spectrum(weight, plan, self.groups, dilation, work)
+                self._spectrum_cache = (weight, weight._version, weight.data_ptr(), key, spectrum)
+        y = _fft_conv_nd(x, weight, bias, plan, self.groups, dilation, work, spectrum).to(input.dtype)
+        return y if batched else y.squeeze(0)
+
+    def clear_spectrum_cache(self) -> None:
+        """Drop the cached weight spectrum (it is rebuilt on the next eval-mode call)."""
+        self._spectrum_cache = None
+
+    def train(self, mode: bool = True):
+        if mode:  # the cache is only used in eval mode: free its memory while training
+            self._spectrum_cache = None
+        return super().train(mode)
+
+
+class FFTConv1d(_FFTConvMixin, nn.Conv1d):
+    """``nn.Conv1d`` computed by FFT (same constructor, parameters, ``state_dict`` and ``repr``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> layer = FFTConv1d(4, 8, kernel_size=255, padding="same")
+    >>> isinstance(layer, torch.nn.Conv1d), layer(torch.randn(2, 4, 1000)).shape
+    (True, torch.Size([2, 8, 1000]))
+    """
+
+
+class FFTConv2d(_FFTConvMixin, nn.Conv2d):
+    """``nn.Conv2d`` computed by FFT (same constructor, parameters, ``state_dict`` and ``repr``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> ref = torch.nn.Conv2d(3, 4, 9, padding=4, padding_mode="circular")
+    >>> layer = FFTConv2d(3, 4, 9, padding=4, padding_mode="circular")
+    >>> _ = layer.load_state_dict(ref.state_dict())
+    >>> x = torch.randn(1, 3, 32, 32)
+    >>> bool(torch.allclose(layer(x), ref(x), atol=1e-4))
+    True
+    """
+
+
+class FFTConv3d(_FFTConvMixin, nn.Conv3d):
+    """``nn.Conv3d`` computed by FFT (same constructor, parameters, ``state_dict`` and ``repr``).
+
+    Examples
+    --------
+    >>> FFTConv3d(2, 2, 5, padding=2)
+    FFTConv3d(2, 2, kernel_size=(5, 5, 5), stride=(1, 1, 1), padding=(2, 2, 2))
+    """
+
+
+_FFT_CLASS = {nn.Conv1d: FFTConv1d, nn.Conv2d: FFTConv2d, nn.Conv3d: FFTConv3d}
+# Input sizes assumed by ``convert`` for a layer it has not seen run (no example_input).
+_ASSUMED_SPATIAL = {1: 4096, 2: 64, 3: 32}
+_ASSUMED_BATCH = 8
+
+
+def convert(model: nn.Module, example_input=None, *, rule: str = "cost", inplace: bool = False) -> nn.Module:
+    """Swap the ``nn.Conv1d/2d/3d`` layers of ``model`` for FFT layers where FFT pays.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A model (or a single convolution layer).
+    example_input : Tensor or tuple of Tensors, optional
+        Run once through ``model`` (without gradients) to record each layer's
+        input shape.  Without it each layer is judged at an assumed input:
+        batch 8 and 4096 samples (1-D), 64² (2-D) or 32³ (3-D).
+    rule : {'cost', 'all'}
+        ``'cost'`` converts a layer when the predicted FFT time is below the
+        predicted direct time (``convlens._torch_plan.conv_costs``: direct =
+        ``1.3e-10 s * N C_out (C_in/groups) prod(out) prod(k)``; FFT = FFT work of
+        ``N (C_in + C_out)`` transforms of the FFT volume ``V`` at ``3.5e-10 s`` per
+        point and ``log2 V``, plus ``3e-10 s`` per complex multiply-add of the
+        contraction, ``N C_out (C_in/groups) V/2``).  ``'all'`` converts every layer.
+    inplace : bool
+        Modify ``model`` itself (its parameters stay the same objects, so an
+        optimizer keeps working) instead of a deep copy.
+
+    Returns
+    -------
+    nn.Module
+        The converted model; converted layers keep their parameters, buffers,
+        hooks and ``state_dict`` keys.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.Conv2d(8, 8, 15, padding=7))
+    >>> fast = convert(net, torch.randn(4, 1, 64, 64))
+    >>> [type(m).__name__ for m in fast]
+    ['Conv2d', 'FFTConv2d']
+    """
+    check_choice("rule", rule, ("cost", "all"))
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    if not inplace:
+        model = copy.deepcopy(model)
+    layers = [m for m in model.modules() if type(m) in _FFT_CLASS]
+    shapes: dict[int, tuple[int, ...]] = {}
+    if example_input is not None and rule == "cost":
+        hooks = [m.register_forward_pre_hook(_recorder(shapes, id(m))) for m in layers]
+        try:
+            with torch.no_grad():
+                model(*example_input) if isinstance(example_input, tuple) else model(example_input)
+        finally:
+            for h in hooks:
+                h.remove()
+    for m in layers:
+        if rule == "all" or _fft_pays(m, shapes.get(id(m))):
+            m.__class__ = _FFT_CLASS[type(m)]
+            m._spectrum_cache = None
+    return model
+
+
+def _recorder(shapes: dict, key: int):
+    def hook(module, args):
+        shapes[key] = tuple(args[0].shape)
+
+    return hook
+
+
+def _fft_pays(m: nn.Module, shape: tuple[int, ...] | None) -> bool:
+    d = len(m.kernel_size)
+    if shape is None:
+        shape = (_ASSUMED_BATCH, m.in_channels, *([_ASSUMED_SPATIAL[d]] * d))
+    batch = shape[0] if len(shape) == d + 2 else 1
+    spatial = shape[-d:]
+    pads = resolve_padding(m.padding, m.kernel_size, m.dilation, m.stride)
+    if m.padding_mode != "zeros":
+        spatial = tuple(n + b + a for n, (b, a) in zip(spatial, pads))
+        pads = ((0, 0),) * d
+    keff = tuple(dl * (k - 1) + 1 for k, dl in zip(m.kernel_size, m.dilation))
+    try:
+        costs = conv_costs(batch, m.in_channels, m.out_channels, m.groups, spatial, keff, pads, m.stride)
+    except ValueError:  # a shape this layer cannot take: leave it alone
+        return False
+    return costs["fft"] < costs["direct"]
+
+
+# --------------------------------------------------------------------------- long convolution
+
+
+def _channel_step(u: Tensor, n: int) -> int:
+    """Channels per chunk: each holds the padded rows, their spectra and the inverse (~24 n bytes per row)."""
+    rows_per_channel = max(1, math.prod(u.shape[:-2]))
+    return max(1, _chunk_bytes(u.device) // (rows_per_channel * n * 24))
+
+
+def _long_forward(u: Tensor, k: Tensor, n: int, offset: int) -> Tensor:
+    """``y[..., h, t] = full(u[..., h, :], k[h, :])[offset + t]`` for t < L, chunked over channels."""
+    H, L = u.shape[-2:]
+    out = torch.empty_like(u)
+    step = _channel_step(u, n)
+    for h0 in range(0, H, step):
+        h1 = min(H, h0 + step)
+        Uf = torch.fft.rfft(u[..., h0:h1, :], n=n)
+        Uf.mul_(torch.fft.rfft(k[h0:h1], n=n))
+        out[..., h0:h1, :] = torch.fft.irfft(Uf, n=n)[..., offset : offset + L]
+    return out
+
+
+class _LongConv(torch.autograd.Function):
+    """Chunked FFT long convolution; the backward pass recomputes the spectra (memory stays O(input))."""
+
+    @staticmethod
+    def forward(ctx, u: Tensor, k: Tensor, n: int, offset: int) -> Tensor:
+        ctx.save_for_backward(u, k)
+        ctx.n, ctx.offset = n, offset
+        return _long_forward(u, k, n, offset)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g: Tensor):
+        u, k = ctx.saved_tensors
+        n, offset = ctx.n, ctx.offset
+        (H, L), K = u.shape[-2:], k.shape[-1]
+        batch = tuple(range(u.ndim - 2))
+        gu = torch.empty_like(u) if ctx.needs_input_grad[0] else None
+        gk = torch.empty_like(k) if ctx.needs_input_grad[1] else None
+        step = _channel_step(u, n)
+        for h0 in range(0, H, step):
+            h1 = min(H, h0 + step)
+            # the output gradient placed where its samples sit in the full convolution
+            G = torch.fft.rfft(F.pad(g[..., h0:h1, :].contiguous(), (offset, n - L - offset)), n=n)
+            if gu is not None:
+                Kf = torch.fft.rfft(k[h0:h1], n=n)
+                gu[..., h0:h1, :] = torch.fft.irfft(G * Kf.conj(), n=n)[..., :L]
+            if gk is not None:
+                Uf = torch.fft.rfft(u[..., h0:h1, :], n=n)
+                prod = G * Uf.conj()
+                if batch:
+                    prod = prod.sum(dim=batch)
+                gk[h0:h1] = torch.fft.irfft(prod, n=n)[..., :K]
+        return gu, gk, None, None
+
+
+def long_conv(
+    u: Tensor,
+    k: Tensor,
+    causal: bool = True,
+    *,
+    pregate: Tensor | None = None,
+    postgate: Tensor | None = None,
+) -> Tensor:
+    """Per-channel long convolution ``y = postgate * (k * (pregate * u))`` for sequence models.
+
+    Parameters
+    ----------
+    u : Tensor
+        ``(..., H, L)``: channels ``H``, sequence length ``L`` (any length, not only
+        powers of two); any leading batch dims.
+    k : Tensor
+        ``(H, K)`` (one kernel per channel) or ``(K,)`` (one kernel for all); any
+        ``K``.  Same dtype and device as ``u``.
+    causal : bool
+        True: ``y[t] = sum_{s <= t} k[s] u[t - s]`` (the first ``L`` samples of the
+        full convolution; no sample sees the future).  False: the centred
+        convolution, exactly ``convlens.convolve(u, k, mode='same')`` per channel.
+    pregate, postgate : Tensor, optional
+        Multiplied into ``u`` before and into the result after the convolution
+        (gated convolutions as in Hyena/H3); broadcast against ``u``.
+
+    Returns
+    -------
+    Tensor
+        Same shape, dtype and device as ``u``.
+
+    Notes
+    -----
+    The FFT length is the shortest fast length ``>= L + K - 1`` (``2L - 1`` for a
+    full-length kernel), so nothing wraps around.  The work is chunked over
+    channels so that each chunk's buffers stay in cache on a CPU, and the
+    backward pass recomputes the spectra instead of storing them.
+
+    Examples
+    --------
+    >>> import torch
+    >>> u = torch.tensor([[1.0, 2.0, 3.0, 4.0]], dtype=torch.float64)
+    >>> k = torch.tensor([[1.0, -1.0]], dtype=torch.float64)
+    >>> long_conv(u, k)
+    tensor([[1., 1., 1., 1.]], dtype=torch.float64)
+    >>> long_conv(u, k, causal=False)
+    tensor([[ 1.,  1.,  1., -4.]], dtype=torch.float64)
+    """
+    u = _check_tensor("u", u)
+    k = _check_tensor("k", k)
+    _check_pair("u", u, "k", k)
+    if not isinstance(causal, bool):
+        raise TypeError(f"causal must be True or False; got {causal!r}")
+    if u.ndim < 2:
+        raise ValueError(f"u must have shape (..., H, L) with at least 2 dimensions; got shape {tuple(u.shape)}")
+    if u.numel() == 0 or k.numel() == 0:
+        raise ValueError(f"u and k must not be empty; got shapes {tuple(u.shape)} and {tuple(k.shape)}")
+    H, L = u.shape[-2:]
+    if k.ndim == 1:
+        k = k.expand(H, -1)
+    if k.ndim != 2 or k.shape[0] != H:
+        raise ValueError(f"k must have shape (H, K) = ({H}, K) with H the channels of u, or (K,); got {tuple(k.shape)}")
+    for name, gate in (("pregate", pregate), ("postgate", postgate)):
+        if gate is not None:
+            _check_pair("u", u, name, _check_tensor(name, gate))
+    n, offset, taps = plan_long(L, k.shape[-1], causal)
+    work = _work_dtype(u.dtype)
+    x = u.to(work)
+    if pregate is not None:
+        x = x * pregate.to(work)
+    y = _LongConv.apply(x.contiguous(), k[:, :taps].to(work).contiguous(), n, offset)
+    if postgate is not None:
+        y = y * postgate.to(work)
+    return y.to(u.dtype)
