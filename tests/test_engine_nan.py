@@ -1,0 +1,314 @@
+"""nan_policy: 'propagate' equals a direct sum (at FFT speed), 'raise' reports, 'interpolate' equals astropy.
+
+Facts about astropy's ``convolve_fft(..., nan_treatment='interpolate')`` that these tests pin down
+(measured with astropy 7):
+
+* ``boundary='wrap'`` equals convlens ``boundary='wrap'`` everywhere (odd kernels).
+* ``boundary='fill', fill_value=0`` (and ``boundary=None``) counts the zeros outside as data: it equals
+  convlens ``boundary='constant'`` (fill 0).  ``boundary='fill', fill_value=np.nan`` renormalizes at the
+  edges over the samples inside only: it equals convlens ``boundary='constant', fill_value=np.nan``.
+* For a kernel whose sum is not 1, ``normalize_kernel=True`` returns the normalized average; convlens
+  keeps the kernel's gain (result = normalized average x sum(kernel)), i.e. it equals astropy's
+  ``normalize_kernel=False``.
+* Even kernels: astropy centres them one sample later than scipy's 'same' (which convlens follows).
+* Outputs whose whole window is non-finite: astropy returns 0, convlens returns NaN.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from _engine_ref import BOUNDARIES, METHODS, MODES, direct_sum
+from conftest import assert_close, tol_for
+from convlens import Convolver, convolve, correlate
+
+astropy_conv = pytest.importorskip("astropy.convolution")
+
+KERNELS_1D = {
+    "positive": np.array([0.5, 1.0, 2.0]),
+    "negative": np.array([-1.0, -0.5, -2.0, -0.25]),
+    "mixed": np.array([1.0, -2.0, 0.5, -0.5]),
+    "zero-tap": np.array([1.0, 0.0, 2.0]),
+    "zero-edge-taps": np.array([0.0, 1.5, -1.0, 0.0]),
+}
+
+
+def _assert_same_nonfinite(got, ref, dtype=None, err_msg=""):
+    """Same NaN, +inf, -inf positions as the direct sum, and close finite values."""
+    got, ref = np.asarray(got), np.asarray(ref)
+    assert got.shape == ref.shape, err_msg
+    assert np.array_equal(np.isnan(got), np.isnan(ref)), f"NaN positions differ {err_msg}"
+    if got.dtype.kind == "f":
+        assert np.array_equal(np.isposinf(got), np.isposinf(ref)), f"+inf positions differ {err_msg}"
+        assert np.array_equal(np.isneginf(got), np.isneginf(ref)), f"-inf positions differ {err_msg}"
+    fin = np.isfinite(ref)
+    assert np.isfinite(got[fin]).all(), err_msg
+    tol = tol_for(dtype if dtype is not None else got.dtype)
+    scale = max(1.0, float(np.abs(ref[fin]).max())) if fin.any() else 1.0
+    if fin.any():
+        err = float(np.abs(got[fin].astype(np.complex128) - ref[fin]).max())
+        assert err <= tol * scale * 10, f"max error {err:.3g} {err_msg}"
+
+
+def _sprinkle(rng, x, values, count):
+    x = x.copy()
+    flat = x.reshape(-1)
+    idx = rng.choice(flat.size, size=min(count, flat.size), replace=False)
+    flat[idx] = rng.choice(values, size=idx.size)
+    return x
+
+
+# -- propagate ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("kname", list(KERNELS_1D))
+@pytest.mark.parametrize("bad", ["nan", "+inf", "-inf", "mixed"])
+def test_propagate_equals_direct_sum_1d(rng, bad, kname, method):
+    values = {"nan": [np.nan], "+inf": [np.inf], "-inf": [-np.inf], "mixed": [np.nan, np.inf, -np.inf]}[bad]
+    k = KERNELS_1D[kname]
+    for trial in range(4):
+        x = _sprinkle(rng, rng.standard_normal(40), values, 1 + trial)
+        for mode in MODES:
+            for boundary in BOUNDARIES:
+                got = convolve(x, k, mode, boundary=boundary, fill_value=0.5, method=method)
+                ref = direct_sum(x, k, mode, boundary=boundary, fill_value=0.5)
+                _assert_same_nonfinite(got, ref, err_msg=f"{mode} {boundary} x={x}")
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_propagate_equals_direct_sum_nd(rng, method, dtype):
+    for xs, ks in [((9, 11), (3, 4)), ((6, 5, 7), (2, 3, 3)), ((5, 4), (7, 2))]:
+        k = rng.integers(-2, 3, ks).astype(dtype)  # positive, negative and zero taps
+        x = _sprinkle(rng, rng.standard_normal(xs), [np.nan, np.inf, -np.inf], 4).astype(dtype)
+        for mode in MODES:
+            if mode == "valid" and any(b > a for a, b in zip(xs, ks)):
+                continue
+            for boundary in BOUNDARIES:
+                got = convolve(x, k, mode, boundary=boundary, method=method)
+                assert got.dtype == dtype
+                ref = direct_sum(x, k, mode, boundary=boundary)
+                _assert_same_nonfinite(got, ref, dtype=dtype, err_msg=f"{xs} {ks} {mode} {boundary}")
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_propagate_with_nonfinite_fill_value(rng, method):
+    x = rng.standard_normal((8, 9))
+    k = rng.standard_normal((3, 2))
+    for fill in (np.nan, np.inf, -np.inf):
+        for mode in MODES:
+            got = convolve(x, k, mode, boundary="constant", fill_value=fill, method=method)
+            _assert_same_nonfinite(got, direct_sum(x, k, mode, fill_value=fill), err_msg=f"{fill} {mode}")
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_propagate_with_axes_and_correlate(rng, method):
+    x = _sprinkle(rng, rng.standard_normal((3, 20, 6)), [np.nan, np.inf], 5)
+    k = np.array([1.0, 0.0, -2.0, 0.5])
+    got = convolve(x, k, "same", axes=1, boundary="reflect", method=method)
+    _assert_same_nonfinite(got, direct_sum(x, k, "same", axes=1, boundary="reflect"))
+    got = correlate(x, k, "full", axes=-1, method=method)
+    _assert_same_nonfinite(got, direct_sum(x, k[::-1], "full", axes=-1))
+
+
+def test_propagate_is_local_on_the_fft_path(rng):
+    """One NaN in a large array spoils exactly the kernel's footprint, not the whole FFT output."""
+    x = rng.standard_normal((256, 256))
+    x[100, 37] = np.nan
+    k = rng.standard_normal((31, 31))
+    for method in ("fft", "overlap-add", "auto"):
+        y = convolve(x, k, "same", method=method)
+        assert np.isnan(y).sum() == 31 * 31
+        assert np.isnan(y[100 - 15 : 100 + 16, 37 - 15 : 37 + 16]).all()
+    ref = convolve(np.nan_to_num(x), k, "same", method="fft")
+    ok = ~np.isnan(y)
+    assert_close(y[ok], ref[ok])
+
+
+def test_propagate_complex_nan(rng):
+    x = rng.standard_normal(30) + 1j * rng.standard_normal(30)
+    x[[4, 17]] = complex(np.nan, 0), complex(0, np.nan)
+    k = np.array([1.0 + 1j, 0, 2.0])
+    for method in METHODS:
+        got = convolve(x, k, "same", method=method)
+        ref = direct_sum(x, k, "same")
+        assert np.array_equal(np.isnan(got), np.isnan(ref)), method
+        fin = ~np.isnan(ref)
+        assert_close(got[fin], ref[fin])
+
+
+def test_propagate_through_a_plan(rng):
+    plan = Convolver(np.array([[1.0, -1.0], [0.0, 2.0]]), (10, 12), "same", boundary="edge", method="fft")
+    for _ in range(3):
+        x = _sprinkle(rng, rng.standard_normal((10, 12)), [np.nan, np.inf, -np.inf], 3)
+        _assert_same_nonfinite(plan(x), direct_sum(x, plan.kernel, "same", boundary="edge"))
+    # and a clean input after a dirty one is clean
+    x = rng.standard_normal((10, 12))
+    assert np.isfinite(plan(x)).all()
+
+
+def test_default_policy_is_propagate():
+    y = convolve([1.0, np.nan, 1.0, 1.0, 1.0, 1.0], [1, 1], mode="valid")
+    assert np.array_equal(np.isnan(y), [True, True, False, False, False])
+
+
+# -- raise --------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", [*METHODS, "auto"])
+def test_raise_reports_count_and_first_index(method):
+    x = np.zeros((4, 5))
+    x[1, 3] = np.nan
+    x[2, 0] = np.inf
+    x[3, 4] = -np.inf
+    msg = re.escape("x contains 3 non-finite value(s)") + r".*first is at index \(1, 3\)"
+    with pytest.raises(ValueError, match=msg) as info:
+        convolve(x, np.ones((2, 2)), method=method, nan_policy="raise")
+    assert "nan_policy" in str(info.value)
+    with pytest.raises(ValueError, match=msg):
+        correlate(x, np.ones((2, 2)), "same", method=method, nan_policy="raise")
+    with pytest.raises(ValueError, match=msg):
+        Convolver(np.ones((2, 2)), (4, 5), nan_policy="raise", method=method)(x)
+
+
+def test_raise_counts_a_single_inf_and_accepts_finite(rng):
+    x = rng.standard_normal(10).astype(np.float32)
+    assert np.isfinite(convolve(x, [1.0, 2.0], nan_policy="raise")).all()
+    x[7] = -np.inf
+    with pytest.raises(ValueError, match=r"1 non-finite value.*index \(7,\)"):
+        convolve(x, [1.0, 2.0], nan_policy="raise")
+
+
+def test_raise_on_complex_nan():
+    x = np.ones(6, dtype=np.complex128)
+    x[2] = complex(1, np.nan)
+    with pytest.raises(ValueError, match=r"1 non-finite.*index \(2,\)"):
+        convolve(x, [1, 1], nan_policy="raise")
+
+
+def test_raise_when_finite_values_overflow_the_sum_is_not_a_false_alarm():
+    """A finite input whose sum overflows (the fast check) must not be reported as non-finite."""
+    x = np.full(8, np.finfo(np.float64).max / 2)
+    y = convolve(x, [0.25, 0.25], "valid", nan_policy="raise")
+    assert np.isfinite(y).all()
+
+
+def test_nonfinite_kernel_is_refused():
+    with pytest.raises(ValueError, match="kernel must contain only finite values"):
+        convolve(np.ones(5), [1.0, np.nan])
+    with pytest.raises(ValueError, match="kernel must contain only finite values"):
+        correlate(np.ones(5), [np.inf, 1.0], nan_policy="interpolate")
+
+
+# -- interpolate --------------------------------------------------------------------------------------------------
+
+
+def _nan_image(rng, shape=(24, 31), holes=12):
+    x = rng.standard_normal(shape)
+    x = _sprinkle(rng, x, [np.nan], holes)
+    x[5:8, 10:12] = np.nan  # a small hole
+    x[0, :3] = np.nan  # on the edge
+    return x
+
+
+def _astropy(x, k, **kw):
+    return astropy_conv.convolve_fft(x, k, nan_treatment="interpolate", **kw)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("ks", [(3, 3), (5, 3), (1, 7), (9, 5)])
+def test_interpolate_equals_astropy_wrap(rng, ks, method):
+    x = _nan_image(rng)
+    k = rng.random(ks)
+    k /= k.sum()
+    ref = _astropy(x, k, boundary="wrap", normalize_kernel=True)
+    got = convolve(x, k, "same", boundary="wrap", nan_policy="interpolate", method=method)
+    assert_close(got, ref)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_interpolate_fill_edge_semantics_match_astropy(rng, method):
+    x = _nan_image(rng)
+    k = rng.random((5, 3))
+    k /= k.sum()
+    # NaN outside: astropy and convlens both renormalize over the samples inside at the edges
+    got_nan = convolve(x, k, "same", boundary="constant", fill_value=np.nan, nan_policy="interpolate", method=method)
+    assert_close(got_nan, _astropy(x, k, boundary="fill", fill_value=np.nan))
+    # zeros outside are data for both
+    got_zero = convolve(x, k, "same", boundary="constant", nan_policy="interpolate", method=method)
+    assert_close(got_zero, _astropy(x, k, boundary="fill", fill_value=0.0))
+    # the two differ at the edges but agree in the interior (windows inside x)
+    assert np.abs(got_nan - got_zero)[np.isfinite(got_nan)].max() > 1e-3
+    assert_close(got_nan[2:-2, 1:-1], got_zero[2:-2, 1:-1])
+    for boundary in ("reflect", "symmetric", "edge", "wrap"):
+        other = convolve(x, k, "same", boundary=boundary, nan_policy="interpolate", method=method)
+        assert_close(other[2:-2, 1:-1], got_zero[2:-2, 1:-1], err_msg=boundary)
+
+
+def test_interpolate_keeps_the_kernel_gain(rng):
+    """Unnormalized kernel: convlens = astropy(normalize_kernel=False) = sum(k) * astropy(normalize_kernel=True)."""
+    x = _nan_image(rng)
+    k = 3.0 * rng.random((3, 5))
+    got = convolve(x, k, "same", boundary="wrap", nan_policy="interpolate")
+    assert_close(got, _astropy(x, k, boundary="wrap", normalize_kernel=False))
+    assert_close(got, k.sum() * _astropy(x, k, boundary="wrap", normalize_kernel=True))
+
+
+def test_interpolate_even_kernel_is_scipy_centred(rng):
+    """astropy centres an even kernel one sample later than scipy's 'same'; convlens follows scipy."""
+    x = _nan_image(rng)
+    k = rng.random((4, 6))
+    k /= k.sum()
+    got = convolve(x, k, "same", boundary="wrap", nan_policy="interpolate")
+    ref = np.roll(_astropy(x, k, boundary="wrap"), (1, 1), axis=(0, 1))
+    assert_close(got, ref)
+
+
+def test_interpolate_all_nan_window_gives_nan(rng):
+    x = np.ones((12, 12))
+    x[3:9, 3:9] = np.nan
+    k = np.full((3, 3), 1 / 9)
+    got = convolve(x, k, "same", boundary="wrap", nan_policy="interpolate")
+    assert np.array_equal(np.isnan(got), np.pad(np.ones((4, 4), bool), 4))  # the 4x4 core of the hole
+    assert_close(got[~np.isnan(got)], np.ones(144 - 16))
+    ref = _astropy(x, k, boundary="wrap")
+    assert np.all(ref[4:8, 4:8] == 0)  # astropy fills empty windows with 0 instead
+    assert_close(got[~np.isnan(got)], ref[~np.isnan(got)])
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_interpolate_1d_and_3d_and_float32(rng, method):
+    x = _sprinkle(rng, rng.standard_normal(100), [np.nan, np.inf], 10)
+    k = np.array([1.0, 2.0, 3.0, 2.0, 1.0]) / 9
+    ref = _astropy(np.where(np.isfinite(x), x, np.nan), k, boundary="wrap")
+    assert_close(convolve(x, k, "same", boundary="wrap", nan_policy="interpolate", method=method), ref)
+    x32 = x.astype(np.float32)
+    got32 = convolve(x32, k.astype(np.float32), "same", boundary="wrap", nan_policy="interpolate", method=method)
+    assert got32.dtype == np.float32
+    assert_close(got32, ref, dtype=np.float32)
+    x3 = _sprinkle(rng, rng.standard_normal((7, 8, 9)), [np.nan], 20)
+    k3 = rng.random((3, 3, 3))
+    k3 /= k3.sum()
+    got3 = convolve(x3, k3, "same", boundary="wrap", nan_policy="interpolate", method=method)
+    assert_close(got3, _astropy(x3, k3, boundary="wrap"))
+
+
+def test_interpolate_without_nan_is_plain_convolution(rng):
+    x = rng.standard_normal((10, 11))
+    k = rng.standard_normal((3, 3))
+    for boundary in BOUNDARIES:
+        assert_close(
+            convolve(x, k, "same", boundary=boundary, nan_policy="interpolate"),
+            convolve(x, k, "same", boundary=boundary),
+        )
+
+
+def test_interpolate_zero_sum_kernel_is_refused():
+    x = np.ones(10)
+    x[3] = np.nan
+    with pytest.raises(ValueError, match=r"nan_policy='interpolate'.*sum is not zero"):
+        convolve(x, [1.0, -1.0], nan_policy="interpolate")
