@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import scipy.ndimage as ndi
 import scipy.signal
-from conftest import assert_close
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import assert_close
 from convlens import convolve
 from convlens.data import load_image
 from convlens.filters import (
