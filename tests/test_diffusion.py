@@ -269,11 +269,14 @@ def test_diffuse_over_chosen_axes_leaves_colour_channels_apart(rng):
 )
 def test_diffuse_is_a_positive_mass_conserving_average(shape, t, boundary, seed):
     x = np.random.default_rng(seed).random(shape)
-    out = diffuse(x, t, boundary=boundary)
-    assert out.shape == x.shape
-    assert out.sum() == pytest.approx(x.sum(), rel=1e-10)
+    for method in ("spatial", "spectral"):
+        out = diffuse(x, t, boundary=boundary, method=method)
+        assert out.shape == x.shape
+        assert out.sum() == pytest.approx(x.sum(), rel=1e-10)
+    # the maximum principle holds for the sampled (positive) propagator; the spectral one is
+    # exact for the band-limited interpolant, which may overshoot the samples for sigma < 1
+    out = diffuse(x, t, boundary=boundary, method="spatial")
     eps = 1e-12 * max(1.0, x.max())
-    # the maximum principle: no new extremes (the spectral path only up to round-off)
     assert out.min() >= x.min() - eps and out.max() <= x.max() + eps
 
 

@@ -302,7 +302,10 @@ def diffuse(
         (what :func:`scipy.ndimage.gaussian_filter` computes).  'auto'
         (default): spectral for 'wrap', spatial otherwise.  The two differ by
         the aliasing of the sampled Gaussian, ``~exp(-pi^2 sigma^2 / 2)``:
-        below 1e-8 once sigma >= 2 samples.
+        below 1e-8 once sigma >= 2 samples.  For sigma below about one sample
+        the spectral propagator rings (it diffuses the band-limited
+        interpolant, whose extremes can exceed the samples'); 'spatial' keeps
+        the maximum principle (no new extremes) for any ``t``.
     truncate : float, optional
         Radius of the spatial kernel (and padding) in sigmas.  Default: where
         the Gaussian tail falls below the dtype's round-off (8.2 for float64,
