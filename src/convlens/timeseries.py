@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import linalg, signal, special, stats
+from scipy import linalg, signal, special
 
 from ._engine import convolve
 from ._validation import BOUNDARIES, NAN_POLICIES, check_array, check_choice
@@ -628,7 +628,7 @@ def _check_series(series, order: tuple[int, int, int]) -> np.ndarray:
 
 
 def _split_params(params, order, trend: str) -> tuple[float, np.ndarray, np.ndarray, float]:
-    p, d, q = order
+    p, _, q = order
     k_trend = 1 if trend == "c" else 0
     params = np.atleast_1d(np.asarray(params, dtype=np.float64))
     expected = k_trend + p + q + 1
@@ -738,7 +738,7 @@ def forecast_arima(
     y = _check_series(series, order)
     steps = _check_int("steps", steps, 1)
     alpha = _check_alpha(alpha)
-    p, d, q = order
+    d = order[1]
     if trend == "c" and d > 0:
         raise ValueError(
             f"trend='c' needs d = 0: with d = {d} differencing removes a constant (statsmodels refuses it too); use trend='n'"
@@ -774,7 +774,7 @@ def _decay_length(poly: np.ndarray) -> int:
     if poly.size <= 1:
         return 1
     rho = float(np.max(1 / np.abs(np.roots(poly[::-1]))))
-    return poly.size + (int(math.ceil(-39.2 / math.log(rho))) if rho > 0 else 0)
+    return poly.size + (math.ceil(-39.2 / math.log(rho)) if rho > 0 else 0)
 
 
 def _truncation_bound(phi, theta, sigma2, w, kappa, psi_arima, steps) -> np.ndarray:
