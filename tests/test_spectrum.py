@@ -271,7 +271,7 @@ def test_nan_raises(rng):
 
 @pytest.mark.parametrize("fmin,fmax", [(-0.1, 0.5), (0.2, 0.1), (0.0, 0.6), (0.3, 0.3)])
 def test_bad_band_raises(fmin, fmax, rng):
-    with pytest.raises(ValueError, match="fmin and fmax must satisfy 0 <= fmin < fmax <= 0.5"):
+    with pytest.raises(ValueError, match=r"fmin and fmax must satisfy 0 <= fmin < fmax <= 0\.5"):
         orientation(rng.standard_normal((16, 16)), fmin=fmin, fmax=fmax)
 
 
