@@ -7,13 +7,13 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import assert_close
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import ndimage, stats
 from statsmodels.tsa.arima_process import arma2ar, arma2ma, arma_acf, arma_generate_sample
 from statsmodels.tsa.statespace.tools import diff as sm_diff
 
+from conftest import assert_close
 from convlens.data import load_series
 from convlens.timeseries import (
     arma_to_ar_kernel,
