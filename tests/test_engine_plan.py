@@ -132,7 +132,7 @@ def test_choose_method_agrees_with_auto_plans(rng):
 def test_choose_method_picks_sensible_extremes():
     """Clear-cut cases only; the close calls are the benchmark's business (tests never check timings)."""
     assert choose_method((4096, 4096), (3, 3), mode="same", dtype=np.float32) == "direct"
-    assert choose_method((4096, 4096), (31, 31), mode="same", dtype=np.float32) == "fft"
+    assert choose_method((4096, 4096), (31, 31), mode="same", dtype=np.float32) in ("fft", "overlap-add")
 
 
 def test_choose_method_measure_returns_name_and_times():
