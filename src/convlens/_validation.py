@@ -93,7 +93,9 @@ def check_axes(axes: Any, ndim: int, name: str = "axes") -> tuple[int, ...]:
         except TypeError:
             raise TypeError(f"{name} must contain integers; got {a!r} in {axes!r}") from None
         if not -ndim <= a < ndim:
-            raise ValueError(f"{name} entry {a} is out of range for an array of {ndim} dimensions (allowed: {-ndim}..{ndim - 1})")
+            raise ValueError(
+                f"{name} entry {a} is out of range for an array of {ndim} dimensions (allowed: {-ndim}..{ndim - 1})"
+            )
         out.append(a % ndim)
     if len(set(out)) != len(out):
         raise ValueError(f"{name} must not repeat an axis; got {tuple(axes)!r}")

@@ -17,27 +17,33 @@ def _demo(args: argparse.Namespace) -> int:
     image = load_image("camera").astype(np.float32) / 255.0
     print(f"image: skimage camera(), {image.shape[0]}x{image.shape[1]} float32")
     for size in (3, 31):
-        yy, xx = np.mgrid[: size, : size] - (size - 1) / 2
+        yy, xx = np.mgrid[:size, :size] - (size - 1) / 2
         kernel = np.exp(-(xx**2 + yy**2) / (2 * (size / 6) ** 2)).astype(np.float32)
         kernel /= kernel.sum()
         method = choose_method(image.shape, kernel.shape, mode="same", dtype=np.float32)
         t0 = time.perf_counter()
         out = convolve(image, kernel, "same", boundary="reflect")
         dt = time.perf_counter() - t0
-        print(f"  Gaussian {size}x{size}, mode='same', boundary='reflect': method {method!r}, {dt * 1e3:.1f} ms, "
-              f"output {out.shape} {out.dtype}, mean kept {image.mean():.4f} -> {out.mean():.4f}")
+        print(
+            f"  Gaussian {size}x{size}, mode='same', boundary='reflect': method {method!r}, {dt * 1e3:.1f} ms, "
+            f"output {out.shape} {out.dtype}, mean kept {image.mean():.4f} -> {out.mean():.4f}"
+        )
     holes = image.copy()
     holes[200:210, 300:310] = np.nan
     out = convolve(holes, np.ones((5, 5), np.float32) / 25, "same", method="fft")
-    print(f"  100 NaN pixels, 5x5 box by FFT, nan_policy='propagate': {int(np.isnan(out).sum())} NaN outputs "
-          "(only the windows that cover them, not the whole image)")
+    print(
+        f"  100 NaN pixels, 5x5 box by FFT, nan_policy='propagate': {int(np.isnan(out).sum())} NaN outputs "
+        "(only the windows that cover them, not the whole image)"
+    )
     filled = convolve(holes, np.ones((5, 5), np.float32) / 25, "same", nan_policy="interpolate")
     print(f"  same with nan_policy='interpolate': {int(np.isnan(filled).sum())} NaN outputs")
     plan = Convolver(kernel, image.shape, "same", dtype=np.float32)
     t0 = time.perf_counter()
     for _ in range(10):
         plan(image)
-    print(f"  a Convolver plan ({plan.method}) applied to 10 frames: {(time.perf_counter() - t0) * 1e2:.1f} ms per frame")
+    print(
+        f"  a Convolver plan ({plan.method}) applied to 10 frames: {(time.perf_counter() - t0) * 1e2:.1f} ms per frame"
+    )
     return 0
 
 

@@ -14,8 +14,23 @@ from pathlib import Path
 import numpy as np
 
 _IMAGES = (
-    "astronaut", "camera", "coffee", "chelsea", "brick", "grass", "gravel", "text", "checkerboard",
-    "coins", "moon", "page", "clock", "retina", "rocket", "hubble_deep_field", "cell",
+    "astronaut",
+    "camera",
+    "coffee",
+    "chelsea",
+    "brick",
+    "grass",
+    "gravel",
+    "text",
+    "checkerboard",
+    "coins",
+    "moon",
+    "page",
+    "clock",
+    "retina",
+    "rocket",
+    "hubble_deep_field",
+    "cell",
 )
 
 

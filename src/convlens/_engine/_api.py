@@ -6,11 +6,11 @@ import math
 
 import numpy as np
 
-from .._validation import check_array, check_axes, check_choice, check_memory, check_workers, BOUNDARIES, METHODS, MODES
+from .._validation import BOUNDARIES, METHODS, MODES, check_array, check_choice, check_memory, check_workers
 from . import _cost
 from ._convolver import Convolver, _result_dtypes, time_methods
 from ._direct import _cv2_ok, pad
-from ._geometry import align_kernel_ndim, make_geometry
+from ._geometry import make_geometry
 
 _COMMON_DOC = """
     mode : {'full', 'same', 'valid'}, optional
@@ -98,8 +98,16 @@ def convolve(
     """
     x = check_array("x", x)
     plan = Convolver(
-        kernel, x.shape, mode, axes=axes, boundary=boundary, fill_value=fill_value,
-        method=method, nan_policy=nan_policy, workers=workers, _cached_kernel=False,
+        kernel,
+        x.shape,
+        mode,
+        axes=axes,
+        boundary=boundary,
+        fill_value=fill_value,
+        method=method,
+        nan_policy=nan_policy,
+        workers=workers,
+        _cached_kernel=False,
     )
     return plan._execute(x)
 
@@ -142,8 +150,17 @@ def correlate(
     """
     x = check_array("x", x)
     plan = Convolver(
-        template, x.shape, mode, axes=axes, boundary=boundary, fill_value=fill_value,
-        method=method, nan_policy=nan_policy, workers=workers, _correlate=True, _cached_kernel=False,
+        template,
+        x.shape,
+        mode,
+        axes=axes,
+        boundary=boundary,
+        fill_value=fill_value,
+        method=method,
+        nan_policy=nan_policy,
+        workers=workers,
+        _correlate=True,
+        _cached_kernel=False,
     )
     return plan._execute(x)
 
@@ -190,13 +207,15 @@ def choose_method(
     >>> from convlens import choose_method
     >>> choose_method((4096, 4096), (3, 3), mode="same", dtype="float32")
     'direct'
-    >>> choose_method((4096, 4096), (31, 31), mode="same", dtype="float32")
+    >>> choose_method((4096, 4096), (31, 31), mode="same", dtype="float32", cached_kernel=True)
     'fft'
     >>> choose_method((2**22,), (4096,), dtype="float64")
     'overlap-add'
     """
     if measure:
-        times = time_methods(x_shape, kernel_shape, dtype=dtype, mode=mode, axes=axes, boundary=boundary, workers=workers)
+        times = time_methods(
+            x_shape, kernel_shape, dtype=dtype, mode=mode, axes=axes, boundary=boundary, workers=workers
+        )
         return min(times, key=times.get), times
     try:
         kern = np.empty(tuple(kernel_shape), dtype=np.dtype(dtype))
@@ -264,10 +283,12 @@ def convolve_channels(
     if x.ndim < 3:
         raise ValueError(f"x must be (N, C_in, *spatial) with at least one spatial axis; got shape {x.shape}")
     if weight.ndim != x.ndim:
-        raise ValueError(f"weight must be (C_out, C_in // groups, *k) with {x.ndim} dimensions like x; got shape {weight.shape}")
+        raise ValueError(
+            f"weight must be (C_out, C_in // groups, *k) with {x.ndim} dimensions like x; got shape {weight.shape}"
+        )
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"groups must be a positive integer; got {groups!r}")
-    n, c_in = x.shape[:2]
+    c_in = x.shape[1]
     c_out, c_in_g = weight.shape[:2]
     if c_in % groups or c_out % groups:
         raise ValueError(f"groups={groups} must divide both C_in={c_in} and C_out={c_out}")
@@ -291,7 +312,8 @@ def _channels_method(x_shape, w_shape, geom, groups, work, workers) -> str:
     n, c_in = x_shape[:2]
     c_out, c_in_g = w_shape[:2]
     pairs = n * c_out * c_in_g
-    cv2 = _cv2_ok(np.empty((1,) * len(x_shape), work), np.empty(w_shape[2:], work), geom) if work.kind == "f" else False
+    probe = np.empty((1,) * len(x_shape), work)
+    cv2 = _cv2_ok(probe, np.empty((1, 1) + tuple(w_shape[2:]), work), geom) if work.kind == "f" else False
     direct = _cost.direct_cost(geom, cv2_path=cv2, workers=workers) * pairs
     fft_one = _cost.fft_cost(geom, explicit_pad=False, real=work.kind == "f", workers=workers)
     vol = math.prod(geom.out_shape)
@@ -300,9 +322,9 @@ def _channels_method(x_shape, w_shape, geom, groups, work, workers) -> str:
 
 
 def _channels_direct(x, weight, geom, groups, mode, boundary, fill_value, workers):
-    from ._api import convolve as _conv  # noqa: PLW0406 - same module, explicit for clarity
+    from ._api import convolve as _conv
 
-    n, c_in = x.shape[:2]
+    n = x.shape[0]
     c_out, c_in_g = weight.shape[:2]
     c_out_g = c_out // groups
     sp = tuple(range(1, x.ndim - 1))
@@ -311,7 +333,16 @@ def _channels_direct(x, weight, geom, groups, mode, boundary, fill_value, worker
         g = o // c_out_g
         acc = None
         for i in range(c_in_g):
-            y = _conv(x[:, g * c_in_g + i], weight[o, i][None], mode, axes=sp, boundary=boundary, fill_value=fill_value, method="direct", workers=workers)
+            y = _conv(
+                x[:, g * c_in_g + i],
+                weight[o, i][None],
+                mode,
+                axes=sp,
+                boundary=boundary,
+                fill_value=fill_value,
+                method="direct",
+                workers=workers,
+            )
             acc = y if acc is None else acc + y
         if out is None:
             out = np.empty((n, c_out) + acc.shape[1:], dtype=acc.dtype)
@@ -328,14 +359,19 @@ def _channels_fft(x, weight, geom, groups, boundary, fill_value, work, workers):
     a = x.astype(work, copy=False)
     if explicit:
         a = pad(a, geom, boundary, fill_value)
-    lens = [B.good_size(g.min_circular_length(explicit), real) for g in geom.per_axis]
-    crops = [slice(g.k - 1 if explicit else g.offset, (g.k - 1 if explicit else g.offset) + g.out_len) for g in geom.per_axis]
+    lens = [B.fast_length(g.min_circular_length(explicit)) for g in geom.per_axis]
+    crops = [
+        slice(g.k - 1 if explicit else g.offset, (g.k - 1 if explicit else g.offset) + g.out_len) for g in geom.per_axis
+    ]
     n, c_in = x.shape[:2]
     c_out, c_in_g = weight.shape[:2]
     c_out_g = c_out // groups
     nfreq = math.prod(lens[:-1]) * (lens[-1] // 2 + 1 if real else lens[-1])
     itemsize = np.dtype(work).itemsize * (2 if real else 1)
-    check_memory((n * c_in + c_out * c_in_g + n * c_out) * nfreq * itemsize * 2, f"convolve_channels on x {x.shape} and weight {weight.shape}")
+    check_memory(
+        (n * c_in + c_out * c_in_g + n * c_out) * nfreq * itemsize * 2,
+        f"convolve_channels on x {x.shape} and weight {weight.shape}",
+    )
 
     def spectrum(arr):
         buf = np.zeros(arr.shape[:2] + tuple(lens), dtype=work)
@@ -363,6 +399,4 @@ def _channels_fft(x, weight, geom, groups, boundary, fill_value, work, workers):
     return full[(slice(None), slice(None)) + tuple(crops)]
 
 
-__all__ = ["choose_method", "convolve", "convolve_channels", "correlate", "Convolver"]
-# silence "imported but unused" for names kept for the public namespace
-_ = (check_axes, align_kernel_ndim)
+__all__ = ["Convolver", "choose_method", "convolve", "convolve_channels", "correlate"]

@@ -21,8 +21,8 @@ from .._validation import (
     check_workers,
 )
 from . import _cost
-from ._direct import _cv2_ok, convolve_direct, convolve_exact_int, pad
-from ._fft import FFTPlan, OverlapAddPlan, overlap_add_length
+from ._direct import _cv2_ok, convolve_direct, convolve_exact_int, direct_is_local, pad
+from ._fft import FFTPlan, OverlapAddPlan, OverlapSave1DPlan, overlap_add_length
 from ._geometry import Geometry, align_kernel_ndim, make_geometry
 from ._nan import apply_nonfinite, nonfinite_report, window_any
 
@@ -134,7 +134,11 @@ class Convolver:
                 "replace them (e.g. np.nan_to_num(kernel)) first"
             )
         if _correlate:  # correlation = convolution with the reversed, conjugated template
-            kernel = np.conj(np.flip(kernel, axis=norm_axes)) if kernel.dtype.kind == "c" else np.flip(kernel, axis=norm_axes)
+            kernel = (
+                np.conj(np.flip(kernel, axis=norm_axes))
+                if kernel.dtype.kind == "c"
+                else np.flip(kernel, axis=norm_axes)
+            )
         self.kernel = np.array(kernel, copy=True)  # private copy: later changes to the caller's array do not leak in
         self.geometry: Geometry = make_geometry(shape, k_shape, norm_axes, mode)
         self.shape, self.mode, self.axes = shape, mode, norm_axes
@@ -198,15 +202,39 @@ class Convolver:
         if plan is None:
             kern = self.kernel.astype(work, copy=False)
             if method == "fft":
-                plan = FFTPlan(kern, self.geometry, explicit_pad=explicit_pad, dtype=work, workers=self.workers, _defer=True)
+                plan = FFTPlan(
+                    kern, self.geometry, explicit_pad=explicit_pad, dtype=work, workers=self.workers, _defer=True
+                )
             else:
                 ax = _cost.best_block_axis(self.geometry)
                 if ax is None:
                     ax = max(zip(self.geometry.axes, self.geometry.per_axis), key=lambda t: t[1].n)[0]
                 g = self.geometry.per_axis[self.geometry.axes.index(ax)]
-                L = overlap_add_length(g.k, g.padded if explicit_pad else g.n, work.kind == "f")
-                plan = OverlapAddPlan(kern, self.geometry, explicit_pad=explicit_pad, dtype=work, workers=self.workers, block_axis=ax, fft_len=L, _defer=True)
-            check_memory(plan.memory_estimate(), f"convolving shape {self.shape} with kernel {self.kernel.shape} ({method})")
+                other = math.prod(
+                    B.fast_length(ga.min_circular_length(explicit_pad))
+                    for a, ga in zip(self.geometry.axes, self.geometry.per_axis)
+                    if a != ax
+                )
+                L = overlap_add_length(g.k, g.padded if explicit_pad else g.n, work.kind == "f", other)
+                one_kernel = all(s == 1 for a, s in enumerate(kern.shape) if a not in self.geometry.axes)
+                if len(self.geometry.axes) == 1 and one_kernel and B.HAVE_DUCC:
+                    plan = OverlapSave1DPlan(
+                        kern, self.geometry, explicit_pad=explicit_pad, dtype=work, workers=self.workers, fft_len=L
+                    )
+                else:
+                    plan = OverlapAddPlan(
+                        kern,
+                        self.geometry,
+                        explicit_pad=explicit_pad,
+                        dtype=work,
+                        workers=self.workers,
+                        block_axis=ax,
+                        fft_len=L,
+                        _defer=True,
+                    )
+            check_memory(
+                plan.memory_estimate(), f"convolving shape {self.shape} with kernel {self.kernel.shape} ({method})"
+            )
             plan.prepare()
             self._plans[key] = plan
         return plan
@@ -223,14 +251,19 @@ class Convolver:
         if self._dtype is None or self._dtype[0] != x.dtype:
             self._prepare(x.dtype)
         _, out_dtype, work, exact = self._dtype
-        report = nonfinite_report(x) if x.dtype.kind in "fc" else None
+        # A direct sum already confines NaN/inf to the windows that cover them, so the scan
+        # for non-finite values (a full pass over x) is only needed for the other cases.
+        native = self._method == "direct" and self.nan_policy == "propagate" and direct_is_local(self.geometry)
+        report = nonfinite_report(x) if x.dtype.kind in "fc" and not native else None
         if report is not None and self.nan_policy == "raise":
-            raise ValueError(report + " and nan_policy='raise'; use nan_policy='propagate' or 'interpolate' to accept them")
+            raise ValueError(
+                report + " and nan_policy='raise'; use nan_policy='propagate' or 'interpolate' to accept them"
+            )
         if exact:
             res = self._exact_integer(x)
-        elif report is not None:
-            res = self._nonfinite(x, work)
-        elif self.nan_policy == "interpolate" and self.boundary == "constant" and not np.isfinite(self.fill_value):
+        elif report is not None or (
+            self.nan_policy == "interpolate" and self.boundary == "constant" and not np.isfinite(self.fill_value)
+        ):
             res = self._nonfinite(x, work)
         else:
             res = self._run(x.astype(work, copy=False), work, padded=False)
@@ -242,7 +275,14 @@ class Convolver:
         if method == "direct":
             if not padded and (self.boundary == "wrap" or (self.boundary == "constant" and self.fill_value != 0)):
                 a, padded = pad(a, self.geometry, self.boundary, self.fill_value), True
-            return convolve_direct(a, self.kernel.astype(work, copy=False), self.geometry, padded=padded, boundary=self.boundary, workers=self.workers)
+            return convolve_direct(
+                a,
+                self.kernel.astype(work, copy=False),
+                self.geometry,
+                padded=padded,
+                boundary=self.boundary,
+                workers=self.workers,
+            )
         explicit = padded or self._needs_pad_fft
         if explicit and not padded:
             a = pad(a, self.geometry, self.boundary, self.fill_value)
@@ -266,7 +306,9 @@ class Convolver:
         # interpolate: normalized convolution over the finite samples
         ksum = self.kernel.sum()
         if ksum == 0:
-            raise ValueError("nan_policy='interpolate' needs a kernel whose sum is not zero (the weights are renormalized by it)")
+            raise ValueError(
+                "nan_policy='interpolate' needs a kernel whose sum is not zero (the weights are renormalized by it)"
+            )
         num = self._run(clean, work, padded=True)
         den = self._run(finite.astype(work), work, padded=True)
         empty = ~window_any(finite, self.geometry)

@@ -65,7 +65,19 @@ def _cv2_ok(a: np.ndarray, kernel: np.ndarray, geom: Geometry) -> bool:
     return all(kernel.shape[ax] == 1 for ax in range(max(nd - 2, 0), nd) if ax not in geom.axes)
 
 
-def convolve_direct(a: np.ndarray, kernel: np.ndarray, geom: Geometry, *, padded: bool, boundary: str, workers: int) -> np.ndarray:
+# OpenCV's filter2D switches to a DFT of its own at 50 kernel taps (130 for float32),
+# after which a NaN would spread; below that every back end here sums directly.
+DIRECT_SUM_TAPS = 50
+
+
+def direct_is_local(geom: Geometry) -> bool:
+    """True when the direct path sums products directly (NaN/inf then stay local by themselves)."""
+    return geom.kernel_volume < DIRECT_SUM_TAPS
+
+
+def convolve_direct(
+    a: np.ndarray, kernel: np.ndarray, geom: Geometry, *, padded: bool, boundary: str, workers: int
+) -> np.ndarray:
     """Direct convolution of ``a`` with ``kernel``.
 
     ``a`` is x itself (``padded=False``; the boundary rule is applied here) or x
@@ -75,6 +87,9 @@ def convolve_direct(a: np.ndarray, kernel: np.ndarray, geom: Geometry, *, padded
     if _cv2_ok(a.astype(dtype, copy=False), kernel.astype(dtype, copy=False), geom):
         a, kernel = a.astype(dtype, copy=False), kernel.astype(dtype, copy=False)
         border_ok = geom.mode != "full" and boundary in _CV_BORDER and all(g.k <= g.n for g in geom.per_axis)
+        # OpenCV quirk (measured): a one-row image with BORDER_CONSTANT runs ~15x slower on
+        # freshly allocated memory; padding ourselves avoids that border mode.
+        border_ok = border_ok and not (a.ndim == 1 and boundary == "constant")
         if not padded and not border_ok:
             a, padded = pad(a, geom, boundary), True
         return _direct_cv2(a, kernel, geom, padded, boundary, workers)
@@ -93,8 +108,9 @@ def pad(a: np.ndarray, geom: Geometry, boundary: str, fill_value=0) -> np.ndarra
 def _direct_cv2(a, kernel, geom: Geometry, padded: bool, boundary: str, workers: int) -> np.ndarray:
     nd = a.ndim
     kf = np.flip(kernel, axis=geom.axes)
-    out = np.empty(geom.out_shape, dtype=a.dtype)
-    border = cv2.BORDER_CONSTANT if padded else _CV_BORDER[boundary]
+    # With explicit padding the kept (valid) outputs never read OpenCV's border: any mode
+    # works, and BORDER_CONSTANT is the slow one (see convolve_direct).
+    border = cv2.BORDER_REFLECT_101 if padded else _CV_BORDER[boundary]
     # Position of output sample 0 in filter2D's same-size output (anchor at K // 2):
     # filter2D sample j is full-convolution sample j + (K - 1 - K // 2).
     plane = [slice(None), slice(None)]
@@ -103,6 +119,12 @@ def _direct_cv2(a, kernel, geom: Geometry, padded: bool, boundary: str, workers:
         plane[ax - nd + 2 if nd >= 2 else 1] = slice(st, st + g.out_len)
     plane = tuple(plane)
     lead = geom.batch_shape[: max(nd - 2, 0)]
+    if not lead:  # one plane: return filter2D's result (cropped view) without another copy
+        x2, k2 = (a[None, :], kf[None, :]) if nd == 1 else (a, kf)
+        with _cv_threads(workers):
+            res = cv2.filter2D(np.ascontiguousarray(x2), -1, np.ascontiguousarray(k2), borderType=border)[plane]
+        return res[0] if nd == 1 else res
+    out = np.empty(geom.out_shape, dtype=a.dtype)
     with _cv_threads(workers):
         for idx in np.ndindex(*lead):
             xi = tuple(i if a.shape[d] > 1 else 0 for d, i in enumerate(idx))

@@ -120,7 +120,9 @@ def fourier_filter(
     if boundary == "wrap":
         pads = (0,) * len(axes)
     if isinstance(response, np.ndarray) and any(pads):
-        raise ValueError("an array response needs pad=0 (its shape fixes the FFT size); pass a callable to filter with padding")
+        raise ValueError(
+            "an array response needs pad=0 (its shape fixes the FFT size); pass a callable to filter with padding"
+        )
     # plan: FFT lengths and the extension that fills them
     lengths, widths = [], [(0, 0)] * x.ndim
     for ax, p in zip(axes, pads):
@@ -145,7 +147,9 @@ def fourier_filter(
         try:
             np.broadcast_shapes(h.shape, spec.shape)
         except ValueError:
-            raise ValueError(f"response array must broadcast to the spectrum shape {spec.shape}; got {h.shape}") from None
+            raise ValueError(
+                f"response array must broadcast to the spectrum shape {spec.shape}; got {h.shape}"
+            ) from None
     if h.dtype.kind not in "biufc":
         raise TypeError(f"response must be numeric; got dtype {h.dtype}")
     h = h.astype(spec.dtype if h.dtype.kind == "c" else spec.real.dtype, copy=False)
@@ -155,6 +159,6 @@ def fourier_filter(
         spec = spec * h
     full = B.irfftn(spec, axes, lengths[-1], workers) if real else B.ifftn(spec, axes, workers, out=spec)
     crop = [slice(None)] * x.ndim
-    for ax, p in zip(axes, pads):
+    for ax in axes:
         crop[ax] = slice(widths[ax][0], widths[ax][0] + x.shape[ax])
     return np.ascontiguousarray(full[tuple(crop)]).astype(out_dtype, copy=False)

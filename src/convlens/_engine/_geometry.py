@@ -129,7 +129,9 @@ def make_geometry(x_shape, k_shape, axes: tuple[int, ...], mode: str) -> Geometr
     return Geometry(x_shape, k_shape, axes, mode, tuple(per_axis), tuple(batch))
 
 
-def align_kernel_ndim(x_ndim: int, k_shape: tuple[int, ...], axes_given: bool, axes: tuple[int, ...]) -> tuple[int, ...]:
+def align_kernel_ndim(
+    x_ndim: int, k_shape: tuple[int, ...], axes_given: bool, axes: tuple[int, ...]
+) -> tuple[int, ...]:
     """Kernel shape with x's number of dimensions.
 
     A kernel with fewer dimensions than x is accepted when ``axes`` names exactly
