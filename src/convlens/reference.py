@@ -18,6 +18,10 @@ Both are second order in ``dx``.  Boundaries, by ghost cells:
   (``u[-1] = u[0]``), the cell-centred Neumann condition;
 * ``'reflect'`` - no flux through the end samples themselves (``u[-1] = u[1]``);
 * ``'constant'`` - the value ``fill_value`` held beyond the ends (Dirichlet).
+
+A tilted tensor (off-diagonal ``D``) is exact in flux form only with 'wrap':
+near other walls the cross difference uses the same ghost cells, which do not
+express the conormal no-flux condition, so mass is then not conserved exactly.
 """
 
 from __future__ import annotations
