@@ -141,6 +141,7 @@ class Convolver:
             )
         self.kernel = np.array(kernel, copy=True)  # private copy: later changes to the caller's array do not leak in
         self.geometry: Geometry = make_geometry(shape, k_shape, norm_axes, mode)
+        self._local_direct = direct_is_local(self.geometry, self.kernel)
         self.shape, self.mode, self.axes = shape, mode, norm_axes
         self._cached_kernel = _cached_kernel
         self._plans: dict = {}
@@ -253,7 +254,7 @@ class Convolver:
         _, out_dtype, work, exact = self._dtype
         # A direct sum already confines NaN/inf to the windows that cover them, so the scan
         # for non-finite values (a full pass over x) is only needed for the other cases.
-        native = self._method == "direct" and self.nan_policy == "propagate" and direct_is_local(self.geometry)
+        native = self._method == "direct" and self.nan_policy == "propagate" and self._local_direct
         report = nonfinite_report(x) if x.dtype.kind in "fc" and not native else None
         if report is not None and self.nan_policy == "raise":
             raise ValueError(
@@ -261,10 +262,8 @@ class Convolver:
             )
         if exact:
             res = self._exact_integer(x)
-        elif report is not None or (
-            self.nan_policy == "interpolate" and self.boundary == "constant" and not np.isfinite(self.fill_value)
-        ):
-            res = self._nonfinite(x, work)
+        elif report is not None or (self.boundary == "constant" and not np.isfinite(self.fill_value)):
+            res = self._nonfinite(x, work)  # non-finite samples in x, or in its constant extension
         else:
             res = self._run(x.astype(work, copy=False), work, padded=False)
         return res.astype(out_dtype, copy=False)

@@ -70,9 +70,13 @@ def _cv2_ok(a: np.ndarray, kernel: np.ndarray, geom: Geometry) -> bool:
 DIRECT_SUM_TAPS = 50
 
 
-def direct_is_local(geom: Geometry) -> bool:
-    """True when the direct path sums products directly (NaN/inf then stay local by themselves)."""
-    return geom.kernel_volume < DIRECT_SUM_TAPS
+def direct_is_local(geom: Geometry, kernel: np.ndarray) -> bool:
+    """True when the direct path gives a direct sum's NaN/inf by itself.
+
+    Both back ends skip zero weights (so ``0 * nan`` would be lost): only kernels
+    without zero taps qualify.
+    """
+    return geom.kernel_volume < DIRECT_SUM_TAPS and bool(np.all(kernel != 0))
 
 
 def convolve_direct(
@@ -143,6 +147,8 @@ def _direct_ndimage(a, kernel, geom: Geometry) -> np.ndarray:
         dtype = np.dtype(np.float64)
     a = a.astype(dtype, copy=False)
     kf = np.flip(kernel, axis=geom.axes).astype(dtype, copy=False)
+    if kf.dtype.kind == "c":
+        kf = np.conj(kf)  # ndimage.correlate conjugates complex weights; undo it for a convolution
     # ndimage needs equal ndim and broadcasts nothing: expand x along kernel batch axes.
     if any(kd > xd for kd, xd in zip(kf.shape, a.shape)):
         shape = tuple(max(kd, xd) if ax not in geom.axes else xd for ax, (kd, xd) in enumerate(zip(kf.shape, a.shape)))

@@ -47,7 +47,8 @@ class AxisGeometry:
         """
         if explicit_pad:
             return self.padded
-        return max(self.n + self.k - 1 - self.offset, self.offset + self.out_len)
+        # ... and the kernel itself must fit in the circular buffer (K can exceed 2n - 1 in 'same')
+        return max(self.n + self.k - 1 - self.offset, self.offset + self.out_len, self.k)
 
 
 def axis_geometry(n: int, k: int, mode: str) -> AxisGeometry:
