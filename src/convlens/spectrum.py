@@ -530,11 +530,13 @@ def orientation(
     fmin, fmax = _check_band(fmin, fmax)
     window = check_choice("window", window, WINDOWS)
     workers = check_workers(workers)
-    a = image.astype(np.float32, copy=True)
-    a -= a.mean(dtype=np.float64)  # the mean would leak into the low band through the window
+    xf = image.astype(np.float32, copy=False)
+    # the mean would leak into the low band through the window; numpy's pairwise
+    # float32 sum is accurate enough for it and avoids a float64 conversion pass
+    a = np.subtract(xf, np.float32(np.mean(xf)))
     w = _window(image.shape, window, np.dtype(np.float32))
     if w is not None:
-        a *= w
+        np.multiply(a, w, out=a)
     spec = B.rfftn(a, (0, 1), workers)
     v = spec.view(np.float32).reshape(-1)
     np.square(v, out=v)  # interleaved re**2, im**2: summed pairwise by the weights below
