@@ -71,15 +71,26 @@ def test_signed_and_complex_kernels_are_unbiased_by_importance_sampling(rng, ker
     assert np.mean(z**2) == pytest.approx(1.0, abs=0.2)
 
 
-def test_each_draw_picks_a_neighbour_with_the_kernels_probability(rng):
+@pytest.mark.parametrize("shape", [(5,), (5, 7)])
+def test_each_draw_picks_a_neighbour_with_the_kernels_probability(rng, shape):
     """The essay's measurement: each pixel collapses to one of the kernel's positions."""
-    k = np.array([0.05, 0.1, 0.4, 0.2, 0.25])  # centre index 2
-    x = np.arange(20000, dtype=np.float64)  # the value read tells which position was drawn
+    k = rng.random(shape) ** 3  # uneven probabilities exercise the alias table
+    k /= k.sum()
+    grid = (1_000_000,) if len(shape) == 1 else (200, 5000)
+    x = np.arange(np.prod(grid), dtype=np.float64).reshape(grid)  # a value tells where it was read
     est = monte_carlo_convolve(x, k, 1, boundary="wrap", rng=rng)
-    j = (x[2:-2] - est[2:-2]).round().astype(int) + 2  # reads x[i + 2 - j]
-    counts = np.bincount(j, minlength=5)
-    assert counts.sum() == x.size - 4
-    assert scipy.stats.chisquare(counts, k * counts.sum()).pvalue > 1e-3
+    inner = tuple(slice(5, -5) for _ in grid)
+    shift = (x - est)[inner].round().astype(np.int64).ravel()  # = sum_a (j_a - c_a) * stride_a
+    centre = [(s - 1) // 2 for s in shape]
+    if len(shape) == 1:
+        offsets = (shift + centre[0],)
+    else:
+        offsets = (np.floor_divide(shift + 3, grid[1]) + centre[0], (shift + 3) % grid[1] - 3 + centre[1])
+    counts = np.zeros(shape)
+    np.add.at(counts, offsets, 1)
+    assert counts.sum() == shift.size
+    # a million draws: a bias of 1e-3 in any probability would give p ~ 1e-10
+    assert scipy.stats.chisquare(counts.ravel(), k.ravel() * counts.sum()).pvalue > 1e-4
 
 
 def test_seeds_make_it_reproducible_and_unseeded_calls_differ(rng):
