@@ -410,7 +410,7 @@ def bandpass(
 
 
 for _f in (lowpass, highpass, bandpass):
-    _f.__doc__ = _f.__doc__.replace("{doc}", _FILTER_DOC.format())
+    _f.__doc__ = _f.__doc__.replace("{doc}", _FILTER_DOC.format().lstrip("\n").lstrip(" "))
 
 
 # --------------------------------------------------------------------------- mask <-> kernel
@@ -633,7 +633,7 @@ def gaussian(
     -------
     ndarray
         Same shape; float32 stays float32, integer input gives float64 (ndimage
-        would return the input's integer dtype, rounded).
+        would return the input's integer dtype).
 
     Raises
     ------
