@@ -218,3 +218,44 @@ def test_float32_accuracy_goal_on_a_photograph():
         y = convolve(img, gauss, "same", method=method)
         assert y.dtype == np.float32
         assert _rel_err(y, ref) <= 5e-7, method
+
+
+@pytest.mark.parametrize("method", [*METHODS, "auto"])
+def test_large_integers_with_axes_and_per_row_kernels(rng, method):
+    """The exact path with a different kernel per row (kernel size > 1 on a non-convolved axis) and broadcasting."""
+    x = rng.integers(-(2**40), 2**40, (3, 100))
+    k = rng.integers(-(2**12), 2**12, (3, 7))
+    for mode in MODES:
+        y = convolve(x, k, mode, axes=1, method=method)
+        np.testing.assert_array_equal(y, np.stack([np.convolve(x[i], k[i], mode) for i in range(3)]), err_msg=mode)
+    x1 = x[:1]
+    y = convolve(x1, k, "full", axes=-1, method=method)
+    np.testing.assert_array_equal(y, np.stack([np.convolve(x1[0], k[i]) for i in range(3)]))
+    y = convolve(x, k[1], "full", axes=1, method=method)  # one 1-D kernel for every row
+    np.testing.assert_array_equal(y, np.stack([np.convolve(x[i], k[1]) for i in range(3)]))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_memory_layouts_and_byte_orders(rng, method):
+    """Views with strides, negative strides, Fortran order and non-native byte order give the same results."""
+    base = rng.standard_normal((40, 50))
+    k = rng.standard_normal((5, 4))
+    cases = {
+        "strided": base[::2, ::3],
+        "transposed": base.T,
+        "fortran": np.asfortranarray(base),
+        "reversed": base[::-1, ::-1],
+        "big-endian f8": base.astype(">f8"),
+    }
+    for name, x in cases.items():
+        for boundary in ("constant", "reflect"):
+            got = convolve(x, k[::-1], "same", boundary=boundary, method=method)
+            assert_close(got, ref_convolve(np.ascontiguousarray(x), k[::-1], "same", boundary=boundary), err_msg=name)
+    x32 = base.astype(">f4")
+    got = convolve(x32, k.astype(">f4"), "same", boundary="wrap", method=method)
+    assert got.dtype == np.float32
+    assert_close(got, ref_convolve(base, k.astype(np.float32), "same", boundary="wrap"), dtype=np.float32)
+    xi = (base * 100).astype(">i4")
+    got = convolve(xi, np.array([[1, -2, 1]], dtype=">i2"), "same", method=method)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, _exact_reference(xi.astype(np.int64), np.array([[1, -2, 1]]), "same"))

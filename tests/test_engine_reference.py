@@ -317,3 +317,17 @@ def test_property_methods_agree(data, seed, boundary, cplx):
     for m, r in results.items():
         assert_close(r, results["direct"], err_msg=m)
     assert_close(results["direct"], ref_convolve(x, k, mode, boundary=boundary, fill_value=-1.25))
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_long_signals_many_overlap_add_blocks(rng, boundary):
+    """Inputs many kernel lengths long: overlap-add cuts them into many blocks (1-D, and 2-D along either axis)."""
+    x1, k1 = rng.standard_normal(5000), rng.standard_normal(100)
+    x2, k2 = rng.standard_normal((600, 40)), rng.standard_normal((31, 5))
+    x3, k3 = rng.standard_normal((12, 700)), rng.standard_normal((3, 40))
+    for mode in MODES:
+        for x, k in ((x1, k1), (x2, k2), (x3, k3)):
+            ref = ref_convolve(x, k, mode, boundary=boundary, fill_value=FILL)
+            for method in METHODS:
+                got = convolve(x, k, mode, boundary=boundary, fill_value=FILL, method=method)
+                assert_close(got, ref, err_msg=f"{x.shape} {method}")
