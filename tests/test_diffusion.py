@@ -290,6 +290,7 @@ def test_diffuse_is_a_positive_mass_conserving_average(shape, t, boundary, seed)
         ({"method": "fast"}, "method must be one of 'auto', 'spectral', 'spatial'"),
         ({"truncate": 0.0}, "truncate must be a positive number of sigmas"),
         ({"dx": -1.0}, "dx .* must be finite and > 0"),
+        ({"dx": "fine"}, "dx .* must be a positive number"),
     ],
 )
 def test_diffuse_rejects_bad_arguments(kwargs, match):

@@ -54,7 +54,10 @@ def _check_time(t) -> float:
 
 
 def _check_dx(dx, naxes: int) -> np.ndarray:
-    arr = np.asarray(dx, dtype=float) if not isinstance(dx, bool) else np.asarray(np.nan)
+    try:
+        arr = np.asarray(dx, dtype=float) if not isinstance(dx, bool) else np.asarray(np.nan)
+    except (TypeError, ValueError):
+        raise ValueError(f"dx (grid spacing) must be a positive number or one per diffused axis; got {dx!r}") from None
     if arr.ndim == 0:
         arr = np.full(naxes, float(arr))
     if arr.shape != (naxes,):
