@@ -237,6 +237,14 @@ def test_band_levels_tone_lands_in_its_band_and_thirds_add_up_to_octaves():
             assert_close(th.power[:, parts].sum(axis=1), p, rel=1e-9)
 
 
+def test_band_levels_float32_agrees_with_float64(rng):
+    x = rng.standard_normal(8000)
+    b64 = band_levels(x, 8000)
+    b32 = band_levels(x.astype(np.float32), 8000)
+    assert b32.power.dtype == np.float32 and b64.power.dtype == np.float64
+    assert np.max(np.abs(b32.levels - b64.levels)) < 1e-3  # dB
+
+
 def test_band_levels_times_and_defaults():
     rate = 44100
     x = np.random.default_rng(1).standard_normal(rate)

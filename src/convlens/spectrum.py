@@ -120,7 +120,7 @@ class BandLevels:
     power : ndarray
         Band power (mean square of the signal within the band), shape
         (n_frames, n_bands): the integral of the one-sided power spectral density
-        over the band, in signal units squared.
+        over the band, in signal units squared (float32 for float32 input).
     levels : ndarray
         ``10 * log10(power)`` in dB (dB re full scale for a signal in [-1, 1];
         -inf for digital silence).
@@ -674,10 +674,11 @@ def band_levels(
     if frame % 2 == 0:
         scale[-1] /= 2
     # execute: detrend (welch's default 'constant'), window, FFT, density, band sums
-    seg = (frames - frames.mean(axis=1, keepdims=True)) * win
-    spec = B.rfftn(np.ascontiguousarray(seg), (1,), workers)
-    psd = (spec.real**2 + spec.imag**2) * scale
-    power = psd @ (member * (rate / frame))
+    dtype = _float_dtype(x.dtype)
+    seg = (frames - frames.mean(axis=1, keepdims=True, dtype=np.float64).astype(dtype)) * win.astype(dtype)
+    spec = B.rfftn(np.ascontiguousarray(seg, dtype=dtype), (1,), workers)
+    psd = (spec.real**2 + spec.imag**2) * scale.astype(dtype)
+    power = psd @ (member * (rate / frame)).astype(dtype)
     with np.errstate(divide="ignore"):
         levels = 10.0 * np.log10(power)
     times = (np.arange(frames.shape[0]) * hop + frame / 2) / rate
