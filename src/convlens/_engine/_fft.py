@@ -24,6 +24,22 @@ def _split_rows(n: int, parts: int) -> list[slice]:
     return [slice(i, min(i + step, n)) for i in range(0, n, step)]
 
 
+def threaded_assign(dst: np.ndarray, src: np.ndarray, workers: int, axis: int = 0) -> None:
+    """``dst[...] = src``, split across threads along ``axis`` for large arrays (memory-bound copy)."""
+    n = dst.shape[axis]
+    if workers <= 1 or dst.size < (1 << 20) or n < workers:
+        dst[...] = src
+        return
+    src = np.broadcast_to(src, dst.shape)
+
+    def part(sl):
+        index = (slice(None),) * (axis % dst.ndim) + (sl,)
+        dst[index] = src[index]
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(part, _split_rows(n, workers)))
+
+
 def multiply_inplace(a: np.ndarray, b: np.ndarray, workers: int) -> None:
     """``a *= b`` (b broadcast), split across threads along axis 0 for large arrays.
 
@@ -91,7 +107,7 @@ class FFTPlan:
         shape = tuple(self.lengths[self.axes.index(ax)] if ax in self.axes else s for ax, s in enumerate(a.shape))
         if buf is None:
             buf = np.zeros(shape, dtype=self.dtype)
-        buf[tuple(slice(0, s) for s in a.shape)] = a
+        threaded_assign(buf[tuple(slice(0, s) for s in a.shape)], a, self.workers)
         return buf
 
     def _transform(self, a: np.ndarray, out: np.ndarray | None) -> np.ndarray:
@@ -350,16 +366,22 @@ class OverlapSave1DPlan:
         batch = a.shape[:-1]
         # zero-extended input covering full-convolution indices start-(K-1) .. start+nb*blk-1
         total = nb * blk + k - 1
-        buf = np.zeros(batch + (total,), dtype=self.dtype)
+        buf = np.empty(batch + (total,), dtype=self.dtype)
         lo = self.start - (k - 1)  # input index stored at buf[..., 0]
         src0, src1 = max(lo, 0), min(self.in_len, lo + total)
         if src1 > src0:
-            buf[..., src0 - lo : src1 - lo] = a[..., src0:src1]
+            buf[..., : src0 - lo] = 0
+            buf[..., src1 - lo :] = 0
+            threaded_assign(buf[..., src0 - lo : src1 - lo], a[..., src0:src1], self.workers, axis=-1)
+        else:
+            buf[...] = 0
         st = buf.strides
         segments = np.lib.stride_tricks.as_strided(
             buf, batch + (nb, L), st[:-1] + (blk * st[-1], st[-1]), writeable=False
         )
         out = np.empty(batch + (nb, L), dtype=self.dtype)
         B._dfft.convolve_axis(segments, out, len(batch) + 1, self.kernel, nthreads=self.workers)
-        res = out[..., k - 1 :].reshape(batch + (nb * blk,))[..., : self.out_len]
+        res = np.empty(batch + (nb, blk), dtype=self.dtype)
+        threaded_assign(res, out[..., k - 1 :], self.workers, axis=-2)
+        res = res.reshape(batch + (nb * blk,))[..., : self.out_len]
         return np.moveaxis(res, -1, self.axis)
