@@ -148,7 +148,7 @@ def test_rotating_a_photo_moves_the_orientation_by_the_angle(name):
     img = load_image(name).astype(np.float64) / 255
     base = orientation(img)
     assert base.confidence > 0.5
-    for theta in range(0, 180, 15):
+    for theta in [*range(0, 181, 15), 37]:  # 37: the essay's example angle
         rotated = transform.rotate(img, theta)  # counter-clockwise as displayed
         got = orientation(rotated).angle
         assert abs(_angle_diff(got, base.angle + theta)) <= 3.0, (name, theta, got, base.angle)
