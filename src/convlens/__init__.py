@@ -43,6 +43,7 @@ _LENSES = {
         "local_ar_features",
     ),
     "whiten": ("standardize", "pca_whiten", "zca_whiten"),
+    "reference": (),
     "data": (),
 }
 _NAME_TO_MODULE = {name: mod for mod, names in _LENSES.items() for name in names}

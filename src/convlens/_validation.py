@@ -141,6 +141,6 @@ def check_memory(estimate: int, what: str) -> None:
     if estimate > limit:
         raise InsufficientMemoryError(
             f"{what} would need about {estimate / 2**30:.2f} GiB of working memory, "
-            f"but only {limit / 2**30:.2f} GiB is available; use smaller inputs, "
-            "method='overlap-add' or 'direct', or a chunked (dask) computation"
+            f"but only {limit / 2**30:.2f} GiB is available; use smaller inputs (split x into blocks), "
+            "or another method (overlap-add needs the least memory for long inputs)"
         )

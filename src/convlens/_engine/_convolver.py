@@ -272,6 +272,11 @@ class Convolver:
         """Convolve x (``padded=False``) or x already extended by the boundary rule."""
         method = self._method
         if method == "direct":
+            padded_elems = math.prod(s + w0 + w1 for s, (w0, w1) in zip(self.shape, self.geometry.pad_width))
+            check_memory(
+                (math.prod(self.geometry.out_shape) + padded_elems) * work.itemsize,
+                f"convolving shape {self.shape} with kernel {self.kernel.shape} (direct)",
+            )
             if not padded and (self.boundary == "wrap" or (self.boundary == "constant" and self.fill_value != 0)):
                 a, padded = pad(a, self.geometry, self.boundary, self.fill_value), True
             return convolve_direct(
