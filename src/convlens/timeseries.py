@@ -132,12 +132,21 @@ def _lag_polynomials(ar, ma, convention: str) -> tuple[np.ndarray, np.ndarray]:
     return ar, ma
 
 
-def _check_roots(poly: np.ndarray, name: str, what: str) -> None:
-    """Raise if a root of the lag polynomial lies on or inside the unit circle."""
+def _lag_roots(poly: np.ndarray) -> np.ndarray:
+    """Roots z of sum_k poly[k] z^k (degree 1 in closed form: np.roots costs ~40 us)."""
     poly = np.trim_zeros(poly, "b")
     if poly.size <= 1:
-        return
-    roots = np.roots(poly[::-1])  # np.roots wants the highest power first
+        return np.zeros(0, dtype=complex)
+    if poly.size == 2:
+        return np.array([complex(-poly[0] / poly[1])])
+    return np.roots(poly[::-1])  # np.roots wants the highest power first
+
+
+def _check_roots(poly: np.ndarray, name: str, what: str) -> float:
+    """Raise if a root of the lag polynomial lies on or inside the unit circle; else return min |root|."""
+    roots = _lag_roots(poly)
+    if roots.size == 0:
+        return math.inf
     bad = roots[np.abs(roots) <= 1 + _ROOT_TOL]
     if bad.size:
         shown = ", ".join(f"{complex(r):.4g} (|z|={abs(r):.4g})" for r in bad)
@@ -145,6 +154,7 @@ def _check_roots(poly: np.ndarray, name: str, what: str) -> None:
             f"{name} is not {what}: its lag polynomial {np.round(poly, 6).tolist()} has root(s) {shown} "
             "on or inside the unit circle; every root must satisfy |z| > 1"
         )
+    return float(np.min(np.abs(roots)))
 
 
 # --------------------------------------------------------------------------- moving averages, differencing
@@ -552,7 +562,7 @@ def simulate_arma(
     (1000,)
     """
     phi, theta = _lag_polynomials(ar, ma, convention)
-    _check_roots(phi, "ar", "stationary")
+    ar_root = _check_roots(phi, "ar", "stationary")
     shape = (nsample,) if isinstance(nsample, (int, np.integer)) else tuple(nsample)
     for s in shape:
         _check_int("nsample", s, 1)
@@ -569,9 +579,13 @@ def simulate_arma(
             )
         _check_finite("innovations", eta)
     n = full[axis]
-    psi = _trim_tail(_impulse_response(theta, phi, n))
+    # psi decays like |root|^-j: twice the 1e-17 decay length (a margin for repeated
+    # roots) is enough to compute; _trim_tail then keeps what carries weight.
+    psi = _trim_tail(_impulse_response(theta, phi, min(n, 2 * _decay_length(phi, ar_root) + 50)))
     x = convolve(scale * eta, psi, "full", axes=(axis,))
-    return np.take(x, np.arange(burnin, n), axis=axis)
+    keep = [slice(None)] * x.ndim
+    keep[axis] = slice(burnin, n)
+    return x[tuple(keep)]
 
 
 # --------------------------------------------------------------------------- ARIMA forecasting
@@ -761,12 +775,12 @@ def forecast_arima(
         )
     mean, phi_c, theta_c, sigma2 = _split_params(params, order, trend)
     phi, theta = _lag_polynomials(phi_c, theta_c, "coefficients")
-    _check_roots(phi, "params (AR part)", "stationary")
-    _check_roots(theta, "params (MA part)", "invertible")
+    ar_root = _check_roots(phi, "params (AR part)", "stationary")
+    ma_root = _check_roots(theta, "params (MA part)", "invertible")
 
     w = (difference(y, d) if d else y) - mean
     m = w.size
-    kappa = _trim_zeros(_impulse_response(phi, theta, m + steps + _decay_length(theta)))
+    kappa = _trim_zeros(_impulse_response(phi, theta, m + steps + _decay_length(theta, ma_root)))
     psi = _impulse_response(theta, phi, steps)
     # c_h = -sum_{k=1..m} kappa[h-1+k] w[m-k]: the observed past's pull on step h.
     hist = min(m, kappa.size - 1)  # older samples meet kappa's exact zeros
@@ -781,19 +795,18 @@ def forecast_arima(
     for _ in range(d):
         psi_arima = np.cumsum(psi_arima)
     se = np.sqrt(sigma2 * np.cumsum(psi_arima**2))
-    bound = _truncation_bound(phi, theta, sigma2, w, kappa, psi_arima, steps)
+    bound = _truncation_bound(phi, theta, sigma2, w, kappa, psi_arima, steps, ar_root)
     return ArimaForecast(mean_fc, se, alpha, bound, psi_arima, kappa)
 
 
-def _decay_length(poly: np.ndarray) -> int:
-    """Terms after which the power series of 1/poly(B) has decayed by 1e-17 (poly's roots outside |z| = 1)."""
-    if poly.size <= 1:
-        return 1
-    rho = float(np.max(1 / np.abs(np.roots(poly[::-1]))))
-    return poly.size + (math.ceil(-39.2 / math.log(rho)) if rho > 0 else 0)
+def _decay_length(poly: np.ndarray, min_root: float) -> int:
+    """Terms after which the power series of 1/poly(B) has decayed by 1e-17 (its roots have |z| >= min_root > 1)."""
+    if not math.isfinite(min_root):
+        return poly.size
+    return poly.size + math.ceil(39.2 / math.log(min_root))
 
 
-def _truncation_bound(phi, theta, sigma2, w, kappa, psi_arima, steps) -> np.ndarray:
+def _truncation_bound(phi, theta, sigma2, w, kappa, psi_arima, steps, ar_root) -> np.ndarray:
     """sqrt(Var R_h) * sqrt(w' Gamma^-1 w) for the unobserved-past part R_h of each forecast."""
     m = w.size
     tail_len = kappa.size - (m + 1)  # kappa entries that multiply values before the first sample
@@ -806,7 +819,7 @@ def _truncation_bound(phi, theta, sigma2, w, kappa, psi_arima, steps) -> np.ndar
     T = np.where(idx < kappa.size, kappa[np.minimum(idx, kappa.size - 1)], 0.0)
     A = -convolve(T, psi_arima[:, None], "full", axes=(0,))[:steps]
     # Var R_h = A_h' Gamma A_h, with Gamma the autocovariance Toeplitz matrix of w.
-    gamma = _autocovariance(phi, theta, sigma2, max(width, m))
+    gamma = _autocovariance(phi, theta, sigma2, max(width, m), ar_root)
     g_sym = np.concatenate([gamma[width - 1 : 0 : -1], gamma[:width]])
     gamma_a = convolve(g_sym[None, :], A, "valid", axes=(1,))
     var_r = np.maximum(np.sum(A * gamma_a, axis=1), 0.0)
@@ -820,9 +833,9 @@ def _truncation_bound(phi, theta, sigma2, w, kappa, psi_arima, steps) -> np.ndar
     return np.sqrt(var_r * max(quad, 0.0))
 
 
-def _autocovariance(phi, theta, sigma2, nlags: int) -> np.ndarray:
+def _autocovariance(phi, theta, sigma2, nlags: int, ar_root: float) -> np.ndarray:
     """gamma(0..nlags-1) of the ARMA process, sum_j psi_j psi_{j+k} (psi summed until it underflows)."""
-    n_psi = nlags + theta.size + _decay_length(phi)
+    n_psi = nlags + theta.size + _decay_length(phi, ar_root)
     psi = _impulse_response(theta, phi, n_psi)
     acov = convolve(psi, psi[::-1], "full")[n_psi - 1 : n_psi - 1 + nlags]
     return sigma2 * acov
