@@ -21,7 +21,7 @@ import re
 import numpy as np
 import pytest
 
-from _engine_ref import BOUNDARIES, METHODS, MODES, direct_sum
+from _engine_ref import BOUNDARIES, METHODS, MODES, direct_sum, ref_convolve
 from conftest import assert_close, tol_for
 from convlens import Convolver, convolve, correlate
 
@@ -295,6 +295,46 @@ def test_interpolate_1d_and_3d_and_float32(rng, method):
     k3 /= k3.sum()
     got3 = convolve(x3, k3, "same", boundary="wrap", nan_policy="interpolate", method=method)
     assert_close(got3, _astropy(x3, k3, boundary="wrap"))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_interpolate_complex(rng, method):
+    """Complex data: the normalized convolution of the finite samples, numerator and denominator separately."""
+    x = _nan_image(rng) + 1j * rng.standard_normal((24, 31))
+    k = rng.random((3, 5))
+    got = convolve(x, k, "same", boundary="wrap", nan_policy="interpolate", method=method)
+    fin = np.isfinite(x)
+    num = ref_convolve(np.where(fin, x, 0), k, "same", boundary="wrap")
+    den = ref_convolve(fin.astype(float), k, "same", boundary="wrap")
+    assert got.dtype == np.complex128
+    assert_close(got, num / den * k.sum())
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("mode", ["full", "valid"])
+def test_interpolate_full_and_valid_modes(rng, method, mode):
+    x = _nan_image(rng)
+    k = rng.random((3, 4))
+    got = convolve(x, k, mode, boundary="constant", fill_value=np.nan, nan_policy="interpolate", method=method)
+    fin = np.isfinite(x)
+    num = direct_sum(np.where(fin, x, 0), k, mode)
+    den = direct_sum(fin.astype(float), k, mode)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ref = num / den * k.sum()
+    ref[den == 0] = np.nan
+    assert_close(got, ref)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_interpolate_through_a_plan_and_correlate(rng, method):
+    k = rng.random((3, 5))
+    k /= k.sum()
+    plan = Convolver(k, (24, 31), "same", boundary="wrap", nan_policy="interpolate", method=method)
+    for _ in range(2):
+        x = _nan_image(rng)
+        assert_close(plan(x), _astropy(x, k, boundary="wrap"))
+        got = correlate(x, k, "same", boundary="wrap", nan_policy="interpolate", method=method)
+        assert_close(got, _astropy(x, k[::-1, ::-1], boundary="wrap"))
 
 
 def test_interpolate_without_nan_is_plain_convolution(rng):

@@ -32,8 +32,10 @@ def test_plan_equals_convolve_for_many_inputs(rng, boundary, method):
             plan = Convolver(k, xs, mode, axes=axes, boundary=boundary, fill_value=0.25, method=method)
             assert plan.method in METHODS
             outs = []
-            for _ in range(3):
+            for i in range(4):
                 x = rng.standard_normal(xs)
+                if i % 2:  # complex inputs too (a complex working dtype takes other buffers)
+                    x = x + 1j * rng.standard_normal(xs)
                 y = plan(x)
                 assert y.shape == plan.out_shape
                 ref = convolve(x, k, mode, axes=axes, boundary=boundary, fill_value=0.25, method="direct")
@@ -75,10 +77,12 @@ def test_plan_keeps_a_private_kernel_copy(rng):
     assert_close(before, scipy.signal.convolve(x, plan.kernel, "same"))
 
 
-def test_plan_is_thread_safe(rng):
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("cplx", [False, True])
+def test_plan_is_thread_safe(rng, method, cplx):
     k = rng.standard_normal((7, 7))
-    plan = Convolver(k, (50, 60), "same", boundary="wrap", method="fft", workers=1)
-    xs = [rng.standard_normal((50, 60)) for _ in range(8)]
+    plan = Convolver(k, (50, 60), "same", boundary="wrap", method=method, workers=1)
+    xs = [rng.standard_normal((50, 60)) + (1j * rng.standard_normal((50, 60)) if cplx else 0) for _ in range(8)]
     with ThreadPoolExecutor(4) as pool:
         ys = list(pool.map(plan, xs))
     for x, y in zip(xs, ys):
