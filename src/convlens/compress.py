@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft as _sfft
+from numpy.typing import ArrayLike
 
 from ._validation import check_choice, check_workers
 from .spectrum import _check_gray
@@ -155,7 +156,7 @@ def _mirror(mask: np.ndarray) -> np.ndarray:
 
 
 def keep_frequencies(
-    image,
+    image: ArrayLike,
     fraction: float,
     *,
     transform: str = "dct",
@@ -268,7 +269,9 @@ def _jpeg(image8: np.ndarray, quality: int) -> bytes:
     return buf.getvalue()
 
 
-def compare_jpeg(image, fraction: float, *, transform: str = "dct", select: str = "lowest") -> JpegComparison:
+def compare_jpeg(
+    image: ArrayLike, fraction: float, *, transform: str = "dct", select: str = "lowest"
+) -> JpegComparison:
     """Keep a fraction of the coefficients, and encode the image with real JPEG at the same size.
 
     Both work on the same 8-bit grey image; the JPEG quality is the highest

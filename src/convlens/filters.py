@@ -29,6 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import scipy.fft as _sfft
+from numpy.typing import ArrayLike
 
 from ._engine import convolve, fourier_filter
 from ._validation import BOUNDARIES, check_array, check_axes, check_choice, check_scalar, check_workers
@@ -307,14 +308,14 @@ _FILTER_DOC = """
 
 
 def lowpass(
-    x,
+    x: ArrayLike,
     cutoff: float,
     *,
     kind: str = "ideal",
     order: float = 2.0,
-    axes=None,
+    axes: int | Sequence[int] | None = None,
     boundary: str = "wrap",
-    pad=None,
+    pad: int | Sequence[int] | None = None,
     fill_value: float = 0,
     workers: int | None = None,
 ) -> np.ndarray:
@@ -341,14 +342,14 @@ def lowpass(
 
 
 def highpass(
-    x,
+    x: ArrayLike,
     cutoff: float,
     *,
     kind: str = "ideal",
     order: float = 2.0,
-    axes=None,
+    axes: int | Sequence[int] | None = None,
     boundary: str = "wrap",
-    pad=None,
+    pad: int | Sequence[int] | None = None,
     fill_value: float = 0,
     workers: int | None = None,
 ) -> np.ndarray:
@@ -375,15 +376,15 @@ def highpass(
 
 
 def bandpass(
-    x,
+    x: ArrayLike,
     low: float,
     high: float,
     *,
     kind: str = "ideal",
     order: float = 2.0,
-    axes=None,
+    axes: int | Sequence[int] | None = None,
     boundary: str = "wrap",
-    pad=None,
+    pad: int | Sequence[int] | None = None,
     fill_value: float = 0,
     workers: int | None = None,
 ) -> np.ndarray:
@@ -421,7 +422,7 @@ def _origin(n: int) -> int:
     return (n - 1) // 2
 
 
-def mask_to_kernel(mask, *, centered: bool = False, size=None) -> np.ndarray:
+def mask_to_kernel(mask: ArrayLike, *, centered: bool = False, size: int | Sequence[int] | None = None) -> np.ndarray:
     """The spatial kernel whose convolution equals multiplying the spectrum by ``mask``.
 
     "Imagine that the circle is a convolution kernel": the inverse DFT of the
@@ -482,7 +483,9 @@ def mask_to_kernel(mask, *, centered: bool = False, size=None) -> np.ndarray:
     return kernel[crop]
 
 
-def frequency_response(kernel, shape=None, *, centered: bool = False) -> np.ndarray:
+def frequency_response(
+    kernel: ArrayLike, shape: int | Sequence[int] | None = None, *, centered: bool = False
+) -> np.ndarray:
     """The mask that convolving with ``kernel`` multiplies the spectrum by.
 
     The DFT of the kernel, zero-padded to ``shape`` with its origin (index
@@ -586,13 +589,13 @@ def _kernel_response(weights: np.ndarray):
 
 
 def gaussian(
-    image,
-    sigma,
+    image: ArrayLike,
+    sigma: float | Sequence[float],
     *,
     boundary: str = "symmetric",
     fill_value: float = 0,
     truncate: float = 4.0,
-    axes=None,
+    axes: int | Sequence[int] | None = None,
     method: str = "auto",
     workers: int | None = None,
 ) -> np.ndarray:
@@ -699,7 +702,7 @@ def _outer(vectors: Sequence[np.ndarray]) -> np.ndarray:
     return out
 
 
-def gaussian_kernel(sigma, *, ndim: int = 2, truncate: float = 4.0) -> np.ndarray:
+def gaussian_kernel(sigma: float | Sequence[float], *, ndim: int = 2, truncate: float = 4.0) -> np.ndarray:
     """The truncated, normalized Gaussian kernel of ``scipy.ndimage.gaussian_filter``.
 
     Parameters
@@ -730,7 +733,7 @@ def gaussian_kernel(sigma, *, ndim: int = 2, truncate: float = 4.0) -> np.ndarra
     return _outer([_kernel1d(s, _radius(s, truncate)) for s in sigmas])
 
 
-def box_kernel(size, *, ndim: int = 2) -> np.ndarray:
+def box_kernel(size: int | Sequence[int], *, ndim: int = 2) -> np.ndarray:
     """Normalized box (moving-average) kernel, ``scipy.ndimage.uniform_filter``'s weights.
 
     Parameters

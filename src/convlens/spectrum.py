@@ -23,11 +23,13 @@ looking at data, computed with the package's FFT backend.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import scipy.fft as _sfft
+from numpy.typing import ArrayLike
 
 from . import _backend as B
 from ._validation import check_array, check_axes, check_choice, check_workers
@@ -230,7 +232,9 @@ def _windowed(
 # --------------------------------------------------------------------------- spectra
 
 
-def log_spectrum(x, *, axes=None, window: str = "none", workers: int | None = None) -> np.ndarray:
+def log_spectrum(
+    x: ArrayLike, *, axes: int | Sequence[int] | None = None, window: str = "none", workers: int | None = None
+) -> np.ndarray:
     """Centred log-magnitude spectrum ``log(1 + |DFT(x * window)|)``.
 
     Parameters
@@ -292,7 +296,12 @@ def _power_and_freqs(x, axes, window, workers):
 
 
 def radial_profile(
-    x, *, axes=None, bins: int | None = None, window: str = "hann", workers: int | None = None
+    x: ArrayLike,
+    *,
+    axes: int | Sequence[int] | None = None,
+    bins: int | None = None,
+    window: str = "hann",
+    workers: int | None = None,
 ) -> RadialProfile:
     """Mean power spectral value in rings of frequency magnitude ``|f|``.
 
@@ -374,7 +383,7 @@ def _stripe_angles(grids: list[np.ndarray]) -> np.ndarray:
 
 
 def angular_profile(
-    image,
+    image: ArrayLike,
     *,
     bins: int = 180,
     fmin: float = 0.01,
@@ -471,7 +480,7 @@ def _orientation_weights(shape: tuple[int, int], fmin: float, fmax: float) -> np
 
 
 def orientation(
-    image,
+    image: ArrayLike,
     *,
     fmin: float = 0.01,
     fmax: float = 0.5,
@@ -567,7 +576,7 @@ def _band_table(kind: str, fmin: float, fmax: float) -> tuple[np.ndarray, np.nda
 
 
 def band_levels(
-    signal,
+    signal: ArrayLike,
     rate: float,
     *,
     bands: str = "octave",
