@@ -183,10 +183,17 @@ def test_ragged_lists_are_refused(f):
         f([[1, 2], [3]], np.ones(1))
 
 
-@pytest.mark.parametrize("fill", [np.nan, 2.5, 1j])
-def test_integer_inputs_with_non_integer_fill_value(fill):
-    """The exact integer result cannot hold a non-integer fill: promote (correctly) or refuse, never truncate."""
-    x, k = np.arange(5), np.array([1, 1])
+@pytest.mark.parametrize(
+    ("xdtype", "fill"),
+    [(np.int64, np.nan), (np.int64, 2.5), (np.int64, 1j), (np.float64, 1j), (np.float32, 0.5 + 0.5j)],
+)
+def test_non_integer_or_complex_fill_value(xdtype, fill):
+    """A fill the result dtype cannot hold (NaN or 2.5 for exact ints, complex for real data): promote or refuse.
+
+    Either the result equals the definition (np.pad with the fill, then convolve) or a ValueError names fill_value;
+    never a silently truncated fill or a stray exception from inside the engine.
+    """
+    x, k = np.arange(5).astype(xdtype), np.array([1, 1]).astype(xdtype)
     expected = np.convolve(np.pad(x.astype(np.result_type(float, fill)), 1, constant_values=fill), k, "valid")
     for method in METHODS:
         try:
@@ -195,7 +202,7 @@ def test_integer_inputs_with_non_integer_fill_value(fill):
         except ValueError as exc:
             assert "fill_value" in str(exc)
         else:
-            np.testing.assert_allclose(y, expected, err_msg=method)
+            np.testing.assert_allclose(y, expected, rtol=1e-6, err_msg=method)
 
 
 def test_plan_dtype_must_be_numeric():
