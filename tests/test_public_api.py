@@ -47,3 +47,9 @@ def test_import_convlens_does_not_import_heavy_optional_libraries():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"import convlens pulled in: {out}"
+
+
+def test_engine_refuses_torch_tensors_with_a_pointer_to_the_adapter():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError, match=r"x is a torch tensor.*convlens\.torch"):
+        convlens.convolve(torch.ones(5), [1.0, 2.0])

@@ -42,6 +42,11 @@ def check_choice(name: str, value: Any, allowed: Sequence[str]) -> str:
 
 def check_array(name: str, value: Any, *, allow_complex: bool = True) -> np.ndarray:
     """Convert ``value`` to a NumPy array of a numeric dtype, non-empty and at least 1-D."""
+    if type(value).__module__.split(".")[0] == "torch":  # detected without importing torch
+        raise TypeError(
+            f"{name} is a torch tensor; the NumPy engine takes arrays. For tensors (CPU or CUDA, with autograd) "
+            "use convlens.torch.fft_conv / FFTConv1d-3d / long_conv, or pass tensor.numpy()"
+        )
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged lists and the like

@@ -322,8 +322,6 @@ def _channels_method(x_shape, w_shape, geom, groups, work, workers) -> str:
 
 
 def _channels_direct(x, weight, geom, groups, mode, boundary, fill_value, workers):
-    from ._api import convolve as _conv
-
     n = x.shape[0]
     c_out, c_in_g = weight.shape[:2]
     c_out_g = c_out // groups
@@ -333,7 +331,7 @@ def _channels_direct(x, weight, geom, groups, mode, boundary, fill_value, worker
         g = o // c_out_g
         acc = None
         for i in range(c_in_g):
-            y = _conv(
+            y = convolve(
                 x[:, g * c_in_g + i],
                 weight[o, i][None],
                 mode,
