@@ -158,6 +158,18 @@ def test_large_integers_take_the_exact_path(rng, method):
     )
 
 
+@pytest.mark.parametrize("method", [*METHODS, "auto"])
+def test_large_integers_with_long_kernels(rng, method):
+    """Just below 2**53 with 50-130 taps (where some direct back ends switch to a DFT of their own)."""
+    for K in (49, 50, 60, 130):
+        x = rng.integers(-(2**44), 2**44, 200)
+        k = rng.integers(-16, 16, K)
+        np.testing.assert_array_equal(convolve(x, k, method=method), np.convolve(x, k), err_msg=f"K={K}")
+    x2 = rng.integers(-(2**44), 2**44, (30, 30))
+    k2 = rng.integers(-16, 16, (8, 8))
+    np.testing.assert_array_equal(convolve(x2, k2, "same", method=method), _exact_reference(x2, k2, "same"))
+
+
 def test_exact_integer_on_a_real_photograph():
     from convlens.data import load_image
 
@@ -259,3 +271,31 @@ def test_memory_layouts_and_byte_orders(rng, method):
     got = convolve(xi, np.array([[1, -2, 1]], dtype=">i2"), "same", method=method)
     assert got.dtype == np.int64
     np.testing.assert_array_equal(got, _exact_reference(xi.astype(np.int64), np.array([[1, -2, 1]]), "same"))
+
+
+# -- Hypothesis: exact integers at every magnitude ---------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    xbits=st.integers(0, 46),
+    kbits=st.integers(0, 12),
+    ndim=st.integers(1, 2),
+    mode=st.sampled_from(MODES),
+    boundary=st.sampled_from(BOUNDARIES),
+    method=st.sampled_from([*METHODS, "auto"]),
+)
+def test_property_integers_exact_at_every_magnitude(seed, xbits, kbits, ndim, mode, boundary, method):
+    """Magnitudes from 1 to 2**46 (|x| * sum|k| up to ~2**60): the result is always the exact int64 one."""
+    rng = np.random.default_rng(seed)
+    xs = (int(rng.integers(20, 400)),) if ndim == 1 else tuple(int(v) for v in rng.integers(3, 25, 2))
+    ks = tuple(int(rng.integers(1, n + 1)) for n in xs)
+    x = rng.integers(-(2**xbits), 2**xbits, xs, endpoint=True)
+    k = rng.integers(-(2**kbits), 2**kbits, ks, endpoint=True)
+    y = convolve(x, k, mode, boundary=boundary, method=method)
+    assert y.dtype == np.int64
+    np.testing.assert_array_equal(y, _exact_reference(x, k, mode, boundary))

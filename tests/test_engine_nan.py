@@ -352,3 +352,30 @@ def test_interpolate_zero_sum_kernel_is_refused():
     x[3] = np.nan
     with pytest.raises(ValueError, match=r"nan_policy='interpolate'.*sum is not zero"):
         convolve(x, [1.0, -1.0], nan_policy="interpolate")
+
+
+# -- Hypothesis: propagate equals the direct sum for any placement ------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ndim=st.integers(1, 3),
+    seed=st.integers(0, 2**32 - 1),
+    mode=st.sampled_from(MODES),
+    boundary=st.sampled_from(BOUNDARIES),
+    method=st.sampled_from([*METHODS, "auto"]),
+    nbad=st.integers(1, 6),
+    single=st.booleans(),
+)
+def test_property_propagate_equals_direct_sum(ndim, seed, mode, boundary, method, nbad, single):
+    rng = np.random.default_rng(seed)
+    xs = tuple(int(v) for v in rng.integers(2, 12 if ndim < 3 else 6, ndim))
+    ks = tuple(int(rng.integers(1, n + 1 if mode == "valid" else n + 3)) for n in xs)
+    dtype = np.float32 if single else np.float64
+    x = _sprinkle(rng, rng.standard_normal(xs), [np.nan, np.inf, -np.inf], nbad).astype(dtype)
+    k = rng.integers(-2, 3, ks).astype(dtype)  # zero taps included
+    got = convolve(x, k, mode, boundary=boundary, method=method)
+    _assert_same_nonfinite(got, direct_sum(x, k, mode, boundary=boundary), dtype=dtype)
