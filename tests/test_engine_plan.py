@@ -227,3 +227,21 @@ def test_channels_equal_torch_conv2d_with_flipped_weights(rng):
         torch.from_numpy(x), torch.from_numpy(np.flip(w_odd, (2, 3)).copy()), padding="same"
     ).numpy()
     assert_close(convolve_channels(x, w_odd, "same"), ref)
+
+
+@pytest.mark.parametrize("method", ["direct", "fft", "auto"])
+def test_channels_integers_are_exact(rng, method):
+    """Integer inputs give the exact int64 result (or, beyond what can be exact, a ValueError), never a rounded one."""
+    for xbits, wbits in ((4, 2), (44, 8)):
+        x = rng.integers(-(2**xbits), 2**xbits, (1, 2, 9, 8))
+        w = rng.integers(-(2**wbits), 2**wbits, (3, 2, 3, 3))
+        ref = np.zeros((1, 3, 9, 8), dtype=np.int64)
+        for o in range(3):
+            ref[0, o] = sum(scipy.signal.convolve(x[0, i], w[o, i], "same", method="direct") for i in range(2))
+        try:
+            y = convolve_channels(x, w, "same", method=method)
+        except ValueError as exc:
+            assert xbits > 40 and "exact" in str(exc)
+            continue
+        assert y.dtype == np.int64
+        np.testing.assert_array_equal(y, ref, err_msg=f"2**{xbits}")
