@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import ndimage, stats
-from statsmodels.tsa.arima_process import arma2ar, arma2ma, arma_acf, arma_generate_sample
+from scipy import linalg, ndimage, stats
+from statsmodels.tsa.arima_process import arma2ar, arma2ma, arma_acf, arma_acovf, arma_generate_sample
 from statsmodels.tsa.statespace.tools import diff as sm_diff
 
 from conftest import assert_close
@@ -260,6 +260,36 @@ def test_forecast_on_short_series_is_within_its_truncation_bound():
     assert np.all(fc.truncation_bound < 0.01 * fc.mean), "the bound should be informative, not huge"
 
 
+def _exact_forecast(y, order, params, steps):
+    """Best linear predictor given the finite history, by a Toeplitz solve (d = 0 or 1, no constant)."""
+    p, d, q = order
+    w = np.diff(y) if d else y
+    n = w.size
+    g = arma_acovf(np.r_[1, -params[:p]], np.r_[1, params[p : p + q]], nobs=n + steps, sigma2=params[-1])
+    weights = linalg.solve_toeplitz(g[:n], w)
+    w_hat = np.array([g[n - 1 + h - np.arange(n)] @ weights for h in range(1, steps + 1)])
+    return y[-1] + np.cumsum(w_hat) if d else w_hat
+
+
+@pytest.mark.parametrize(
+    ("order", "theta", "n", "steps"),
+    [
+        ((0, 1, 1), -0.95, 200, 5),  # exact Var R from the tail coefficients
+        ((0, 1, 1), -0.999, 300, 200),  # long tail: the cheap sum|A| bound
+        ((1, 0, 1), -0.999, 4500, 10),  # long history: w' Gamma^-1 w bounded by the spectral density
+    ],
+)
+def test_truncation_bound_holds_against_the_exact_predictor(order, theta, n, steps):
+    phi = [0.5] if order[0] else []
+    x = simulate_arma(phi, [theta], n, convention="coefficients", rng=5, burnin=500)
+    y = np.cumsum(x) if order[1] else x
+    params = np.array([*phi, theta, 2.0])
+    fc = forecast_arima(y, order, params, steps)
+    gap = np.abs(fc.mean - _exact_forecast(y, order, params, steps))
+    assert np.all(fc.truncation_bound > 0)
+    assert np.all(gap <= fc.truncation_bound)
+
+
 def test_forecast_hand_case_ar1():
     y = np.array([2.0, -1.0, 0.5, 4.0])
     fc = forecast_arima(y, (1, 0, 0), [0.5, 2.0], 3)
@@ -334,3 +364,14 @@ def test_local_features_bad_input():
         local_ar_features([1.0, np.inf, 2, 3], [1.0])
     with pytest.raises(ValueError, match="x is constant"):
         local_ar_features(np.ones(10), [1.0])
+
+
+def test_inputs_are_never_modified(rng):
+    x = rng.integers(0, 100, 30)
+    eta = rng.standard_normal(40)
+    kept = x.copy(), eta.copy()
+    integrate(difference(x, 1, seasonal=3), x[:4], 1, seasonal=3)
+    simulate_arma([1, -0.5], [1, 0.2], 30, burnin=10, innovations=eta, scale=2.0)
+    local_ar_features(eta, [0.5, 0.5])
+    np.testing.assert_array_equal(x, kept[0])
+    np.testing.assert_array_equal(eta, kept[1])

@@ -812,17 +812,24 @@ def _truncation_bound(phi, theta, sigma2, w, kappa, psi_arima, steps, ar_root) -
     tail_len = kappa.size - (m + 1)  # kappa entries that multiply values before the first sample
     if tail_len <= 0:
         return np.zeros(steps)
-    # A[h, j] = coefficient of w_{-j} (j = 0.. before the start) in forecast h:
-    # -(psi_arima * T)[h] with T[i, j] = kappa[i + m + 1 + j].
     width = tail_len
-    idx = np.arange(steps)[:, None] + (m + 1) + np.arange(width)[None, :]
-    T = np.where(idx < kappa.size, kappa[np.minimum(idx, kappa.size - 1)], 0.0)
-    A = -convolve(T, psi_arima[:, None], "full", axes=(0,))[:steps]
-    # Var R_h = A_h' Gamma A_h, with Gamma the autocovariance Toeplitz matrix of w.
-    gamma = _autocovariance(phi, theta, sigma2, max(width, m), ar_root)
-    g_sym = np.concatenate([gamma[width - 1 : 0 : -1], gamma[:width]])
-    gamma_a = convolve(g_sym[None, :], A, "valid", axes=(1,))
-    var_r = np.maximum(np.sum(A * gamma_a, axis=1), 0.0)
+    if steps * width <= 4_000_000:
+        # A[h, j] = coefficient of w_{-j} (j = 0.. before the start) in forecast h:
+        # -(psi_arima * T)[h] with T[i, j] = kappa[i + m + 1 + j].
+        idx = np.arange(steps)[:, None] + (m + 1) + np.arange(width)[None, :]
+        T = np.where(idx < kappa.size, kappa[np.minimum(idx, kappa.size - 1)], 0.0)
+        A = -convolve(T, psi_arima[:, None], "full", axes=(0,))[:steps]
+        # Var R_h = A_h' Gamma A_h, with Gamma the autocovariance Toeplitz matrix of w.
+        gamma = _autocovariance(phi, theta, sigma2, max(width, m), ar_root)
+        g_sym = np.concatenate([gamma[width - 1 : 0 : -1], gamma[:width]])
+        gamma_a = convolve(g_sym[None, :], A, "valid", axes=(1,))
+        var_r = np.maximum(np.sum(A * gamma_a, axis=1), 0.0)
+    else:
+        # A long, slowly decaying tail (an MA root near the unit circle): rather than
+        # the (steps x tail) matrix, use sum_j |A_hj| <= sum_{i<h} |psi_i| * sum_{j>m} |kappa_j|
+        # and Var R_h <= (sum_j |A_hj|)^2 gamma(0).
+        gamma = _autocovariance(phi, theta, sigma2, m, ar_root)
+        var_r = (np.cumsum(np.abs(psi_arima)) * np.abs(kappa[m + 1 :]).sum()) ** 2 * gamma[0]
     if m <= 4000:
         quad = float(w @ linalg.solve_toeplitz(gamma[:m], w))
     else:
