@@ -747,9 +747,13 @@ def forecast_arima(
     predictor adds ``E[R | w]``, where ``R`` collects those unobserved values;
     by Cauchy-Schwarz ``|E[R | w]| <= sqrt(Var R) * sqrt(w' Gamma^-1 w)``,
     which is ``truncation_bound`` (``Var R`` from the ARMA autocovariances,
-    ``w' Gamma^-1 w`` by a Levinson solve up to 4000 samples, above that
-    bounded through the minimum of the spectral density).  On long series with
-    an invertible MA part the bound is 0 or negligible.
+    or, for a very long slowly decaying tail, from ``(sum |coefficients|)^2
+    gamma(0)``; ``w' Gamma^-1 w`` by a Levinson solve up to 4000 samples, above
+    that through the minimum of the spectral density).  With an invertible MA
+    part the AR(∞) kernel decays geometrically, so on long series the bound is
+    0 or negligible.  A Kalman filter's forecast (statsmodels') carries its own
+    round-off and convergence error, measured up to ~1e-8 relative for an MA
+    root near the unit circle; the bound does not cover that.
 
     Examples
     --------
