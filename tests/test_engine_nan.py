@@ -379,3 +379,46 @@ def test_property_propagate_equals_direct_sum(ndim, seed, mode, boundary, method
     k = rng.integers(-2, 3, ks).astype(dtype)  # zero taps included
     got = convolve(x, k, mode, boundary=boundary, method=method)
     _assert_same_nonfinite(got, direct_sum(x, k, mode, boundary=boundary), dtype=dtype)
+
+
+# -- real data ----------------------------------------------------------------------------------------------------
+
+
+def test_interpolate_real_gaps_in_the_co2_record():
+    """The Mauna Loa weekly CO2 record (statsmodels) has real gaps: fill them by normalized smoothing, as astropy does."""
+    sm = pytest.importorskip("statsmodels.api")
+    co2 = sm.datasets.co2.load_pandas().data["co2"].to_numpy(dtype=float)
+    assert np.isnan(co2).sum() > 10
+    k = np.hanning(9)[1:-1]
+    k /= k.sum()
+    ref = astropy_conv.convolve_fft(co2, k, nan_treatment="interpolate", boundary="fill", fill_value=np.nan)
+    # gaps longer than the window leave outputs with no finite sample: NaN here, 0 in astropy
+    empty = np.convolve(np.isfinite(co2).astype(float), np.ones(7), "same") == 0
+    assert empty.any() and np.all(ref[empty] == 0)
+    for method in METHODS:
+        got = convolve(co2, k, "same", boundary="constant", fill_value=np.nan, nan_policy="interpolate", method=method)
+        assert np.array_equal(np.isnan(got), empty), method
+        assert_close(got[~empty], ref[~empty], err_msg=method)
+    # propagate: a gap spoils exactly the outputs whose 7-sample window covers it
+    prop = convolve(co2, k, "same", method="fft")
+    _assert_same_nonfinite(prop, direct_sum(co2, k, "same"))
+
+
+def test_interpolate_masked_photograph():
+    """A photograph with 5% of its pixels masked (NaN), Gaussian smoothing, against astropy (periodic boundary)."""
+    from convlens.data import load_image
+
+    rng = np.random.default_rng(7)
+    img = load_image("moon").astype(np.float64)[:256, :256]
+    img[rng.random(img.shape) < 0.05] = np.nan
+    yy, xx = np.mgrid[-4:5, -4:5]
+    g = np.exp(-(xx**2 + yy**2) / 8.0)
+    g /= g.sum()
+    ref = astropy_conv.convolve_fft(img, g, nan_treatment="interpolate", boundary="wrap")
+    for method in METHODS:
+        got = convolve(img, g, "same", boundary="wrap", nan_policy="interpolate", method=method)
+        assert_close(got, ref, err_msg=method)
+        got32 = convolve(
+            img.astype(np.float32), g.astype(np.float32), "same", boundary="wrap", nan_policy="interpolate"
+        )
+        assert_close(got32, ref, dtype=np.float32)
