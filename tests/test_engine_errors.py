@@ -432,3 +432,9 @@ def test_channels_and_plan_do_not_modify_inputs(rng):
         plan(xi)
         np.testing.assert_array_equal(xi, xi0)
     np.testing.assert_array_equal(k, k0)
+
+
+def test_torch_tensors_are_pointed_to_the_torch_adapter():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError, match=r"^x is a torch tensor.*convlens\.torch"):
+        convolve(torch.ones(5), np.ones(2))
