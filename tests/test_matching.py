@@ -147,6 +147,26 @@ def test_one_dimensional_scores_equal_brute_force(rng):
     assert match_template(signal, clip).argmax() == 120
 
 
+@pytest.mark.parametrize("method", ["zncc", "ccorr", "sqdiff_normed"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_strips_and_threads_give_the_reference_scores(rng, method, dtype):
+    # 600 rows with a 20-row template are searched in overlapping strips of 216 rows
+    image = rng.standard_normal((600, 333)).astype(dtype)
+    template = image[100:120, 50:65] + 0.1 * rng.standard_normal((20, 15)).astype(dtype)
+    ref = cv2.matchTemplate(image.astype(np.float32), template.astype(np.float32), CV2_METHODS[method])
+    for workers in (1, 2, 3):
+        got = Template(template, method=method, workers=workers).match(image)
+        assert got.dtype == dtype
+        assert_close(got, ref, rel=REF_TOL, err_msg=f"workers={workers}")
+
+
+def test_one_dimensional_strips_equal_scipy(rng):
+    signal = rng.standard_normal(3000)
+    clip = rng.standard_normal(40)
+    ref = scipy.signal.correlate(signal, clip, mode="valid", method="direct")
+    assert_close(match_template(signal, clip, method="ccorr", workers=2), ref, rel=1e-12)
+
+
 # -- masks and NaN --------------------------------------------------------------------------
 @pytest.mark.parametrize("method", list(CV2_METHODS))
 def test_image_mask_and_nan_equal_brute_force(rng, method):
