@@ -10,6 +10,7 @@ the *ranking* matters, so the constants need to be right to within ~30%.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from .. import _backend as B
 from ._direct import HAVE_CV2
@@ -105,6 +106,7 @@ def best_block_axis(geom: Geometry) -> int | None:
     return best if ratio >= 8 else None
 
 
+@lru_cache(maxsize=1024)
 def estimate_costs(
     geom: Geometry,
     *,
