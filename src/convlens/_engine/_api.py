@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 
-from .._validation import BOUNDARIES, METHODS, MODES, check_array, check_choice, check_memory, check_workers
+from .._validation import BOUNDARIES, MODES, check_array, check_choice, check_memory, check_workers
 from . import _cost
 from ._convolver import Convolver, _result_dtypes, time_methods
-from ._direct import _cv2_ok, pad
+from ._direct import DIRECT_SUM_TAPS, _cv2_ok, pad
 from ._geometry import make_geometry
 
 _COMMON_DOC = """
@@ -217,13 +217,25 @@ def choose_method(
             x_shape, kernel_shape, dtype=dtype, mode=mode, axes=axes, boundary=boundary, workers=workers
         )
         return min(times, key=times.get), times
+    dtype = np.dtype(dtype)
     try:
-        kern = np.empty(tuple(kernel_shape), dtype=np.dtype(dtype))
-    except TypeError:
+        k_shape = tuple(int(s) for s in kernel_shape)
+    except (TypeError, ValueError):
         raise TypeError(f"kernel_shape must be a sequence of positive integers; got {kernel_shape!r}") from None
-    plan = Convolver(
-        np.ones_like(kern), x_shape, mode, axes=axes, boundary=boundary, workers=workers, _cached_kernel=cached_kernel
-    )
+    if not k_shape or min(k_shape) < 1:
+        raise ValueError(f"kernel_shape must be a non-empty sequence of positive integers; got {kernel_shape!r}")
+    try:
+        plan = Convolver(
+            np.ones(k_shape, dtype),
+            x_shape,
+            mode,
+            axes=axes,
+            boundary=boundary,
+            workers=workers,
+            _cached_kernel=cached_kernel,
+        )
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(str(exc).replace("shape must", "x_shape must", 1)) from None
     _, work, exact = _result_dtypes(np.dtype(dtype), plan.kernel.dtype)
     costs = plan._costs(work, exact)
     return min(costs, key=costs.get)
@@ -278,7 +290,7 @@ def convolve_channels(
     weight = check_array("weight", weight)
     check_choice("mode", mode, MODES)
     check_choice("boundary", boundary, BOUNDARIES)
-    check_choice("method", method, METHODS)
+    check_choice("method", method, ("auto", "direct", "fft"))
     workers = check_workers(workers)
     if x.ndim < 3:
         raise ValueError(f"x must be (N, C_in, *spatial) with at least one spatial axis; got shape {x.shape}")
@@ -296,9 +308,12 @@ def convolve_channels(
         raise ValueError(f"weight.shape[1] must be C_in // groups = {c_in // groups}; got {c_in_g}")
     sp_axes = tuple(range(2, x.ndim))
     geom = make_geometry((1, 1) + x.shape[2:], (1, 1) + weight.shape[2:], sp_axes, mode)
-    out_dtype, work, exact = _result_dtypes(x.dtype, weight.dtype)
+    out_dtype, work, exact = _result_dtypes(x.dtype, weight.dtype, fill_value if boundary == "constant" else 0)
     if method == "auto":
         method = _channels_method(x.shape, weight.shape, geom, groups, work, workers)
+    if exact and not _channels_float_is_exact(x, weight, geom, method, fill_value):
+        # sums too large for float64 to hold exactly: exact integer convolutions per channel pair
+        return _channels_direct(x, weight, geom, groups, mode, boundary, fill_value, workers, method="auto")
     if method == "direct":
         out = _channels_direct(x, weight, geom, groups, mode, boundary, fill_value, workers)
     else:
@@ -306,6 +321,16 @@ def convolve_channels(
     if exact:
         out = np.rint(out)
     return out.astype(out_dtype, copy=False)
+
+
+def _channels_float_is_exact(x, weight, geom, method, fill_value) -> bool:
+    """Whether float64 sums give the exact integer result (the rule of Convolver._exact_integer)."""
+    wsum = float(np.abs(weight).reshape(weight.shape[0], -1).sum(axis=1).max())
+    bound = max(float(np.abs(x).max()), abs(float(fill_value))) * wsum
+    if method == "direct" and geom.kernel_volume < DIRECT_SUM_TAPS:
+        return bound < 2.0**53
+    points = math.prod(geom.out_shape) * x.shape[1] + weight[0, 0].size
+    return bound * points * np.finfo(np.float64).eps < 0.25
 
 
 def _channels_method(x_shape, w_shape, geom, groups, work, workers) -> str:
@@ -321,7 +346,7 @@ def _channels_method(x_shape, w_shape, geom, groups, work, workers) -> str:
     return "direct" if direct < fft else "fft"
 
 
-def _channels_direct(x, weight, geom, groups, mode, boundary, fill_value, workers):
+def _channels_direct(x, weight, geom, groups, mode, boundary, fill_value, workers, method="direct"):
     n = x.shape[0]
     c_out, c_in_g = weight.shape[:2]
     c_out_g = c_out // groups
@@ -338,7 +363,7 @@ def _channels_direct(x, weight, geom, groups, mode, boundary, fill_value, worker
                 axes=sp,
                 boundary=boundary,
                 fill_value=fill_value,
-                method="direct",
+                method=method,
                 workers=workers,
             )
             acc = y if acc is None else acc + y

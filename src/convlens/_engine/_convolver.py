@@ -21,7 +21,7 @@ from .._validation import (
     check_workers,
 )
 from . import _cost
-from ._direct import _cv2_ok, convolve_direct, convolve_exact_int, direct_is_local, pad
+from ._direct import DIRECT_SUM_TAPS, _cv2_ok, convolve_direct, convolve_exact_int, direct_is_local, pad
 from ._fft import FFTPlan, OverlapAddPlan, OverlapSave1DPlan, overlap_add_length
 from ._geometry import Geometry, align_kernel_ndim, make_geometry
 from ._nan import apply_nonfinite, nonfinite_report, window_any
@@ -32,13 +32,16 @@ _EXACT_LIMIT = 2.0**53
 _EPS64 = np.finfo(np.float64).eps
 
 
-def _result_dtypes(x_dtype: np.dtype, k_dtype: np.dtype) -> tuple[np.dtype, np.dtype, bool]:
-    """(output dtype, working dtype, integer-exact?) for inputs of these dtypes."""
-    integer = x_dtype.kind in "biu" and k_dtype.kind in "biu"
-    if integer:
+def _result_dtypes(x_dtype: np.dtype, k_dtype: np.dtype, fill_value=0) -> tuple[np.dtype, np.dtype, bool]:
+    """(output dtype, working dtype, integer-exact?) for inputs of these dtypes.
+
+    A non-zero constant ``fill_value`` takes part in the promotion like a NumPy
+    scalar (2.5 or nan with integer inputs gives float64, 1j gives complex).
+    """
+    promoted = np.result_type(x_dtype, k_dtype, fill_value) if fill_value != 0 else np.result_type(x_dtype, k_dtype)
+    if promoted.kind in "biu":
         unsigned = x_dtype.kind in "bu" and k_dtype.kind in "bu" and np.uint64 in (x_dtype, k_dtype)
         return np.dtype(np.uint64 if unsigned else np.int64), np.dtype(np.float64), True
-    promoted = np.result_type(x_dtype, k_dtype)
     if promoted == np.float16:
         return promoted, np.dtype(np.float32), False
     if promoted.kind == "f" and promoted.itemsize > 8:
@@ -51,7 +54,7 @@ def _result_dtypes(x_dtype: np.dtype, k_dtype: np.dtype) -> tuple[np.dtype, np.d
 def _check_shape(shape: Any) -> tuple[int, ...]:
     try:
         shape = tuple(int(s) for s in shape)
-    except TypeError:
+    except (TypeError, ValueError):
         raise TypeError(f"shape must be a sequence of positive integers; got {shape!r}") from None
     if not shape or any(s < 1 for s in shape):
         raise ValueError(f"shape must be a non-empty sequence of positive integers; got {shape!r}")
@@ -174,7 +177,8 @@ class Convolver:
         return self.boundary != "constant" or self.fill_value != 0
 
     def _prepare(self, x_dtype: np.dtype) -> None:
-        out_dtype, work, exact = _result_dtypes(x_dtype, self.kernel.dtype)
+        fill = self.fill_value if self.boundary == "constant" else 0
+        out_dtype, work, exact = _result_dtypes(x_dtype, self.kernel.dtype, fill)
         self._dtype = (x_dtype, out_dtype, work, exact)
         if self.method_requested != "auto":
             self._method = self.method_requested
@@ -299,7 +303,7 @@ class Convolver:
 
     def _nonfinite(self, x: np.ndarray, work: np.dtype) -> np.ndarray:
         fill = self.fill_value
-        xe = pad(x, self.geometry, self.boundary, fill)
+        xe = pad(x.astype(np.result_type(x.dtype, work), copy=False), self.geometry, self.boundary, fill)
         finite = np.isfinite(xe)
         clean = np.where(finite, xe, 0).astype(work, copy=False)
         if self.nan_policy == "propagate":
@@ -327,9 +331,9 @@ class Convolver:
         bound = float(np.abs(x).max()) * float(np.abs(kern).sum())
         if self.boundary == "constant":
             bound = max(bound, abs(float(self.fill_value)) * float(np.abs(kern).sum()))
-        if self._method == "direct":
-            ok = bound < _EXACT_LIMIT
-        else:
+        if self._method == "direct" and self.geometry.kernel_volume < DIRECT_SUM_TAPS:
+            ok = bound < _EXACT_LIMIT  # true direct sums: exact while every partial sum is
+        else:  # FFT round-off (OpenCV's direct path also turns into a DFT from 50 taps)
             points = math.prod(self.geometry.out_shape) + self.kernel.size
             ok = bound * points * _EPS64 < 0.25
         if ok:

@@ -185,13 +185,15 @@ def convolve_exact_int(a: np.ndarray, kernel: np.ndarray, geom: Geometry) -> np.
     out = np.zeros(geom.out_shape, dtype=acc_dtype)
     a = a.astype(acc_dtype, copy=False)
     kern = kernel.astype(acc_dtype, copy=False)
-    for m in zip(*np.nonzero(kernel)):
+    # one pass per tap position of the convolved axes (a kernel may differ along batch axes)
+    taps = sorted({tuple(int(m[ax]) for ax in geom.axes) for m in zip(*np.nonzero(kernel))})
+    for tap in taps:
         index = [slice(None)] * a.ndim
         kidx = [slice(None)] * a.ndim
-        for ax, g in zip(geom.axes, geom.per_axis):
+        for ax, g, m in zip(geom.axes, geom.per_axis, tap):
             # full index i uses x index i - m; valid part of the padded input starts at K - 1
-            start = g.k - 1 - m[ax]
+            start = g.k - 1 - m
             index[ax] = slice(start, start + g.out_len)
-            kidx[ax] = slice(m[ax], m[ax] + 1)
+            kidx[ax] = slice(m, m + 1)
         out += a[tuple(index)] * kern[tuple(kidx)]
     return out

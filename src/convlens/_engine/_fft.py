@@ -118,7 +118,8 @@ class FFTPlan:
     def _inverse(self, spec: np.ndarray) -> np.ndarray:
         if self.real:
             return B.irfftn(spec, self.axes, self.lengths[-1], self.workers)
-        return B.ifftn(spec, self.axes, self.workers, out=spec)
+        # into a fresh array: the spectrum is the plan's reusable buffer, results must not alias it
+        return B.ifftn(spec, self.axes, self.workers)
 
     @property
     def spectrum_shape(self) -> tuple[int, ...]:
