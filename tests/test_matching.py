@@ -600,3 +600,33 @@ def test_find_peaks_bad_input(args, kwargs, exc, match):
 def test_locate_with_non_zncc_template_is_refused():
     with pytest.raises(ValueError, match="locate scores with method='zncc'"):
         Template(np.arange(5.0), method="ccorr").locate(np.arange(50.0), 10)
+
+
+def _greedy_reference(s, n, min_distance):
+    """Greedy non-overlapping local maxima by a full sort (the definition find_peaks implements)."""
+    import scipy.ndimage as ndi
+
+    v = np.where(np.isnan(s), -np.inf, s)
+    local = (v >= ndi.maximum_filter(v, size=3, mode="constant", cval=-np.inf)) & (v > -np.inf)
+    cand = np.flatnonzero(local)
+    chosen = []
+    for idx in cand[np.argsort(-v.ravel()[cand], kind="stable")]:
+        c = np.array(np.unravel_index(idx, s.shape))
+        if all((np.abs(c - p) >= min_distance).any() for p in chosen):
+            chosen.append(c)
+            if len(chosen) == n:
+                break
+    return np.array(chosen).reshape(-1, s.ndim)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 9, 40])
+@pytest.mark.parametrize(("shape", "d", "cluster"), [((5000,), 25, 30), ((60, 70), 7, 30), ((40_000,), 3000, 2500)])
+def test_find_peaks_equals_full_greedy_selection(rng, n, shape, d, cluster):
+    s = rng.random(shape)
+    # a dense cluster of high local maxima (about 800 in the last case, more than the
+    # first batch of candidates find_peaks sorts): suppression must look past them
+    s[tuple(slice(0, cluster) for _ in shape)] += 2
+    got = find_peaks(s, n, min_distance=d, subpixel=False)
+    ref = _greedy_reference(s, n, d)
+    assert np.array_equal(got.indices, ref)
+    assert np.array_equal(got.scores, s[tuple(ref.T)])
