@@ -235,6 +235,16 @@ def test_constant_image_scores_zero_for_every_method_without_nan():
     assert (match_template(image, template) == 0).all()
 
 
+@pytest.mark.parametrize("method", list(CV2_METHODS))
+def test_zero_and_flat_windows_score_like_cv2(rng, method):
+    image = rng.random((40, 40)).astype(np.float32)
+    image[:20, :20] = 0  # all-zero windows
+    image[25:, 25:] = 0.5  # constant windows
+    template = rng.random((6, 5)).astype(np.float32)
+    got = match_template(image, template, method=method)
+    assert_close(got, cv2.matchTemplate(image, template, CV2_METHODS[method]), rel=REF_TOL)
+
+
 @settings(max_examples=30, deadline=None)
 @given(
     n=st.integers(5, 40),

@@ -291,6 +291,11 @@ def _scores(method: str, q: dict[str, Any], thr_i: float, thr_t: float) -> np.nd
     ``n`` = number of common pixels.  Pearson's r per placement is then
     ``(D - sum(B*E)/n) / sqrt((Cc - B**2/n) (F - E**2/n))`` (Padfield 2012).
     """
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # flat windows are overwritten
+        return _scores_unguarded(method, q, thr_i, thr_t)
+
+
+def _scores_unguarded(method: str, q: dict[str, Any], thr_i: float, thr_t: float) -> np.ndarray:
     D, B, Cc, n, E, F, ci, tc = (q[k] for k in ("D", "B", "Cc", "n", "E", "F", "ci", "tc"))
     if method in ("zncc", "ccoeff"):
         cov = D - _csum(B * E) / n
@@ -323,7 +328,7 @@ def _scores(method: str, q: dict[str, Any], thr_i: float, thr_t: float) -> np.nd
         return sq
     den = np.sqrt(np.maximum(ii, 0) * np.maximum(tt, 0))
     r = sq / np.maximum(den, np.finfo(np.float64).tiny)
-    r[(ii <= thr_i) | (tt <= thr_t)] = 0
+    r[(ii <= thr_i) | (tt <= thr_t)] = 1  # an all-zero window: nothing to compare, the worst score (OpenCV)
     return np.clip(r, 0, 1, out=r)  # capped at 1 as OpenCV does: above 1 nothing resembles
 
 
@@ -797,7 +802,8 @@ def match_template(
         Scores, one per placement: shape ``M - m + 1, ...`` ('valid'), ``M, ...``
         ('same'), ``M + m - 1, ...`` ('full') or the number of lags per axis.
         float32 for float16/float32 images, float64 otherwise.  'zncc' and 'ncc'
-        lie in [-1, 1]; flat windows (no variation) score 0, never NaN or inf.
+        lie in [-1, 1]; flat windows (no variation) score 0, never NaN or inf
+        ('sqdiff_normed' scores an all-zero window 1, its worst, as OpenCV does).
 
     Raises
     ------
