@@ -328,9 +328,11 @@ class Convolver:
 
     def _exact_integer(self, x: np.ndarray) -> np.ndarray:
         kern = self.kernel
-        bound = float(np.abs(x).max()) * float(np.abs(kern).sum())
+        # |every partial sum| <= max|x| * sum|k|, computed with Python integers (no rounding)
+        ksum = int(np.abs(kern.astype(object)).sum())
+        bound = max(abs(int(x.max())), abs(int(x.min()))) * ksum
         if self.boundary == "constant":
-            bound = max(bound, abs(float(self.fill_value)) * float(np.abs(kern).sum()))
+            bound = max(bound, abs(int(self.fill_value)) * ksum)
         if self._method == "direct" and self.geometry.kernel_volume < DIRECT_SUM_TAPS:
             ok = bound < _EXACT_LIMIT  # true direct sums: exact while every partial sum is
         else:  # FFT round-off (OpenCV's direct path also turns into a DFT from 50 taps)
@@ -338,13 +340,19 @@ class Convolver:
             ok = bound * points * _EPS64 < 0.25
         if ok:
             return np.rint(self._run(x.astype(np.float64), np.dtype(np.float64), padded=False))
-        if bound >= 2.0**62:
-            raise ValueError(
-                f"integer inputs are too large for an exact result: |x| * sum|kernel| reaches {bound:.3g}, "
-                "beyond the int64 range; convert x to float to accept a rounded result"
-            )
         xe = pad(x, self.geometry, self.boundary, self.fill_value)
-        return convolve_exact_int(xe, kern, self.geometry)
+        if bound <= np.iinfo(np.int64).max:
+            return convolve_exact_int(xe, kern, self.geometry)
+        # int64 partial sums could overflow: sum Python integers (slow, rare), keep int64 if the result fits
+        res = convolve_exact_int(xe.astype(object), kern.astype(object), self.geometry)
+        info = np.iinfo(np.int64)
+        if res.size and (res.max() > info.max or res.min() < info.min):
+            raise ValueError(
+                f"integer inputs are too large for an exact result: it exceeds the int64 range "
+                f"(|x| * sum|kernel| reaches {float(bound):.3g}); "
+                "convert x to float to accept a rounded result"
+            )
+        return res.astype(np.int64)
 
     def __repr__(self) -> str:
         return (

@@ -181,7 +181,10 @@ def convolve_exact_int(a: np.ndarray, kernel: np.ndarray, geom: Geometry) -> np.
     Used when the values are too large for float64 to represent every partial
     sum exactly (|x| * sum|k| >= 2**53).  ``a`` must already be extended.
     """
-    acc_dtype = np.uint64 if a.dtype.kind == "u" and kernel.dtype.kind in "ub" else np.int64
+    if a.dtype == object:  # Python integers: no overflow at all
+        acc_dtype = object
+    else:
+        acc_dtype = np.uint64 if a.dtype.kind == "u" and kernel.dtype.kind in "ub" else np.int64
     out = np.zeros(geom.out_shape, dtype=acc_dtype)
     a = a.astype(acc_dtype, copy=False)
     kern = kernel.astype(acc_dtype, copy=False)
