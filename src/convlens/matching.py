@@ -24,7 +24,9 @@ float64 (integral images, Lewis 1995), so they cost O(N) whatever the template s
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
@@ -43,13 +45,9 @@ _EPS64 = float(np.finfo(np.float64).eps)
 _BLOCK = 1 << 15  # elements per block of the normalization pass: fits in L2 cache
 _MAX_PLANS = 8  # Convolver plans kept per Template (one per input shape and dtype)
 
-try:  # OpenCV's integral images (sum and squared sum in float64, one pass) for 2-D data
-    import cv2
-
-    _HAVE_CV2 = True
-except ImportError:  # pragma: no cover - opencv is a core dependency
-    cv2 = None
-    _HAVE_CV2 = False
+# OpenCV's integral images (sum and squared sum in float64, one pass) serve 2-D data;
+# imported on first use, so that importing this lens stays light.
+_HAVE_CV2 = importlib.util.find_spec("cv2") is not None
 
 
 class Peaks(NamedTuple):
@@ -215,6 +213,8 @@ def _window_sums(a: np.ndarray, wshape: Sequence[int]) -> np.ndarray:
 
 def _integral_sums_2d(xs: np.ndarray, wshape: Sequence[int]) -> Callable[[int, int], tuple[np.ndarray, np.ndarray]]:
     """Block reader of window sums of a 2-D ``xs`` and ``xs**2`` from OpenCV's float64 integral images."""
+    import cv2
+
     S, Q = cv2.integral2(xs, sdepth=cv2.CV_64F, sqdepth=cv2.CV_64F)
     m, n = wshape
 
@@ -441,6 +441,7 @@ class Template:
         if self.method in ("ncc", "sqdiff_normed") and amp == 0:
             raise ValueError(f"template is all zeros: method={self.method!r} divides by its norm")
         self._plans: dict[tuple, Convolver] = {}
+        self._plans_lock = threading.Lock()  # strips on several threads create plans concurrently
 
     def __repr__(self) -> str:
         return (
@@ -472,7 +473,8 @@ class Template:
         else:
             squeeze = False
         plan_key = (key, x.shape, work.str, sum_channels, squeeze, slot, workers)
-        plan = self._plans.get(plan_key)
+        with self._plans_lock:
+            plan = self._plans.get(plan_key)
         if plan is None:
             if squeeze:
                 axes = None
@@ -482,9 +484,10 @@ class Template:
             # correlation = convolution with the reversed template (real data: no conjugate)
             rev = np.ascontiguousarray(np.flip(kernel, axis=flip_axes)).astype(work)
             plan = Convolver(rev, x.shape, "valid", axes=axes, dtype=work, workers=workers)
-            if len(self._plans) >= _MAX_PLANS + self.workers:
-                self._plans.pop(next(iter(self._plans)))
-            self._plans[plan_key] = plan
+            with self._plans_lock:
+                if len(self._plans) >= _MAX_PLANS + self.workers:
+                    self._plans.pop(next(iter(self._plans)))
+                self._plans[plan_key] = plan
         out = plan(x)
         return out if not squeeze else out[np.newaxis]
 
