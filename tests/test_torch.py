@@ -150,6 +150,45 @@ def test_large_kernel_and_padding_beyond_kernel(rng):
 
 
 @pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("mode", MODES)
+def test_overlap_save_blocks_match_torch(mode, device, rng):
+    # inputs much longer than the kernel are cut into overlap-save frames (1-D and along one 2-D axis)
+    cases = [
+        ((2, 4, 12000), (6, 2, 31), dict(stride=3, padding=7, dilation=2, groups=2)),
+        ((1, 2, 9000), (2, 2, 6), dict(padding="same")),
+        ((2, 3, 300, 20), (4, 3, 3, 5), dict(stride=(2, 1), padding=(1, 2))),
+        ((1, 2, 9, 90, 7), (2, 1, 3, 4, 2), dict(padding=1, groups=2, dilation=(1, 2, 1))),
+    ]
+    for xs, ws, kw in cases:
+        d = len(xs) - 2
+        x = torch.tensor(rng.standard_normal(xs), device=device)
+        w = torch.tensor(rng.standard_normal(ws), device=device)
+        pads = resolve_padding(kw.get("padding", 0), ws[2:], (1,) * d, (1,) * d)
+        if mode != "zeros":
+            xs = (*xs[:2], *(n + b + a for n, (b, a) in zip(xs[2:], pads)))
+            pads = ((0, 0),) * d
+        keff = tuple(dl * (k - 1) + 1 for k, dl in zip(ws[2:], ntuple_(kw.get("dilation", 1), d)))
+        assert plan_conv(tuple(xs[2:]), keff, pads, ntuple_(kw.get("stride", 1), d)).nblocks >= 2
+        conv = _torch_ref(x, w, None, {**kw, "padding_mode": mode}, d)
+        assert_close(_np(fft_conv(x, w, padding_mode=mode, **kw)), _np(conv(x)), np.float64, err_msg=str(kw))
+
+
+def ntuple_(v, d):
+    return tuple(v) if isinstance(v, tuple) else (v,) * d
+
+
+def test_overlap_save_gradients():
+    gen = torch.Generator().manual_seed(9)
+    x = torch.randn(1, 2, 60, dtype=torch.float64, generator=gen, requires_grad=True)
+    w = torch.randn(2, 2, 3, dtype=torch.float64, generator=gen, requires_grad=True)
+    x2, w2 = x.detach().clone().requires_grad_(), w.detach().clone().requires_grad_()
+    fft_conv(x, w, stride=2, padding=2).square().sum().backward()
+    F.conv1d(x2, w2, stride=2, padding=2).square().sum().backward()
+    assert_close(_np(x.grad), _np(x2.grad), np.float64)
+    assert_close(_np(w.grad), _np(w2.grad), np.float64)
+
+
+@pytest.mark.parametrize("device", DEVICES)
 def test_float32_and_chunked_contraction(device, rng, monkeypatch):
     x = torch.tensor(rng.standard_normal((3, 6, 40, 33)), dtype=torch.float32, device=device)
     w = torch.tensor(rng.standard_normal((8, 3, 9, 7)), dtype=torch.float32, device=device)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ._backend import good_size
+from ._engine._fft import overlap_add_length
 from ._engine._geometry import AxisGeometry, axis_geometry
 from ._validation import check_choice
 
@@ -65,15 +66,26 @@ def resolve_padding(padding, kernel: tuple[int, ...], dilation: tuple[int, ...],
 
 @dataclass(frozen=True)
 class ConvPlan:
-    """How one strided, zero-padded N-d cross-correlation is done with real FFTs."""
+    """How one strided, zero-padded N-d cross-correlation is done with real FFTs.
+
+    Without blocking, x sits at offset 0 of one circular buffer of ``fft_shape``
+    and the padding ``before`` is a phase shift of the kernel's spectrum.  With
+    overlap-save along ``block_axis`` (an input much longer than the kernel), x is
+    zero-padded explicitly along that axis and cut into ``nblocks`` overlapping
+    frames of ``fft_shape[block_axis]`` samples, ``hop`` apart; each frame gives
+    ``hop`` outputs and the frames become extra rows of the batch.
+    """
 
     spatial: tuple[int, ...]  # input sizes (after any explicit non-zero padding)
     kernel: tuple[int, ...]  # effective kernel sizes, dilation included
     pads: tuple[tuple[int, int], ...]  # implicit zero padding (before, after)
     stride: tuple[int, ...]
     geometry: tuple[AxisGeometry, ...]  # engine geometry of each axis (stride 1)
-    fft_shape: tuple[int, ...]  # circular length per axis
+    fft_shape: tuple[int, ...]  # circular length per axis (the frame length on the block axis)
     out_shape: tuple[int, ...]  # output sizes after striding
+    block_axis: int | None = None
+    hop: int = 0
+    nblocks: int = 1
 
     @property
     def spectrum_shape(self) -> tuple[int, ...]:
@@ -81,13 +93,13 @@ class ConvPlan:
         return (*self.fft_shape[:-1], self.fft_shape[-1] // 2 + 1)
 
     @property
-    def buffer_pads(self) -> tuple[tuple[int, int], ...]:
-        """Zeros placed around x to fill the FFT buffer: ``before`` in front, the rest behind."""
-        return tuple((b, L - n - b) for (b, _), L, n in zip(self.pads, self.fft_shape, self.spatial))
+    def shifts(self) -> tuple[int, ...]:
+        """Per-axis shift folded into the kernel spectrum (the padding not applied to x explicitly)."""
+        return tuple(0 if ax == self.block_axis else b for ax, (b, _) in enumerate(self.pads))
 
     @property
     def crops(self) -> tuple[slice, ...]:
-        """Slices of the circular result that are the (strided) outputs."""
+        """Slices of the (merged) circular result that are the strided outputs."""
         return tuple(slice(0, (o - 1) * s + 1, s) for o, s in zip(self.out_shape, self.stride))
 
 
@@ -98,7 +110,7 @@ def _axis(n: int, k: int, before: int, after: int) -> AxisGeometry:
 
 
 @lru_cache(maxsize=1024)
-def plan_conv(spatial: tuple[int, ...], kernel: tuple[int, ...], pads, stride: tuple[int, ...]) -> ConvPlan:
+def plan_conv(spatial: tuple[int, ...], kernel: tuple[int, ...], pads, stride: tuple[int, ...], block: bool = True) -> ConvPlan:
     """Plan a cross-correlation; ``kernel`` is the dilated size. Raises ValueError if the output is empty."""
     geoms, out = [], []
     for n, k, (b, a), s in zip(spatial, kernel, pads, stride):
@@ -111,8 +123,21 @@ def plan_conv(spatial: tuple[int, ...], kernel: tuple[int, ...], pads, stride: t
         geoms.append(g)
         out.append((g.out_len - 1) // s + 1)
     # also >= k (the kernel must fit) and >= out_len (outputs are read from 0 on; matters when pad >= k)
-    fft_shape = tuple(good_size(max(g.min_circular_length(False), g.k, g.out_len), True) for g in geoms)
-    return ConvPlan(tuple(spatial), tuple(kernel), tuple(pads), tuple(stride), tuple(geoms), fft_shape, tuple(out))
+    fft_shape = [good_size(max(g.min_circular_length(False), g.k, g.out_len), True) for g in geoms]
+    args = (tuple(spatial), tuple(kernel), tuple(pads), tuple(stride), tuple(geoms))
+    # overlap-save where the engine would use it: the axis with the largest input/kernel ratio, if >= 8
+    ratios = [(g.padded / g.k, ax) for ax, g in enumerate(geoms)]
+    ratio, ax = max(ratios)
+    if block and ratio >= 8:
+        g = geoms[ax]
+        other = math.prod(L for i, L in enumerate(fft_shape) if i != ax)
+        frame = overlap_add_length(g.k, g.padded, True, other)
+        hop = frame - g.k + 1
+        nblocks = -(-g.out_len // hop)
+        if nblocks >= 2:
+            fft_shape[ax] = frame
+            return ConvPlan(*args, tuple(fft_shape), tuple(out), ax, hop, nblocks)
+    return ConvPlan(*args, tuple(fft_shape), tuple(out))
 
 
 @lru_cache(maxsize=1024)
@@ -132,12 +157,15 @@ def plan_long(length: int, klen: int, causal: bool) -> tuple[int, int, int]:
 
 
 # Cost rule of ``convert``: seconds per unit on one thread of the reference machine
-# (2-core AMD EPYC Zen 4, float32, torch 2.13 CPU build), measured with
-# ``benchmarks/bench_torch.py``-sized layers.  Only the ranking matters.
+# (2-core AMD EPYC Zen 4, float32, torch 2.13 CPU build), fitted to timings of
+# 3x3 .. 15x15 layers with 16 .. 64 channels (torch's direct convolution runs
+# 1.6e-11 .. 2.6e-11 s per multiply-add, except 11x11 at 1.3e-10).  Only the
+# ranking matters; the direct constant is the optimistic one, so FFT is chosen
+# only where it clearly pays.
 TORCH_COST = {
-    "mac": 1.3e-10,  # one multiply-add of torch's direct convolution (oneDNN)
+    "mac": 2.0e-11,  # one multiply-add of torch's direct convolution (oneDNN)
     "fft": 3.5e-10,  # per point * log2(points) of one real FFT
-    "cmac": 3.0e-10,  # one complex multiply-add of the per-frequency channel contraction
+    "cmac": 1.5e-10,  # one complex multiply-add of the per-frequency channel contraction
     "mem": 1.0e-9,  # per point of padding, cropping and layout copies
     "call": 1.0e-4,  # fixed overhead of one FFT convolution call (Python, plan, allocations)
 }
@@ -158,21 +186,23 @@ def conv_costs(
     """Predicted seconds of torch's direct convolution and of :func:`convlens.torch.fft_conv`.
 
     ``direct = mac * N * C_out * (C_in / groups) * prod(out) * prod(k)`` (strided
-    outputs only); ``fft = fft * (N C_in + N C_out [+ C_out C_in/groups]) * V log2 V
-    + cmac * N * C_out * (C_in / groups) * V_half + mem * N (C_in + C_out) V + call``
-    with ``V`` the FFT volume and ``V_half`` the rfft spectrum size.
+    outputs only); ``fft = fft * (B C_in + B C_out [+ C_out C_in/groups]) * V log2 V
+    + cmac * B * C_out * (C_in / groups) * V_half + mem * B (C_in + C_out) V + call``
+    with ``V`` the FFT volume of one frame, ``V_half`` its rfft spectrum size and
+    ``B`` the batch times the number of overlap-save frames.
     """
     plan = plan_conv(tuple(spatial), tuple(kernel), tuple(pads), tuple(stride))
     cin_g = in_channels // groups
     macs = batch * out_channels * cin_g * math.prod(plan.out_shape) * math.prod(kernel)
     vol = math.prod(plan.fft_shape)
     half = math.prod(plan.spectrum_shape)
-    transforms = batch * (in_channels + out_channels) + (0 if cached_weight else out_channels * cin_g)
+    rows = batch * plan.nblocks
+    transforms = rows * (in_channels + out_channels) + (0 if cached_weight else out_channels * cin_g)
     c = TORCH_COST
     fft = (
         c["fft"] * transforms * vol * math.log2(max(vol, 2))
-        + c["cmac"] * batch * out_channels * cin_g * half
-        + c["mem"] * batch * (in_channels + out_channels) * vol
+        + c["cmac"] * rows * out_channels * cin_g * half
+        + c["mem"] * rows * (in_channels + out_channels) * vol
         + c["call"]
     )
     return {"direct": c["mac"] * macs, "fft": fft}

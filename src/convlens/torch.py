@@ -161,28 +161,44 @@ def _phase(length: int, size: int, shift: int, like: Tensor) -> Tensor:
     return torch.polar(torch.ones_like(f), f * (-2 * math.pi * shift / length)).to(like.dtype)
 
 
+def _place(src: Tensor, dim: int, length: int, shift: int) -> Tensor:
+    """``src`` (k samples along ``dim``) in a zero buffer of ``length``, sample m at ``(m - shift) mod length``.
+
+    The positions form at most two runs, written by slice assignment
+    (differentiable, no index tensors, no full-size temporaries).
+    """
+    k = src.shape[dim]
+    if shift == 0 and k == length:
+        return src
+    shape = list(src.shape)
+    shape[dim] = length
+    buf = src.new_zeros(shape)
+    start = (-shift) % length
+    first = min(k, length - start)
+    buf.narrow(dim, start, first).copy_(src.narrow(dim, 0, first))
+    if first < k:
+        buf.narrow(dim, 0, k - first).copy_(src.narrow(dim, first, k - first))
+    return buf
+
+
 def _weight_spectrum(weight: Tensor, plan: ConvPlan, groups: int, dilation: tuple[int, ...], work: torch.dtype) -> Tensor:
     """Transfer function of the correlation, in the GEMM layout ``(F, groups, C_in/groups, C_out/groups)``.
 
-    ``c[i] = sum_m w[m] x[i - before + m]`` is the circular convolution of x (placed
-    at offset 0) with ``h[t] = w[before - t]``, whose DFT is ``conj(W[f]) exp(-2 pi i f
-    before / L)``.  ``ihfft``/``ifft`` with ``norm='forward'`` give ``conj(rfft)``/``conj(fft)``
-    directly, and transforming axis by axis from the small kernel skips the
-    transforms of the all-zero rows that a padded ``rfftn`` would do.
+    ``c[i] = sum_m w[m] x[i - shift + m]`` is the circular convolution of x (placed
+    at offset 0) with ``h[t] = w[shift - t]``, whose DFT is ``conj(W[f]) exp(-2 pi i f
+    shift / L)`` = ``conj(DFT(w placed at (m - shift) mod L))``.  ``ihfft``/``ifft``
+    with ``norm='forward'`` give ``conj(rfft)``/``conj(fft)`` directly, and going
+    axis by axis from the small kernel skips the transforms of all-zero rows.
     """
     d = len(plan.fft_shape)
     cout, cin_g = weight.shape[:2]
     w = _dilate(weight.to(work), dilation).reshape(groups, cout // groups, cin_g, *plan.kernel)
     # channels last: (*k, groups, C_in/groups, C_out/groups); the FFTs then run over leading axes
     w = w.permute(*range(3, d + 3), 0, 2, 1).contiguous()
-    spec = torch.fft.ihfft(w, n=plan.fft_shape[-1], dim=d - 1, norm="forward")
+    shifts, lengths = plan.shifts, plan.fft_shape
+    spec = torch.fft.ihfft(_place(w, d - 1, lengths[-1], shifts[-1]), dim=d - 1, norm="forward")
     for ax in range(d - 1):
-        spec = torch.fft.ifft(spec, n=plan.fft_shape[ax], dim=ax, norm="forward")
-    for ax, (L, (before, _)) in enumerate(zip(plan.fft_shape, plan.pads)):
-        if before:
-            shape = [1] * spec.ndim
-            shape[ax] = spec.shape[ax]
-            spec = spec * _phase(L, spec.shape[ax], before, spec).reshape(shape)
+        spec = torch.fft.ifft(_place(spec, ax, lengths[ax], shifts[ax]), dim=ax, norm="forward")
     return spec.reshape(-1, groups, cin_g, cout // groups)
 
 
@@ -202,31 +218,57 @@ def _contract(X: Tensor, Wl: Tensor) -> Tensor:
     per_freq = groups * (n * cin_g + cin_g * cout_g + n * cout_g) * X.element_size()
     step = max(1, min(nf, _chunk_bytes(X.device) // per_freq))
     for a in range(0, nf, step):
-        torch.matmul(X[a : a + step], Wl[a : a + step], out=Y[a : a + step])
+        b = min(nf, a + step)
+        # bmm on 3-d views: matmul(out=) on 4-d operands loops over the batch in Python-level copies
+        xc = X[a:b].reshape(-1, n, cin_g)
+        torch.bmm(xc, Wl[a:b].reshape(-1, cin_g, cout_g), out=Y[a:b].view(-1, n, cout_g))
     return Y
+
+
+def _fill_buffer(x: Tensor, plan: ConvPlan, work: torch.dtype) -> Tensor:
+    """x in channels-last ``(*fft_shape, rows, C_in)`` layout: zero-padded, or cut into overlap-save frames."""
+    d = len(plan.fft_shape)
+    n, cin = x.shape[:2]
+    xl = x.permute(*range(2, d + 2), 0, 1)
+    ax = plan.block_axis
+    if ax is None:
+        buf = x.new_zeros((*plan.fft_shape, n, cin), dtype=work)
+        buf[tuple(slice(0, s) for s in plan.spatial)] = xl
+        return buf
+    frame, before = plan.fft_shape[ax], plan.pads[ax][0]
+    shape = list(plan.fft_shape)
+    shape[ax] = (plan.nblocks - 1) * plan.hop + frame
+    full = x.new_zeros((*shape, n, cin), dtype=work)
+    full[tuple(slice(before, before + s) if i == ax else slice(0, s) for i, s in enumerate(plan.spatial))] = xl
+    # (.., nblocks, .., n, cin, frame) -> (.., frame, .., nblocks, n, cin): frames join the batch rows
+    frames = full.unfold(ax, frame, plan.hop).movedim(-1, ax).movedim(ax + 1, d)
+    return frames.reshape(*plan.fft_shape, plan.nblocks * n, cin)
 
 
 def _fft_conv_nd(x: Tensor, weight: Tensor, bias, plan: ConvPlan, groups, dilation, work, spectrum=None) -> Tensor:
     """Zero-padded, strided cross-correlation of a batched, already-extended x (the execute step).
 
     Channels-last layout throughout: x is written once into a zeroed
-    ``(*fft_shape, N, C_in)`` buffer, the FFTs run over the leading axes, the
-    spectrum is already in the ``(F, N, C)`` layout of the per-frequency GEMM,
+    ``(*fft_shape, rows, C_in)`` buffer, the FFTs run over the leading axes, the
+    spectrum is already in the ``(F, rows, C)`` layout of the per-frequency GEMM,
     and the only transposition back is the (real, cropped) output copy.
     """
     d = len(plan.fft_shape)
     n, cin = x.shape[:2]
-    buf = x.new_zeros((*plan.fft_shape, n, cin), dtype=work)
-    buf[tuple(slice(0, s) for s in plan.spatial)] = x.permute(*range(2, d + 2), 0, 1)
-    X = torch.fft.rfftn(buf, dim=tuple(range(d)))
+    X = torch.fft.rfftn(_fill_buffer(x, plan, work), dim=tuple(range(d)))
     Wl = spectrum if spectrum is not None else _weight_spectrum(weight, plan, groups, dilation, work)
-    nf, cin_g = math.prod(plan.spectrum_shape), cin // groups
-    X = X.reshape(nf, n, groups, cin_g).transpose(1, 2)
-    Y = _contract(X, Wl).transpose(1, 2).reshape(*plan.spectrum_shape, n, -1)
+    nf, rows, cin_g = math.prod(plan.spectrum_shape), X.shape[-2], cin // groups
+    X = X.reshape(nf, rows, groups, cin_g).transpose(1, 2)
+    Y = _contract(X, Wl).transpose(1, 2).reshape(*plan.spectrum_shape, rows, -1)
     # inverse transforms axis by axis, dropping the rows that are not outputs before the next axis
+    crops = [slice(0, plan.hop) if ax == plan.block_axis else c for ax, c in enumerate(plan.crops)]
     for ax in range(d - 1):
-        Y = torch.fft.ifft(Y, dim=ax)[(slice(None),) * ax + (plan.crops[ax],)]
-    y = torch.fft.irfft(Y, n=plan.fft_shape[-1], dim=d - 1)[(slice(None),) * (d - 1) + (plan.crops[-1],)]
+        Y = torch.fft.ifft(Y, dim=ax)[(slice(None),) * ax + (crops[ax],)]
+    y = torch.fft.irfft(Y, n=plan.fft_shape[-1], dim=d - 1)[(slice(None),) * (d - 1) + (crops[-1],)]
+    if plan.block_axis is not None:
+        ax = plan.block_axis
+        y = y.reshape(*y.shape[:d], plan.nblocks, n, -1).movedim(d, ax)  # (.., nblocks, hop, .., n, cout)
+        y = y.flatten(ax, ax + 1)[(slice(None),) * ax + (plan.crops[ax],)]
     y = y.permute(d, d + 1, *range(d))
     if bias is not None:
         y = y + bias.to(work).reshape(1, -1, *([1] * d))
@@ -326,7 +368,7 @@ class _FFTConvMixin:
         spectrum = None
         # A cached spectrum carries no autograd graph: use it only when none is needed.
         if not self.training and not (torch.is_grad_enabled() and weight.requires_grad):
-            key = (plan.fft_shape, plan.pads, dilation, self.groups, work, torch.is_inference_mode_enabled())
+            key = (plan.fft_shape, plan.shifts, dilation, self.groups, work, torch.is_inference_mode_enabled())
             c = self._spectrum_cache
             # Identity + version counter + storage address: in-place updates (optimizer steps,
             # load_state_dict) bump the version, ``.data =`` and ``.to()`` change the address.
