@@ -339,7 +339,9 @@ class Template:
     The template is checked, its masked zero-mean copy, means and norms are computed
     once, and each input shape gets a :class:`convlens.Convolver` plan that keeps the
     reversed template's spectrum, so searching many frames or recordings of one size
-    transforms the template only once.
+    transforms the template only once.  ``Template(t).match(image, ...)`` equals
+    ``match_template(image, t, ...)``; ``Template(clip).locate(recording, rate)``
+    equals ``locate(recording, clip, rate)``.
 
     Parameters
     ----------
@@ -379,17 +381,17 @@ class Template:
     Examples
     --------
     >>> import numpy as np
-    >>> from convlens import Template
+    >>> from convlens import Template, find_peaks
     >>> rng = np.random.default_rng(0)
     >>> face = rng.standard_normal((5, 4))
     >>> finder = Template(face)
     >>> for shift in [(3, 7), (10, 2)]:
     ...     image = rng.standard_normal((20, 20))
     ...     image[shift[0] : shift[0] + 5, shift[1] : shift[1] + 4] = 2 * face + 1
-    ...     scores = finder.match(image)
-    ...     print(np.unravel_index(scores.argmax(), scores.shape), round(float(scores.max()), 6))
-    (np.int64(3), np.int64(7)) 1.0
-    (np.int64(10), np.int64(2)) 1.0
+    ...     best = find_peaks(finder.match(image))
+    ...     print(best.indices[0], best.scores[0].round(6))
+    [3 7] 1.0
+    [10  2] 1.0
     """
 
     def __init__(
@@ -504,7 +506,11 @@ class Template:
         fill_value: float = 0.0,
         min_overlap: float = 0.5,
     ) -> np.ndarray:
-        """Score every placement of the template in ``image`` (see :func:`match_template`)."""
+        """Score every placement of the template in ``image``.
+
+        The options and the result are those of :func:`match_template` (the
+        template's method, mask, channel axis and workers were fixed at construction).
+        """
         x = check_array("image", image, allow_complex=False)
         if x.ndim != self._full_ndim:
             raise ValueError(
