@@ -181,6 +181,17 @@ def test_image_mask_and_nan_equal_brute_force(rng, method):
     assert_close(got, ref, rel=1e-9)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_masked_search_in_strips_equals_brute_force(rng, workers):
+    # 400 rows with a 12-row template: masked scores are computed in 50-row strips
+    image = rng.standard_normal((400, 30))
+    image[rng.random(image.shape) < 0.05] = np.nan
+    template = np.nan_to_num(image[200:212, 10:20]) + 0.2 * rng.standard_normal((12, 10))
+    tmask = rng.random(template.shape) > 0.2
+    got = match_template(image, template, mask=tmask, workers=workers)
+    assert_close(got, brute_force(image, template, "zncc", tmask, min_overlap=0.5), rel=1e-9)
+
+
 def test_nan_pixels_are_the_same_as_masked_pixels(rng):
     image = rng.standard_normal((30, 30))
     holes = rng.random(image.shape) < 0.1

@@ -544,7 +544,7 @@ class Template:
         # the mean is only a shift (any value works) and doubles as a NaN/inf detector
         ci = region.mean(axis=tuple(range(1, region.ndim)), dtype=work).astype(np.float64)
         if self._masked or imask is not None or not np.isfinite(ci).all():
-            scores = self._masked_scores(region, imask, min_overlap)
+            scores = self._masked_scores(region, imask, min_overlap, work)
         else:
             scores = self._plain_scores(region, ci, work)
         pick = [
@@ -556,15 +556,24 @@ class Template:
         return scores.astype(work, copy=False)
 
     def _plain_scores(self, region: np.ndarray, ci: np.ndarray, work: np.dtype) -> np.ndarray:
-        """No mask, all finite: FFT correlations (cached template spectrum) plus running sums, in strips.
+        """No mask, all finite: FFT correlations (cached template spectrum) plus running sums, in strips."""
+        shift = (ci.astype(work) if work == np.float32 else ci).reshape((-1,) + (1,) * (region.ndim - 1))
+        ci64 = shift.astype(np.float64).reshape(self._tc.shape)
 
-        The image is cut into overlapping strips along its first axis (overlap-save:
-        each strip's valid outputs are exactly the full image's), sized by
-        :func:`_strip_rows`.  Each strip is transformed, normalized and written while
-        it is still in cache, the template spectrum is only strip-sized (cheap to
-        prepare for a one-off search), and strips run on ``workers`` threads.
+        def strip(a: int, L: int, out: np.ndarray, skip: int, slot: int, fft_workers: int) -> None:
+            self._strip(region[:, a : a + L], shift, ci64, work, out, skip, slot, fft_workers)
+
+        return self._in_strips(region.shape[1:], work, strip)
+
+    def _in_strips(self, ext: tuple[int, ...], work: np.dtype, strip: Callable[..., None]) -> np.ndarray:
+        """Run ``strip`` over overlapping strips of the region along its first spatial axis.
+
+        Overlap-save: each strip's valid outputs are exactly the whole region's, so
+        strips of :func:`_strip_rows` rows give the same scores as one big transform,
+        while each strip is transformed, normalized and written while it is still in
+        cache, the template spectrum is only strip-sized (cheap to prepare for a
+        one-off search), and strips run on ``workers`` threads.
         """
-        ext = region.shape[1:]
         out_shape = tuple(n - m + 1 for n, m in zip(ext, self.shape))
         out = np.empty(out_shape, dtype=work)
         rows, m0 = out_shape[0], self.shape[0]
@@ -575,12 +584,10 @@ class Template:
         jobs = [(a, a if i == 0 else max(a, starts[i - 1] + S)) for i, a in enumerate(starts)]
         slots = min(self.workers, len(jobs))
         fft_workers = self.workers if slots == 1 else 1
-        shift = (ci.astype(work) if work == np.float32 else ci).reshape((-1,) + (1,) * (region.ndim - 1))
-        ci64 = shift.astype(np.float64).reshape(self._tc.shape)
 
         def run(slot: int) -> None:
             for a, first in jobs[slot::slots]:
-                self._strip(region[:, a : a + L], shift, ci64, work, out[first : a + S], first - a, slot, fft_workers)
+                strip(a, L, out[first : a + S], first - a, slot, fft_workers)
 
         if slots == 1:
             run(0)
@@ -661,37 +668,48 @@ class Template:
         thr_t = 64 * _EPS64 * self._energy
         return thr_i, thr_t
 
-    def _masked_scores(self, region: np.ndarray, imask: np.ndarray | None, min_overlap: float) -> np.ndarray:
+    def _masked_scores(
+        self, region: np.ndarray, imask: np.ndarray | None, min_overlap: float, work: np.dtype
+    ) -> np.ndarray:
         """Masked scores (Padfield 2012): every sum restricted to valid image x template pixels, in float64."""
         sp_axes = tuple(range(1, region.ndim))
-        r64 = np.asarray(region, dtype=np.float64)
-        valid = np.isfinite(r64).all(axis=0)
+        valid = np.isfinite(region).all(axis=0) if region.dtype.kind == "f" else np.ones(region.shape[1:], bool)
         if imask is not None:
             valid &= imask
         if not valid.any():
             raise ValueError("image has no valid pixel (all are NaN/inf or masked out) in the searched region")
-        cnt = valid.sum()
-        ci = np.where(valid, r64, 0).sum(axis=sp_axes) / cnt
+        ci = np.where(valid, region, 0).sum(axis=sp_axes, dtype=np.float64) / valid.sum()
         ci = ci.reshape(self._tc.shape)
-        xs = np.where(valid, r64 - ci, 0.0)
+
+        def strip(a: int, L: int, out: np.ndarray, skip: int, slot: int, fft_workers: int) -> None:
+            sl = slice(a, a + L)
+            out[...] = self._masked_strip(region[:, sl], valid[sl], ci, min_overlap, slot, fft_workers)[skip:]
+
+        return self._in_strips(region.shape[1:], work, strip)
+
+    def _masked_strip(self, src, valid, ci, min_overlap: float, slot: int, fft_workers: int) -> np.ndarray:
+        """Masked scores of one strip: five masked correlations through the engine, in float64."""
+        kw = {"slot": slot, "workers": fft_workers}
+        xs = np.where(valid, src - ci, 0.0)  # float64: the mean removed, invalid pixels zero
         x2 = xs * xs
         mt = self._mask[np.newaxis].astype(np.float64)
         if self._masked:
-            B = self._correlate("mt", mt, xs, sum_channels=False)
-            Cc = self._correlate("mt", mt, x2, sum_channels=False)
+            B = self._correlate("mt", mt, xs, sum_channels=False, **kw)
+            Cc = self._correlate("mt", mt, x2, sum_channels=False, **kw)
         else:
             B, Cc = _window_sums(xs, self.shape), _window_sums(x2, self.shape)
-        D = self._correlate("tm", self._tm, xs, sum_channels=True)[0]
+        D = self._correlate("tm", self._tm, xs, sum_channels=True, **kw)[0]
         if valid.all():
             n, E, F = self._n, self._E, self._F
         else:
             mi = valid[np.newaxis].astype(np.float64)
-            n = np.rint(self._correlate("mt", mt, mi, sum_channels=False)[0])
-            # one transform of the valid-pixel map, one product per channel (channels broadcast)
-            E = self._correlate("tm-per-channel", self._tm, mi, sum_channels=False)
-            F = self._correlate("tm2", self._tm**2, mi, sum_channels=False)
-        energy = float(x2.sum())
-        thr_i, thr_t = self._thresholds(energy, int(cnt), _EPS64)
+            # one transform of the valid-pixel map for all three: the kernels stack
+            # along the broadcast channel axis (count, then sum T and sum T**2 per channel)
+            stack = np.concatenate([mt, self._tm, self._tm**2])
+            nEF = self._correlate("mt|tm|tm2", stack, mi, sum_channels=False, **kw)
+            C = self.channels
+            n, E, F = np.rint(nEF[0]), nEF[1 : 1 + C], nEF[1 + C :]
+        thr_i, thr_t = self._thresholds(float(x2.sum()), max(int(valid.sum()), 1), _EPS64)
         q = {"D": D, "B": B, "Cc": Cc, "n": np.maximum(n, 1), "E": E, "F": F, "ci": ci, "tc": self._tc}
         scores = _scores(self.method, q, thr_i, thr_t)
         short = np.asarray(n) < max(min_overlap * self._n, 1) - 0.5
