@@ -10,6 +10,7 @@ cases also run on the GPU, and ``long_conv`` is compared with the plain
 
 from __future__ import annotations
 
+import os
 import warnings
 
 from ._harness import Case, Compare
@@ -172,7 +173,9 @@ def cases(quick: bool) -> list[Case]:
         import torch
     except ImportError:  # pragma: no cover - torch is an optional extra
         return []
-    out = [_w5(quick, "cpu"), _conv1d(quick, "cpu"), _long(quick, "cpu")]
+    # CONVLENS_BENCH_CUDA_ONLY=1 skips the CPU cases (to save time on a lent GPU machine)
+    cpu = not os.environ.get("CONVLENS_BENCH_CUDA_ONLY")
+    out = [_w5(quick, "cpu"), _conv1d(quick, "cpu"), _long(quick, "cpu")] if cpu else []
     if torch.cuda.is_available():
         out += [_w5(quick, "cuda"), _conv1d(quick, "cuda")]
         for L in (2048,) if quick else (16384, 65536, 262144, 1048576):

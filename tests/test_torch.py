@@ -15,14 +15,16 @@ from torch import nn  # noqa: E402
 
 import convlens  # noqa: E402
 import convlens.torch as ct  # noqa: E402
+from conftest import assert_close  # noqa: E402
 from convlens._torch_plan import conv_costs, plan_conv, plan_long, resolve_padding  # noqa: E402
 from convlens.torch import FFTConv1d, FFTConv2d, FFTConv3d, convert, fft_conv, long_conv  # noqa: E402
 
-from conftest import assert_close  # noqa: E402
-
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths:UserWarning")
 
-DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device"))]
+DEVICES = [
+    "cpu",
+    pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")),
+]
 MODES = ["zeros", "reflect", "replicate", "circular"]
 CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 FFT = {1: FFTConv1d, 2: FFTConv2d, 3: FFTConv3d}
@@ -61,7 +63,9 @@ def _random_case(rng, d, mode):
 
 
 def _torch_ref(x, w, b, args, d):
-    conv = CONV[d](x.shape[1], w.shape[0], tuple(w.shape[2:]), bias=b is not None, dtype=x.dtype, device=x.device, **args)
+    conv = CONV[d](
+        x.shape[1], w.shape[0], tuple(w.shape[2:]), bias=b is not None, dtype=x.dtype, device=x.device, **args
+    )
     with torch.no_grad():
         conv.weight.copy_(w)
         if b is not None:
@@ -80,8 +84,13 @@ def test_fft_conv_matches_torch_random_combinations(d, mode, device, rng):
     for _ in range(12):
         cin, cout, k, n, args, with_bias = _random_case(rng, d, mode)
         x = torch.tensor(rng.standard_normal((2, cin, *n)), device=device)
-        conv = _torch_ref(x, torch.tensor(rng.standard_normal((cout, cin // args["groups"], *k)), device=device),
-                          torch.tensor(rng.standard_normal(cout), device=device) if with_bias else None, args, d)
+        conv = _torch_ref(
+            x,
+            torch.tensor(rng.standard_normal((cout, cin // args["groups"], *k)), device=device),
+            torch.tensor(rng.standard_normal(cout), device=device) if with_bias else None,
+            args,
+            d,
+        )
         try:
             ref = conv(x)
         except RuntimeError:  # e.g. reflect padding >= input size: checked in the bad-input tests
@@ -339,7 +348,12 @@ def _digits_accuracy(conv_cls) -> float:
     train, test = perm[:1400], perm[1400:]
     torch.manual_seed(0)
     net = nn.Sequential(
-        conv_cls(1, 8, 5, padding=2), nn.ReLU(), conv_cls(8, 16, 5, padding=2), nn.ReLU(), nn.Flatten(), nn.Linear(16 * 64, 10)
+        conv_cls(1, 8, 5, padding=2),
+        nn.ReLU(),
+        conv_cls(8, 16, 5, padding=2),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(16 * 64, 10),
     )
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     gen = torch.Generator().manual_seed(1)
@@ -437,7 +451,7 @@ def test_bad_input_messages():
         fft_conv(x.double(), w, groups=2)
     with pytest.raises(TypeError, match="real floating dtype"):
         fft_conv(x.long(), w.long(), groups=2)
-    with pytest.raises(TypeError, match="input must be a torch.Tensor"):
+    with pytest.raises(TypeError, match=r"input must be a torch\.Tensor"):
         fft_conv(x.numpy(), w, groups=2)
     with pytest.raises(TypeError, match=r"input type \(torch.float32\) and bias type \(torch.float64\)"):
         fft_conv(x, w, torch.zeros(6, dtype=torch.float64), groups=2)
@@ -457,7 +471,7 @@ def test_bad_input_messages():
         fft_conv(x, w, dilation=(1, 2, 3), groups=2)
     with pytest.raises(ValueError, match="padding_mode must be one of 'zeros', 'reflect', 'replicate', 'circular'"):
         fft_conv(x, w, padding=1, groups=2, padding_mode="wrap")
-    with pytest.raises(ValueError, match="too large for padding_mode='reflect'.*smaller than the input size"):
+    with pytest.raises(ValueError, match=r"too large for padding_mode='reflect'.*smaller than the input size"):
         fft_conv(x, w, padding=10, groups=2, padding_mode="reflect")
     with pytest.raises(ValueError, match="too large for padding_mode='circular'"):
         fft_conv(x, w, padding=11, groups=2, padding_mode="circular")
@@ -485,11 +499,11 @@ def test_long_conv_bad_input():
         long_conv(u, torch.randn(3, 5, dtype=torch.float64))
     with pytest.raises(TypeError, match="causal must be True or False"):
         long_conv(u, torch.randn(3, 5), causal="yes")
-    with pytest.raises(TypeError, match="u type .* and pregate type"):
+    with pytest.raises(TypeError, match=r"u type .* and pregate type"):
         long_conv(u, torch.randn(3, 5), pregate=torch.ones(3, 20, dtype=torch.float64))
     with pytest.raises(ValueError, match="rule must be one of 'cost', 'all'"):
         convert(nn.Conv1d(1, 1, 3), rule="fast")
-    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+    with pytest.raises(TypeError, match=r"model must be a torch\.nn\.Module"):
         convert(lambda x: x)
 
 

@@ -38,8 +38,8 @@ def ntuple(name: str, value, d: int, *, minimum: int) -> tuple[int, ...]:
             raise TypeError(f"{name} must be an int or a tuple of {d} ints; got {value!r}") from None
         if len(items) == 1:
             items = items * d
-        if len(items) != d:
-            raise ValueError(f"{name} must be an int or a tuple of {d} ints (one per spatial dimension); got {value!r}")
+    if len(items) != d:
+        raise ValueError(f"{name} must be an int or a tuple of {d} ints (one per spatial dimension); got {value!r}")
     if any(v < minimum for v in items):
         what = "positive" if minimum == 1 else "non-negative"
         raise ValueError(f"{name} must be {what}; got {value!r}")
@@ -54,7 +54,9 @@ def resolve_padding(padding, kernel: tuple[int, ...], dilation: tuple[int, ...],
         if padding == "valid":
             return ((0, 0),) * d
         if any(s != 1 for s in stride):
-            raise ValueError(f"padding='same' is not supported for strided convolutions (got stride={stride}); use an int padding")
+            raise ValueError(
+                f"padding='same' is not supported for strided convolutions (got stride={stride}); use an int padding"
+            )
         pads = []
         for k, dil in zip(kernel, dilation):
             total = dil * (k - 1)
@@ -110,7 +112,9 @@ def _axis(n: int, k: int, before: int, after: int) -> AxisGeometry:
 
 
 @lru_cache(maxsize=1024)
-def plan_conv(spatial: tuple[int, ...], kernel: tuple[int, ...], pads, stride: tuple[int, ...], block: bool = True) -> ConvPlan:
+def plan_conv(
+    spatial: tuple[int, ...], kernel: tuple[int, ...], pads, stride: tuple[int, ...], block: bool = True
+) -> ConvPlan:
     """Plan a cross-correlation; ``kernel`` is the dilated size. Raises ValueError if the output is empty."""
     geoms, out = [], []
     for n, k, (b, a), s in zip(spatial, kernel, pads, stride):

@@ -78,7 +78,9 @@ def _check_tensor(name: str, value, *, floating: bool = True) -> Tensor:
     if not isinstance(value, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor; got {type(value).__name__}")
     if floating and value.dtype not in _FLOATS:
-        raise TypeError(f"{name} must have a real floating dtype (float16, bfloat16, float32, float64); got {value.dtype}")
+        raise TypeError(
+            f"{name} must have a real floating dtype (float16, bfloat16, float32, float64); got {value.dtype}"
+        )
     return value
 
 
@@ -95,7 +97,9 @@ def _check_conv_args(input, weight, bias, groups):
     input = _check_tensor("input", input)
     d = weight.ndim - 2
     if d not in (1, 2, 3):
-        raise ValueError(f"weight must have 3, 4 or 5 dimensions (out_channels, in_channels/groups, *kernel); got shape {tuple(weight.shape)}")
+        raise ValueError(
+            f"weight must have 3, 4 or 5 dimensions (out_channels, in_channels/groups, *kernel); got shape {tuple(weight.shape)}"
+        )
     if input.ndim not in (d + 1, d + 2):
         raise ValueError(
             f"Expected {d + 1}D (unbatched) or {d + 2}D (batched) input to conv{d}d with a {d + 2}D weight, "
@@ -106,7 +110,9 @@ def _check_conv_args(input, weight, bias, groups):
         raise ValueError(f"groups must be a positive integer; got {groups!r}")
     cout, cin_g = weight.shape[0], weight.shape[1]
     if cout % groups:
-        raise ValueError(f"out_channels must be divisible by groups; weight has {cout} output channels and groups={groups}")
+        raise ValueError(
+            f"out_channels must be divisible by groups; weight has {cout} output channels and groups={groups}"
+        )
     cin = input.shape[0 if input.ndim == d + 1 else 1]
     if cin != cin_g * groups:
         raise ValueError(
@@ -181,7 +187,9 @@ def _place(src: Tensor, dim: int, length: int, shift: int) -> Tensor:
     return buf
 
 
-def _weight_spectrum(weight: Tensor, plan: ConvPlan, groups: int, dilation: tuple[int, ...], work: torch.dtype) -> Tensor:
+def _weight_spectrum(
+    weight: Tensor, plan: ConvPlan, groups: int, dilation: tuple[int, ...], work: torch.dtype
+) -> Tensor:
     """Transfer function of the correlation, in the GEMM layout ``(F, groups, C_in/groups, C_out/groups)``.
 
     ``c[i] = sum_m w[m] x[i - shift + m]`` is the circular convolution of x (placed
@@ -372,7 +380,13 @@ class _FFTConvMixin:
             c = self._spectrum_cache
             # Identity + version counter + storage address: in-place updates (optimizer steps,
             # load_state_dict) bump the version, ``.data =`` and ``.to()`` change the address.
-            if c is not None and c[0] is weight and c[1] == weight._version and c[2] == weight.data_ptr() and c[3] == key:
+            if (
+                c is not None
+                and c[0] is weight
+                and c[1] == weight._version
+                and c[2] == weight.data_ptr()
+                and c[3] == key
+            ):
                 spectrum = c[4]
             else:
                 with torch.no_grad():
