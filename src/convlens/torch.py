@@ -207,7 +207,9 @@ def _weight_spectrum(
     spec = torch.fft.ihfft(_place(w, d - 1, lengths[-1], shifts[-1]), dim=d - 1, norm="forward")
     for ax in range(d - 1):
         spec = torch.fft.ifft(_place(spec, ax, lengths[ax], shifts[ax]), dim=ax, norm="forward")
-    return spec.reshape(-1, groups, cin_g, cout // groups)
+    # torch returns FFTs over leading axes with the transformed axes innermost in memory
+    # (and ihfft as a lazy conj view): one copy into the true GEMM layout, done once per cache
+    return spec.reshape(-1, groups, cin_g, cout // groups).contiguous()
 
 
 def _contract(X: Tensor, Wl: Tensor) -> Tensor:
@@ -266,7 +268,8 @@ def _fft_conv_nd(x: Tensor, weight: Tensor, bias, plan: ConvPlan, groups, dilati
     X = torch.fft.rfftn(_fill_buffer(x, plan, work), dim=tuple(range(d)))
     Wl = spectrum if spectrum is not None else _weight_spectrum(weight, plan, groups, dilation, work)
     nf, rows, cin_g = math.prod(plan.spectrum_shape), X.shape[-2], cin // groups
-    X = X.reshape(nf, rows, groups, cin_g).transpose(1, 2)
+    # contiguous (F, groups, rows, C_in/groups) batches for the GEMM (see _weight_spectrum)
+    X = X.reshape(nf, rows, groups, cin_g).transpose(1, 2).contiguous()
     Y = _contract(X, Wl).transpose(1, 2).reshape(*plan.spectrum_shape, rows, -1)
     # inverse transforms axis by axis, dropping the rows that are not outputs before the next axis
     crops = [slice(0, plan.hop) if ax == plan.block_axis else c for ax, c in enumerate(plan.crops)]
