@@ -161,12 +161,6 @@ def _dilate(weight: Tensor, dilation: tuple[int, ...]) -> Tensor:
     return out
 
 
-def _phase(length: int, size: int, shift: int, like: Tensor) -> Tensor:
-    """``exp(-2 pi i f shift / length)`` for ``f = 0 .. size - 1``, in ``like``'s complex dtype and device."""
-    f = torch.arange(size, device=like.device, dtype=torch.float64)
-    return torch.polar(torch.ones_like(f), f * (-2 * math.pi * shift / length)).to(like.dtype)
-
-
 def _place(src: Tensor, dim: int, length: int, shift: int) -> Tensor:
     """``src`` (k samples along ``dim``) in a zero buffer of ``length``, sample m at ``(m - shift) mod length``.
 
@@ -465,10 +459,12 @@ def convert(model: nn.Module, example_input=None, *, rule: str = "cost", inplace
     rule : {'cost', 'all'}
         ``'cost'`` converts a layer when the predicted FFT time is below the
         predicted direct time (``convlens._torch_plan.conv_costs``: direct =
-        ``1.3e-10 s * N C_out (C_in/groups) prod(out) prod(k)``; FFT = FFT work of
+        ``2e-11 s * N C_out (C_in/groups) prod(out) prod(k)``; FFT = FFT work of
         ``N (C_in + C_out)`` transforms of the FFT volume ``V`` at ``3.5e-10 s`` per
-        point and ``log2 V``, plus ``3e-10 s`` per complex multiply-add of the
-        contraction, ``N C_out (C_in/groups) V/2``).  ``'all'`` converts every layer.
+        point and ``log2 V``, plus ``1.5e-10 s`` per complex multiply-add of the
+        contraction, ``N C_out (C_in/groups) V/2``).  A layer in eval mode is judged
+        without the weight FFT (its spectrum is cached); in training mode with it.
+        ``'all'`` converts every layer.
     inplace : bool
         Modify ``model`` itself (its parameters stay the same objects, so an
         optimizer keeps working) instead of a deep copy.
@@ -528,7 +524,9 @@ def _fft_pays(m: nn.Module, shape: tuple[int, ...] | None) -> bool:
         pads = ((0, 0),) * d
     keff = tuple(dl * (k - 1) + 1 for k, dl in zip(m.kernel_size, m.dilation))
     try:
-        costs = conv_costs(batch, m.in_channels, m.out_channels, m.groups, spatial, keff, pads, m.stride)
+        costs = conv_costs(
+            batch, m.in_channels, m.out_channels, m.groups, spatial, keff, pads, m.stride, cached_weight=not m.training
+        )
     except ValueError:  # a shape this layer cannot take: leave it alone
         return False
     return costs["fft"] < costs["direct"]
