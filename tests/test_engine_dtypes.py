@@ -187,6 +187,30 @@ def test_integers_beyond_int64_are_refused():
         convolve(x, np.array([3, 1], dtype=np.int64))
 
 
+@pytest.mark.parametrize("method", [*METHODS, "auto"])
+def test_int64_partial_sums_may_overflow_when_the_result_fits(method):
+    """Partial sums beyond int64 (2**62 + 2**62) whose final value fits: still the exact result."""
+    x = np.array([-(2**62), 2**62, 2**62, -(2**62)])
+    k = np.array([1, 1, 1])
+    expected = np.convolve(x.astype(object), k.astype(object)).astype(np.int64)
+    y = convolve(x, k, method=method)
+    assert y.dtype == np.int64
+    np.testing.assert_array_equal(y, expected)
+    with pytest.raises(ValueError, match="too large for an exact result"):
+        convolve(np.array([2**62, 2**62]), np.array([1, 1]), method=method)
+
+
+def test_uint64_results_use_the_whole_uint64_range():
+    """uint64 x uint64 gives uint64: results between 2**63 and 2**64 - 1 fit and must be exact."""
+    u = np.array([2**63, 2**62, 7], dtype=np.uint64)
+    for method in METHODS:
+        y = convolve(u, np.array([1], dtype=np.uint64), method=method)
+        assert y.dtype == np.uint64
+        np.testing.assert_array_equal(y, u)
+        y = convolve(u, np.array([1, 1], dtype=np.uint64), method=method)
+        np.testing.assert_array_equal(y, np.array([2**63, 2**63 + 2**62, 2**62 + 7, 7], dtype=np.uint64))
+
+
 def test_integer_plan_across_dtypes(rng):
     plan = Convolver(np.array([1, -2, 1]), (25,), "same", boundary="wrap")
     for dtype in (np.int8, np.int64, np.float32, np.bool_):

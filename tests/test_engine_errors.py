@@ -339,6 +339,13 @@ def test_fft_too_large_for_memory_is_refused_up_front(method):
         convolve(HUGE_1D, np.ones(1024), method=method)
 
 
+@pytest.mark.parametrize("boundary", ["constant", "reflect"])
+def test_direct_too_large_for_memory_is_refused_up_front(boundary):
+    """Even a 3x3 direct convolution of a 200000² view needs its output (149 GiB float32): refused, not attempted."""
+    with pytest.raises(InsufficientMemoryError, match=GIB):
+        convolve(HUGE_2D, np.ones((3, 3), np.float32), "same", boundary=boundary, method="direct")
+
+
 def test_plan_too_large_for_memory_is_refused_when_built():
     with pytest.raises(ValueError, match=GIB):  # catchable as a ValueError too
         Convolver(np.ones((3000, 3000), np.float32), (200_000, 200_000), "same", dtype=np.float32, method="fft")
