@@ -291,6 +291,22 @@ def test_eval_cache_reused_and_invalidated():
         assert_close(_np(layer(x)), _np(ref(x)), np.float32)
 
 
+def test_empty_batch_pickle_and_deepcopy():
+    import copy
+    import pickle
+
+    layer = FFTConv2d(2, 3, 5, padding=2).eval()
+    x = torch.randn(0, 2, 9, 9)
+    assert layer(x).shape == nn.Conv2d(2, 3, 5, padding=2)(x).shape == (0, 3, 9, 9)
+    with torch.no_grad():
+        layer(torch.randn(1, 2, 9, 9))
+    assert layer._spectrum_cache is not None
+    for clone in (pickle.loads(pickle.dumps(layer)), copy.deepcopy(layer)):
+        assert clone._spectrum_cache is None and type(clone) is FFTConv2d
+        assert torch.equal(clone.weight, layer.weight)
+    assert layer._spectrum_cache is not None  # the original keeps its cache
+
+
 def test_eval_mode_with_grad_enabled_still_differentiates_weight():
     layer = FFTConv1d(2, 2, 5, padding=2, dtype=torch.float64).eval()
     ref = nn.Conv1d(2, 2, 5, padding=2, dtype=torch.float64).eval()
@@ -407,6 +423,17 @@ def test_long_conv_causality_gating_and_shared_kernel(rng):
     assert_close(_np(long_conv(u, k, pregate=pre, postgate=post)), _np(post * long_conv(u * pre, k)), np.float64)
 
 
+def test_long_conv_batch_shapes(rng):
+    # no batch dims, and two of them: the same per-channel convolution
+    u = torch.tensor(rng.standard_normal((2, 3, 4, 40)))
+    k = torch.tensor(rng.standard_normal((4, 25)))
+    y = long_conv(u, k)
+    assert y.shape == u.shape
+    assert_close(_np(long_conv(u[1, 2], k)), _np(y[1, 2]), np.float64)
+    ref = scipy.signal.fftconvolve(_np(u), _np(k)[None, None], axes=-1)[..., :40]
+    assert_close(_np(y), ref, np.float64)
+
+
 @pytest.mark.parametrize("causal", [True, False])
 def test_long_conv_gradcheck(causal):
     gen = torch.Generator().manual_seed(3)
@@ -417,6 +444,9 @@ def test_long_conv_gradcheck(causal):
     # a kernel longer than the sequence (causal drops the taps that never act) and an odd length
     k2 = torch.randn(3, 15, dtype=torch.float64, generator=gen, requires_grad=True)
     assert torch.autograd.gradcheck(lambda u, k: long_conv(u, k, causal), (u, k2))
+    # no batch dimension, and a shared 1-d kernel (its gradient sums over channels)
+    k1 = torch.randn(5, dtype=torch.float64, generator=gen, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda u, k: long_conv(u, k, causal), (u[0].detach().requires_grad_(), k1))
 
 
 @pytest.mark.parametrize("device", DEVICES)

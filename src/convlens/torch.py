@@ -119,7 +119,8 @@ def _check_conv_args(input, weight, bias, groups):
             f"Given groups={groups}, weight of size {list(weight.shape)}, expected input{list(input.shape)} to have "
             f"{cin_g * groups} channels, but got {cin} channels instead (in_channels must be divisible by groups)"
         )
-    if any(s == 0 for s in weight.shape) or input.numel() == 0:
+    # an empty batch is fine (as in torch); empty channels or spatial axes are not
+    if any(s == 0 for s in weight.shape) or any(s == 0 for s in input.shape[-(d + 1) :]):
         raise ValueError(f"input and weight must not be empty; got shapes {list(input.shape)} and {list(weight.shape)}")
     if bias is not None:
         _check_tensor("bias", bias)
@@ -259,6 +260,8 @@ def _fft_conv_nd(x: Tensor, weight: Tensor, bias, plan: ConvPlan, groups, dilati
     """
     d = len(plan.fft_shape)
     n, cin = x.shape[:2]
+    if n == 0:
+        return x.new_zeros((0, weight.shape[0], *plan.out_shape), dtype=work)
     X = torch.fft.rfftn(_fill_buffer(x, plan, work), dim=tuple(range(d)))
     Wl = spectrum if spectrum is not None else _weight_spectrum(weight, plan, groups, dilation, work)
     nf, rows, cin_g = math.prod(plan.spectrum_shape), X.shape[-2], cin // groups
@@ -391,6 +394,13 @@ class _FFTConvMixin:
                 self._spectrum_cache = (weight, weight._version, weight.data_ptr(), key, spectrum)
         y = _fft_conv_nd(x, weight, bias, plan, self.groups, dilation, work, spectrum).to(input.dtype)
         return y if batched else y.squeeze(0)
+
+    def __getstate__(self):
+        # pickles and deep copies leave the cache behind (it is rebuilt on demand)
+        state = super().__getstate__()
+        state = dict(state if isinstance(state, dict) else self.__dict__)
+        state["_spectrum_cache"] = None
+        return state
 
     def clear_spectrum_cache(self) -> None:
         """Drop the cached weight spectrum (it is rebuilt on the next eval-mode call)."""
