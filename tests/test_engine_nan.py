@@ -422,3 +422,22 @@ def test_interpolate_masked_photograph():
             img.astype(np.float32), g.astype(np.float32), "same", boundary="wrap", nan_policy="interpolate"
         )
         assert_close(got32, ref, dtype=np.float32)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_interpolate_per_batch_kernels(rng, method):
+    """A different kernel per column: each output is renormalized by its own kernel's sum."""
+    x = rng.standard_normal((3, 17, 3))
+    k = rng.random((1, 5, 3)) + 0.1
+    x[1, 3, 2] = np.nan
+    x[0, 10:13, 0] = np.inf
+    fin = np.isfinite(x)
+    num = direct_sum(np.where(fin, x, 0), k, "same", axes=1, boundary="edge")
+    den = direct_sum(fin.astype(float), k, "same", axes=1, boundary="edge")
+    expected = num / den * k.sum(axis=1, keepdims=True)
+    got = convolve(x, k, "same", axes=1, boundary="edge", nan_policy="interpolate", method=method)
+    assert_close(got, expected)
+    # consistent with the NaN-free path: where no window sees a NaN, it is the plain convolution
+    plain = convolve(np.where(fin, x, 0), k, "same", axes=1, boundary="edge", method=method)
+    untouched = den == k.sum(axis=1, keepdims=True)
+    assert_close(got[untouched], plain[untouched])
