@@ -441,3 +441,52 @@ def test_interpolate_per_batch_kernels(rng, method):
     plain = convolve(np.where(fin, x, 0), k, "same", axes=1, boundary="edge", method=method)
     untouched = direct_sum((~fin).astype(float), np.ones_like(k), "same", axes=1, boundary="edge") == 0
     assert_close(got[untouched], plain[untouched])
+
+
+@st.composite
+def _batched_case(draw):
+    """x, kernel shapes and axes with some axes not convolved (kernel size 1, equal or broadcasting there)."""
+    ndim = draw(st.integers(2, 3))
+    xs = [draw(st.integers(1, 9)) for _ in range(ndim)]
+    axes = sorted(draw(st.sets(st.integers(0, ndim - 1), min_size=1, max_size=ndim - 1)))
+    ks = []
+    for a in range(ndim):
+        if a in axes:
+            ks.append(draw(st.integers(1, xs[a] + 2)))
+        else:
+            choice = draw(st.sampled_from(["one", "same", "bcast"]))
+            if choice == "bcast":  # x has size 1 there, the kernel more
+                xs[a] = 1
+                ks.append(draw(st.integers(1, 3)))
+            else:
+                ks.append(1 if choice == "one" else xs[a])
+    return tuple(xs), tuple(ks), tuple(axes)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    case=_batched_case(),
+    seed=st.integers(0, 2**32 - 1),
+    mode=st.sampled_from(["full", "same"]),
+    boundary=st.sampled_from(BOUNDARIES),
+    method=st.sampled_from(METHODS),
+    policy=st.sampled_from(["propagate", "interpolate"]),
+)
+def test_property_nan_policies_with_axes_and_batches(case, seed, mode, boundary, method, policy):
+    xs, ks, axes = case
+    rng = np.random.default_rng(seed)
+    x = _sprinkle(rng, rng.standard_normal(xs), [np.nan, np.inf, -np.inf], max(1, int(np.prod(xs)) // 5))
+    if policy == "propagate":
+        k = rng.integers(-2, 3, ks).astype(float)
+        got = convolve(x, k, mode, axes=axes, boundary=boundary, method=method)
+        _assert_same_nonfinite(got, direct_sum(x, k, mode, axes=axes, boundary=boundary))
+        return
+    k = rng.random(ks) + 0.1
+    fin = np.isfinite(x)
+    num = direct_sum(np.where(fin, x, 0), k, mode, axes=axes, boundary=boundary)
+    den = direct_sum(fin.astype(float), k, mode, axes=axes, boundary=boundary, fill_value=1.0)
+    empty = direct_sum(fin.astype(float), np.ones_like(k), mode, axes=axes, boundary=boundary, fill_value=1.0) == 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = np.where(empty, np.nan, num / den * k.sum(axis=axes, keepdims=True))
+    got = convolve(x, k, mode, axes=axes, boundary=boundary, method=method, nan_policy="interpolate")
+    assert_close(got, expected)
