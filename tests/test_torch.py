@@ -8,6 +8,8 @@ import sys
 import numpy as np
 import pytest
 import scipy.signal
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 import torch.nn.functional as F  # noqa: E402
@@ -111,6 +113,40 @@ def test_fft_conv_matches_torch_random_combinations(d, mode, device, rng):
             assert_close(_np(layer.bias.grad), _np(conv.bias.grad), np.float64)
         done += 1
     assert done >= 6
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    d=st.integers(1, 3),
+    groups=st.integers(1, 3),
+    cin_g=st.integers(1, 2),
+    cout_g=st.integers(1, 2),
+    k=st.integers(1, 6),
+    dil=st.integers(1, 3),
+    stride=st.integers(1, 3),
+    pad=st.integers(0, 7),
+    extra=st.integers(0, 9),
+    mode=st.sampled_from(MODES),
+    seed=st.integers(0, 2**16),
+)
+def test_property_matches_torch(d, groups, cin_g, cout_g, k, dil, stride, pad, extra, mode, seed):
+    # any size the padded input allows, down to a kernel as large as the input
+    keff = dil * (k - 1) + 1
+    n = max(1, keff - 2 * pad + extra, pad + 1 if mode != "zeros" else 1)
+    if d == 3:
+        n = min(n, 9)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(1, groups * cin_g, *([n] * d), dtype=torch.float64, generator=g)
+    w = torch.randn(groups * cout_g, cin_g, *([k] * d), dtype=torch.float64, generator=g)
+    args = dict(stride=stride, padding=pad, dilation=dil, groups=groups, padding_mode=mode)
+    conv = _torch_ref(x, w, None, args, d)
+    try:
+        ref = conv(x)
+    except RuntimeError:
+        with pytest.raises(ValueError):
+            fft_conv(x, w, **args)
+        return
+    assert_close(_np(fft_conv(x, w, **args)), _np(ref), np.float64, err_msg=str(args))
 
 
 @pytest.mark.parametrize("mode", MODES)
