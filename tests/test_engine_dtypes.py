@@ -323,3 +323,34 @@ def test_property_integers_exact_at_every_magnitude(seed, xbits, kbits, ndim, mo
     y = convolve(x, k, mode, boundary=boundary, method=method)
     assert y.dtype == np.int64
     np.testing.assert_array_equal(y, _exact_reference(x, k, mode, boundary))
+
+
+@pytest.mark.parametrize(
+    ("xd", "fill"),
+    [
+        (np.int64, 1.0),
+        (np.int64, 2),
+        (np.uint8, -1),
+        (np.float32, 0.5),
+        (np.float32, np.float64(0.5)),
+        (np.float32, 1j),
+        (np.float32, np.complex128(1j)),
+        (np.int8, np.float32(1.5)),
+        (np.float16, 0.5),
+    ],
+)
+def test_fill_value_takes_part_in_promotion(xd, fill):
+    """With boundary='constant' the fill is part of the data: NumPy's promotion of (x, kernel, fill), ints exact."""
+    x, k = np.arange(6).astype(xd), np.ones(3, xd)
+    expected = np.result_type(x, k, fill)
+    if expected.kind in "biu":
+        expected = np.dtype(np.int64)
+    for method in METHODS:
+        y = convolve(x, k, "full", fill_value=fill, method=method)
+        assert y.dtype == expected, method
+        assert_close(y, ref_convolve(x, k, "full", fill_value=fill), dtype=y.dtype if y.dtype.kind in "fc" else None)
+        # other boundaries ignore the fill
+        assert (
+            convolve(x, k, "full", boundary="wrap", fill_value=fill, method=method).dtype
+            == convolve(x, k, "full", boundary="wrap", method=method).dtype
+        )
