@@ -63,9 +63,28 @@ def _w5(quick: bool, device: str) -> Case:
         "fft_conv (weight FFT included)": _sync(_nograd(lambda: fft_conv(x, w, padding=k // 2)), device),
     }
     anchors = {"torch conv2d": _sync(_nograd(lambda: F.conv2d(x, w, padding=k // 2)), device)}
+    # a training step: forward + backward through input and weight (no cache possible)
+    ref_layer = torch.nn.Conv2d(c, c, k, padding=k // 2, bias=False).to(device)
+    ref_layer.load_state_dict(layer.state_dict())
+    train_layer = FFTConv2d(c, c, k, padding=k // 2, bias=False).to(device)
+    train_layer.load_state_dict(layer.state_dict())
+    xg = x.clone().requires_grad_()
+
+    def step(m):
+        def run():
+            m.zero_grad()
+            xg.grad = None
+            m(xg).square().mean().backward()
+            return m.weight.grad
+
+        return run
+
+    ours["FFTConv2d train step (fwd+bwd)"] = _sync(step(train_layer), device)
+    anchors["nn.Conv2d train step (fwd+bwd)"] = _sync(step(ref_layer), device)
     compare = [
         Compare("torch conv2d", "FFTConv2d eval (cached)", 1.5),
         Compare("torch conv2d", "fft_conv (weight FFT included)", None),
+        Compare("nn.Conv2d train step (fwd+bwd)", "FFTConv2d train step (fwd+bwd)", None),
     ]
     if device == "cpu":
         try:
