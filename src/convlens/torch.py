@@ -337,10 +337,15 @@ def fft_conv(
     -----
     The input and the (dilated) kernel are transformed at the shortest fast
     length whose wrap-around misses the kept outputs (``n + max(pad)``, see
-    ``convlens._torch_plan``), the sum over input channels is a complex matrix
-    product per frequency (chunked so that its working set stays bounded), and
-    one inverse FFT per output channel gives every stride-1 output, of which the
-    strided ones are kept.  Gradients flow through ``torch.fft``.
+    ``convlens._torch_plan``); the zero padding before x is a phase shift of
+    the kernel's spectrum, so x is copied once, into a channels-last buffer.  An
+    input much longer than the kernel (ratio >= 8) is cut into overlap-save
+    frames that join the batch.  The sum over input channels is one complex
+    matrix product per frequency (never an ``N x C_out x C_in`` intermediate;
+    chunked over frequencies without autograd), and the inverse transforms give
+    every stride-1 output, of which the strided ones are kept (the inverse skips
+    the rows that are not kept before transforming the next axis).  Gradients
+    flow through ``torch.fft`` and ``torch.matmul``.
 
     Examples
     --------
