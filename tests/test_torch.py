@@ -78,10 +78,18 @@ def _torch_ref(x, w, b, args, d):
 # --------------------------------------------------------------------------- forward / backward vs torch
 
 
+@pytest.fixture(params=["dft", "fft"])
+def weight_path(request, monkeypatch):
+    """Run a test with the weight spectrum by DFT matrices (small kernels) and by FFTs (large ones)."""
+    if request.param == "fft":
+        monkeypatch.setattr(ct, "_DFT_MAX_TAPS", 0)
+    return request.param
+
+
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("d", [1, 2, 3])
-def test_fft_conv_matches_torch_random_combinations(d, mode, device, rng):
+def test_fft_conv_matches_torch_random_combinations(d, mode, device, rng, weight_path):
     done = 0
     for _ in range(12):
         cin, cout, k, n, args, with_bias = _random_case(rng, d, mode)
@@ -150,7 +158,7 @@ def test_property_matches_torch(d, groups, cin_g, cout_g, k, dil, stride, pad, e
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_gradcheck_float64(mode):
+def test_gradcheck_float64(mode, weight_path):
     gen = torch.Generator().manual_seed(5)
     x = torch.randn(1, 4, 5, 6, dtype=torch.float64, generator=gen, requires_grad=True)
     w = torch.randn(6, 2, 3, 2, dtype=torch.float64, generator=gen, requires_grad=True)
@@ -162,7 +170,7 @@ def test_gradcheck_float64(mode):
     assert torch.autograd.gradcheck(f, (x, w, b), fast_mode=True)
 
 
-def test_gradcheck_1d_and_3d_same_padding():
+def test_gradcheck_1d_and_3d_same_padding(weight_path):
     gen = torch.Generator().manual_seed(6)
     x1 = torch.randn(1, 2, 11, dtype=torch.float64, generator=gen, requires_grad=True)
     w1 = torch.randn(3, 2, 4, dtype=torch.float64, generator=gen, requires_grad=True)
