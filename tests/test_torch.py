@@ -363,8 +363,8 @@ def test_eval_mode_with_grad_enabled_still_differentiates_weight():
 
 def test_convert_swaps_where_fft_pays():
     torch.manual_seed(2)
-    net = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 17, padding=8), nn.ReLU())
-    x = torch.randn(2, 1, 48, 48)
+    net = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 25, padding=12), nn.ReLU())
+    x = torch.randn(4, 1, 64, 64)
     fast = convert(net, x)
     assert [type(m).__name__ for m in fast] == ["Conv2d", "ReLU", "FFTConv2d", "ReLU"]
     assert type(net[2]) is nn.Conv2d  # not in place: the original is untouched

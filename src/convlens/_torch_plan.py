@@ -160,17 +160,21 @@ def plan_long(length: int, klen: int, causal: bool) -> tuple[int, int, int]:
     return good_size(n, True), g.offset, k
 
 
+# Kernels with at most this many taps per axis get their spectrum from small DFT
+# matrix products (see ``convlens.torch._weight_spectrum``), larger ones from FFTs.
+DFT_MAX_TAPS = 16
+
 # Cost rule of ``convert``: seconds per unit on one thread of the reference machine
 # (2-core AMD EPYC Zen 4, float32, torch 2.13 CPU build), fitted to timings of
-# 3x3 .. 15x15 layers with 16 .. 64 channels (torch's direct convolution runs
-# 1.6e-11 .. 2.6e-11 s per multiply-add, except 11x11 at 1.3e-10).  Only the
-# ranking matters; the direct constant is the optimistic one, so FFT is chosen
-# only where it clearly pays.
+# 3x3 .. 31x31 layers with 8 .. 64 channels (torch's direct convolution runs
+# 1.6e-11 .. 2.6e-11 s per multiply-add, except 11x11 at 1.3e-10; the FFT path
+# within 0.7x .. 1.4x of this model).  Only the ranking matters; the direct
+# constant is the optimistic one, so FFT is chosen only where it clearly pays.
 TORCH_COST = {
     "mac": 2.0e-11,  # one multiply-add of torch's direct convolution (oneDNN)
-    "fft": 3.5e-10,  # per point * log2(points) of one real FFT
-    "cmac": 1.5e-10,  # one complex multiply-add of the per-frequency channel contraction
-    "mem": 1.0e-9,  # per point of padding, cropping and layout copies
+    "fft": 5.5e-10,  # per point * log2(points) of one real FFT
+    "cmac": 2.5e-10,  # one complex multiply-add of the channel contraction or of a kernel DFT
+    "mem": 1.6e-9,  # per point of padding, cropping and layout copies
     "call": 1.0e-4,  # fixed overhead of one FFT convolution call (Python, plan, allocations)
 }
 
@@ -186,6 +190,7 @@ def conv_costs(
     stride: tuple[int, ...],
     *,
     cached_weight: bool = False,
+    taps: tuple[int, ...] | None = None,
 ) -> dict[str, float]:
     """Predicted seconds of torch's direct convolution and of :func:`convlens.torch.fft_conv`.
 
@@ -193,7 +198,10 @@ def conv_costs(
     outputs only); ``fft = fft * (B C_in + B C_out [+ C_out C_in/groups]) * V log2 V
     + cmac * B * C_out * (C_in / groups) * V_half + mem * B (C_in + C_out) V + call``
     with ``V`` the FFT volume of one frame, ``V_half`` its rfft spectrum size and
-    ``B`` the batch times the number of overlap-save frames.
+    ``B`` the batch times the number of overlap-save frames.  Kernels of at most
+    ``DFT_MAX_TAPS`` taps per axis (``taps``: before dilation; default ``kernel``)
+    get their spectrum from DFT matrix products instead: ``cmac`` per complex
+    multiply-add, axis by axis.
     """
     plan = plan_conv(tuple(spatial), tuple(kernel), tuple(pads), tuple(stride))
     cin_g = in_channels // groups
@@ -201,10 +209,22 @@ def conv_costs(
     vol = math.prod(plan.fft_shape)
     half = math.prod(plan.spectrum_shape)
     rows = batch * plan.nblocks
-    transforms = rows * (in_channels + out_channels) + (0 if cached_weight else out_channels * cin_g)
+    taps = tuple(kernel) if taps is None else tuple(taps)
     c = TORCH_COST
+    weight = 0.0
+    if not cached_weight and max(taps) <= DFT_MAX_TAPS:
+        # contract the last axis first: (F_last x k_last) times the remaining taps, and so on
+        sizes = list(taps)
+        for ax in reversed(range(len(taps))):
+            freqs = plan.spectrum_shape[ax]
+            weight += c["cmac"] * out_channels * cin_g * freqs * math.prod(sizes)
+            sizes[ax] = freqs
+    elif not cached_weight:
+        weight = c["fft"] * out_channels * cin_g * vol * math.log2(max(vol, 2))
+    transforms = rows * (in_channels + out_channels)
     fft = (
-        c["fft"] * transforms * vol * math.log2(max(vol, 2))
+        weight
+        + c["fft"] * transforms * vol * math.log2(max(vol, 2))
         + c["cmac"] * rows * out_channels * cin_g * half
         + c["mem"] * rows * (in_channels + out_channels) * vol
         + c["call"]

@@ -42,6 +42,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._torch_plan import (
+    DFT_MAX_TAPS,
     PADDING_MODES,
     ConvPlan,
     conv_costs,
@@ -188,7 +189,7 @@ def _place(src: Tensor, dim: int, length: int, shift: int) -> Tensor:
 # frequency beat an FFT's ~5 log2(L) flops there, the result comes out directly in
 # the GEMM layout (no transposing copy), and the backward pass is a matmul too
 # (W5 training step, 11x11 taps at 72x72: weight spectrum 110 ms -> ~30 ms).
-_DFT_MAX_TAPS = 16
+_DFT_MAX_TAPS = DFT_MAX_TAPS
 
 
 @lru_cache(maxsize=256)
@@ -510,10 +511,11 @@ def convert(model: nn.Module, example_input=None, *, rule: str = "cost", inplace
         ``'cost'`` converts a layer when the predicted FFT time is below the
         predicted direct time (``convlens._torch_plan.conv_costs``: direct =
         ``2e-11 s * N C_out (C_in/groups) prod(out) prod(k)``; FFT = FFT work of
-        ``N (C_in + C_out)`` transforms of the FFT volume ``V`` at ``3.5e-10 s`` per
-        point and ``log2 V``, plus ``1.5e-10 s`` per complex multiply-add of the
-        contraction, ``N C_out (C_in/groups) V/2``).  A layer in eval mode is judged
-        without the weight FFT (its spectrum is cached); in training mode with it.
+        ``N (C_in + C_out)`` transforms of the FFT volume ``V`` at ``5.5e-10 s`` per
+        point and ``log2 V``, plus ``2.5e-10 s`` per complex multiply-add of the
+        contraction, ``N C_out (C_in/groups) V/2``, plus the weight spectrum).  A
+        layer in eval mode is judged without the weight spectrum (it is cached); in
+        training mode with it.
         ``'all'`` converts every layer.
     inplace : bool
         Modify ``model`` itself (its parameters stay the same objects, so an
@@ -528,7 +530,7 @@ def convert(model: nn.Module, example_input=None, *, rule: str = "cost", inplace
     Examples
     --------
     >>> import torch
-    >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.Conv2d(8, 8, 15, padding=7))
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.Conv2d(8, 8, 25, padding=12))
     >>> fast = convert(net, torch.randn(4, 1, 64, 64))
     >>> [type(m).__name__ for m in fast]
     ['Conv2d', 'FFTConv2d']
@@ -575,7 +577,16 @@ def _fft_pays(m: nn.Module, shape: tuple[int, ...] | None) -> bool:
     keff = tuple(dl * (k - 1) + 1 for k, dl in zip(m.kernel_size, m.dilation))
     try:
         costs = conv_costs(
-            batch, m.in_channels, m.out_channels, m.groups, spatial, keff, pads, m.stride, cached_weight=not m.training
+            batch,
+            m.in_channels,
+            m.out_channels,
+            m.groups,
+            spatial,
+            keff,
+            pads,
+            m.stride,
+            cached_weight=not m.training,
+            taps=m.kernel_size,
         )
     except ValueError:  # a shape this layer cannot take: leave it alone
         return False
