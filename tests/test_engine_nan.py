@@ -197,6 +197,20 @@ def test_raise_when_finite_values_overflow_the_sum_is_not_a_false_alarm():
     assert np.isfinite(y).all()
 
 
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("fill", [np.nan, np.inf])
+def test_raise_with_nonfinite_fill_value(method, fill):
+    """A non-finite fill with nan_policy='raise': refused naming fill_value, or at most propagated; never interpolated."""
+    x = np.arange(1, 6.0)
+    for k in ([1.0, 1.0], [1.0, -1.0]):
+        try:
+            y = convolve(x, k, "full", fill_value=fill, nan_policy="raise", method=method)
+        except ValueError as exc:
+            assert "fill_value" in str(exc), str(exc)
+        else:
+            _assert_same_nonfinite(y, direct_sum(x, k, "full", fill_value=fill))
+
+
 def test_nonfinite_kernel_is_refused():
     with pytest.raises(ValueError, match="kernel must contain only finite values"):
         convolve(np.ones(5), [1.0, np.nan])
