@@ -249,9 +249,32 @@ def test_float32_and_chunked_contraction(device, rng, monkeypatch):
     got = fft_conv(x, w, padding=(4, 2), groups=2)
     assert got.dtype == torch.float32
     assert_close(_np(got), _np(ref), np.float32)
-    # a tiny chunk budget (one frequency per GEMM batch) gives the same result
+    # a tiny chunk budget (one frequency per GEMM batch; one row of the weight spectrum made at a
+    # time) gives the same result, and so does a layer whose spectrum is too big to cache
     monkeypatch.setitem(ct._CHUNK_BYTES, device, 1)
+    monkeypatch.setitem(ct._STREAM_BYTES, device, 1)
     assert_close(_np(fft_conv(x, w, padding=(4, 2), groups=2)), _np(got), np.float32)
+    monkeypatch.setattr(ct, "_CACHE_MAX_BYTES", 0)
+    layer = FFTConv2d(6, 8, (9, 7), padding=(4, 2), groups=2, bias=False, device=device).eval()
+    with torch.no_grad():
+        layer.weight.copy_(w)
+        assert_close(_np(layer(x)), _np(got), np.float32)
+    assert layer._spectrum_cache is None
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_peak_memory_bounded_where_conv2d_fits():
+    # a wide layer: its full weight spectrum (256 * 256 * 70 * 36 complex64 = 1.3 GB) is never held
+    x = torch.randn(1, 256, 64, 64, device="cuda")
+    w = torch.randn(256, 256, 7, 7, device="cuda") / 50
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    base = torch.cuda.memory_allocated()
+    with torch.no_grad():
+        got = fft_conv(x, w, padding=3)
+    peak = torch.cuda.max_memory_allocated() - base
+    assert peak < 1.0e9, peak  # the non-streaming path needs > 1.3 GB
+    assert_close(_np(got), _np(F.conv2d(x.double(), w.double(), padding=3)), np.float32)
 
 
 @pytest.mark.parametrize("device", DEVICES)

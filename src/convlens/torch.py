@@ -62,6 +62,7 @@ _FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 # with 16-64 MiB chunks, slower below 8 MiB); on a GPU big chunks keep it busy.
 _CHUNK_BYTES = {"cpu": 4 << 20, "cuda": 512 << 20}
 _LONG_CHUNK_BYTES = {"cpu": 32 << 20, "cuda": 1 << 30}
+_STREAM_BYTES = {"cpu": 32 << 20, "cuda": 256 << 20}  # weight-spectrum chunks, see _contract_streaming
 
 
 def _chunk_bytes(device: torch.device) -> int:
@@ -202,6 +203,35 @@ def _dft_matrix(length: int, taps: int, dilation: int, shift: int, half: bool, d
     return torch.polar(torch.ones_like(angle), angle).to(dtype=dtype, device=device)
 
 
+def _dft_partial(weight: Tensor, plan: ConvPlan, groups: int, dilation: tuple[int, ...], work) -> Tensor:
+    """DFT-path weight spectrum with every axis but the first transformed: ``(*F[1:], k0, C)``.
+
+    ``C = (groups, C_in/groups, C_out/groups)``; each product contracts the last
+    kernel axis and puts its frequencies first, so that the first axis, done by
+    :func:`_dft_rows` (whole or in row chunks), ends in ``(*F, C)``, the GEMM layout.
+    """
+    d = len(plan.fft_shape)
+    cout, cin_g = weight.shape[:2]
+    ktaps = tuple(weight.shape[2:])
+    w = weight.to(work).reshape(groups, cout // groups, cin_g, *ktaps)
+    spec = w.permute(*range(3, d + 3), 0, 2, 1).reshape(*ktaps, -1).to(_complex_of(work))
+    for ax in reversed(range(1, d)):
+        D = _dft_matrix(
+            plan.fft_shape[ax], ktaps[ax], dilation[ax], plan.shifts[ax], ax == d - 1, spec.dtype, spec.device
+        )
+        spec = torch.tensordot(D, spec, dims=([1], [d - 1]))
+    return spec
+
+
+def _dft_rows(partial: Tensor, plan: ConvPlan, wshape, dilation, groups: int, rows: slice = slice(None)) -> Tensor:
+    """Frequencies ``rows`` of the first axis of the DFT-path spectrum, in the GEMM layout."""
+    d = len(plan.fft_shape)
+    cout, cin_g = wshape[:2]
+    D = _dft_matrix(plan.fft_shape[0], wshape[2], dilation[0], plan.shifts[0], d == 1, partial.dtype, partial.device)
+    spec = torch.tensordot(D[rows], partial, dims=([1], [d - 1]))
+    return spec.reshape(-1, groups, cin_g, cout // groups)
+
+
 def _weight_spectrum(
     weight: Tensor, plan: ConvPlan, groups: int, dilation: tuple[int, ...], work: torch.dtype
 ) -> Tensor:
@@ -220,14 +250,7 @@ def _weight_spectrum(
     shifts, lengths = plan.shifts, plan.fft_shape
     ktaps = tuple(weight.shape[2:])
     if max(ktaps) <= _DFT_MAX_TAPS:
-        w = weight.to(work).reshape(groups, cout // groups, cin_g, *ktaps)
-        # (*k, C) with C = (groups, C_in/groups, C_out/groups): each product below contracts the
-        # last kernel axis and puts its frequencies first, ending in (*F, C), the GEMM layout
-        spec = w.permute(*range(3, d + 3), 0, 2, 1).reshape(*ktaps, -1).to(_complex_of(work))
-        for ax in reversed(range(d)):
-            D = _dft_matrix(lengths[ax], ktaps[ax], dilation[ax], shifts[ax], ax == d - 1, spec.dtype, spec.device)
-            spec = torch.tensordot(D, spec, dims=([1], [d - 1]))
-        return spec.reshape(-1, groups, cin_g, cout // groups)
+        return _dft_rows(_dft_partial(weight, plan, groups, dilation, work), plan, weight.shape, dilation, groups)
     w = _dilate(weight.to(work), dilation).reshape(groups, cout // groups, cin_g, *plan.kernel)
     # channels last: (*k, groups, C_in/groups, C_out/groups); the FFTs then run over leading axes
     w = w.permute(*range(3, d + 3), 0, 2, 1).contiguous()
@@ -266,6 +289,33 @@ def _contract(X: Tensor, Wl: Tensor) -> Tensor:
     return Y
 
 
+def _contract_streaming(X: Tensor, weight: Tensor, plan: ConvPlan, groups: int, dilation, work) -> Tensor:
+    """:func:`_contract` with the weight spectrum made chunk by chunk and never held whole.
+
+    The full spectrum has ``C_out * C_in/groups * F`` complex values (87 MiB for W5,
+    gigabytes for wide layers on large inputs, where ``nn.Conv2d`` needs only the
+    weight); here only the first-axis-untransformed part and one chunk exist.
+    """
+    nf, _, n, cin_g = X.shape
+    cout_g = weight.shape[0] // groups
+    partial = _dft_partial(weight, plan, groups, dilation, work)
+    f0 = plan.spectrum_shape[0]
+    per_row = nf // f0  # GEMM batches per frequency of the first axis
+    row_bytes = per_row * groups * (cin_g * cout_g + n * cin_g + n * cout_g) * X.element_size()
+    # bigger chunks than _contract's: each chunk also pays a DFT product (measured on W5:
+    # 4 MiB chunks 122 ms, 16-64 MiB 84-88 ms, the whole spectrum at once 86 ms)
+    budget = _STREAM_BYTES.get(X.device.type, _STREAM_BYTES["cuda"])
+    step = max(1, min(f0, budget // row_bytes))
+    Y = X.new_empty((nf, groups, n, cout_g))
+    for a in range(0, f0, step):
+        b = min(f0, a + step)
+        Wc = _dft_rows(partial, plan, weight.shape, dilation, groups, slice(a, b))
+        lo, hi = a * per_row, b * per_row
+        xc = X[lo:hi].reshape(-1, n, cin_g)
+        torch.bmm(xc, Wc.reshape(-1, cin_g, cout_g), out=Y[lo:hi].view(-1, n, cout_g))
+    return Y
+
+
 def _fill_buffer(x: Tensor, plan: ConvPlan, work: torch.dtype) -> Tensor:
     """x in channels-last ``(*fft_shape, rows, C_in)`` layout: zero-padded, or cut into overlap-save frames."""
     d = len(plan.fft_shape)
@@ -299,11 +349,16 @@ def _fft_conv_nd(x: Tensor, weight: Tensor, bias, plan: ConvPlan, groups, dilati
     if n == 0:
         return x.new_zeros((0, weight.shape[0], *plan.out_shape), dtype=work)
     X = torch.fft.rfftn(_fill_buffer(x, plan, work), dim=tuple(range(d)))
-    Wl = spectrum if spectrum is not None else _weight_spectrum(weight, plan, groups, dilation, work)
     nf, rows, cin_g = math.prod(plan.spectrum_shape), X.shape[-2], cin // groups
     # contiguous (F, groups, rows, C_in/groups) batches for the GEMM (see _weight_spectrum)
     X = X.reshape(nf, rows, groups, cin_g).transpose(1, 2).contiguous()
-    Y = _contract(X, Wl).transpose(1, 2).reshape(*plan.spectrum_shape, rows, -1)
+    needs_graph = torch.is_grad_enabled() and (X.requires_grad or weight.requires_grad)
+    if spectrum is None and not needs_graph and max(weight.shape[2:]) <= _DFT_MAX_TAPS:
+        Y = _contract_streaming(X, weight, plan, groups, dilation, work)
+    else:
+        Wl = spectrum if spectrum is not None else _weight_spectrum(weight, plan, groups, dilation, work)
+        Y = _contract(X, Wl)
+    Y = Y.transpose(1, 2).reshape(*plan.spectrum_shape, rows, -1)
     # inverse transforms axis by axis, dropping the rows that are not outputs before the next axis
     crops = [slice(0, plan.hop) if ax == plan.block_axis else c for ax, c in enumerate(plan.crops)]
     for ax in range(d - 1):
@@ -404,6 +459,16 @@ def fft_conv(
 # --------------------------------------------------------------------------- layers
 
 
+# Eval-mode layers cache weight spectra up to this size; larger ones are streamed
+# (recomputed in chunks on every call) so that the cache never costs gigabytes.
+_CACHE_MAX_BYTES = 1 << 30
+
+
+def _spectrum_bytes(weight: Tensor, plan: ConvPlan, work: torch.dtype) -> int:
+    itemsize = 16 if work == torch.float64 else 8
+    return weight.shape[0] * weight.shape[1] * math.prod(plan.spectrum_shape) * itemsize
+
+
 class _FFTConvMixin:
     """``_conv_forward`` of ``nn.Conv*d`` by FFT, with an eval-mode weight-spectrum cache."""
 
@@ -416,7 +481,11 @@ class _FFTConvMixin:
         work = _work_dtype(input.dtype)
         spectrum = None
         # A cached spectrum carries no autograd graph: use it only when none is needed.
-        if not self.training and not (torch.is_grad_enabled() and weight.requires_grad):
+        if (
+            not self.training
+            and not (torch.is_grad_enabled() and weight.requires_grad)
+            and _spectrum_bytes(weight, plan, work) <= _CACHE_MAX_BYTES
+        ):
             key = (plan.fft_shape, plan.shifts, dilation, self.groups, work, torch.is_inference_mode_enabled())
             c = self._spectrum_cache
             # Identity + version counter + storage address: in-place updates (optimizer steps,
