@@ -504,3 +504,25 @@ def test_property_nan_policies_with_axes_and_batches(case, seed, mode, boundary,
         expected = np.where(empty, np.nan, num / den * k.sum(axis=axes, keepdims=True))
     got = convolve(x, k, mode, axes=axes, boundary=boundary, method=method, nan_policy="interpolate")
     assert_close(got, expected)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_interpolate_finite_samples_only_under_zero_taps(rng, method):
+    """A window whose finite samples all sit under zero taps has no weight (0/0): NaN, as for an empty window."""
+    x = rng.standard_normal(400)
+    x[rng.random(400) < 0.6] = np.nan
+    k = np.array([1.0, 0, 0, 2.0, 0, 1.0])
+    fin = np.isfinite(x)
+    den = np.convolve(fin.astype(float), k, "same")
+    assert (den == 0).sum() > 20
+    got = convolve(x, k, "same", nan_policy="interpolate", method=method)
+    assert np.array_equal(np.isnan(got), den == 0)
+    expected = np.convolve(np.where(fin, x, 0), k, "same")[den > 0] / den[den > 0] * k.sum()
+    assert_close(got[den > 0], expected)
+    x2 = rng.standard_normal((60, 60))
+    x2[rng.random((60, 60)) < 0.7] = np.nan
+    k2 = np.zeros((3, 3))
+    k2[0, 0] = k2[2, 2] = 1
+    den2 = direct_sum(np.isfinite(x2).astype(float), k2, "same")
+    got2 = convolve(x2, k2, "same", nan_policy="interpolate", method=method)
+    assert np.array_equal(np.isnan(got2), den2 == 0)
