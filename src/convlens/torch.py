@@ -12,10 +12,13 @@
 * :func:`long_conv` - per-channel causal (or centred) long convolution for
   sequence models (Hyena/S4 style), any length, optional gating, with autograd.
 
-Every computation uses ``torch.fft`` on the input's device; float64 stays float64,
+Every computation is ``torch.fft`` and ``torch`` matrix products on the input's
+device (no NumPy round trip, so autograd works everywhere); float64 stays float64,
 float32 stays float32, float16/bfloat16 are computed in float32 and returned in
-their own dtype.  The shapes, FFT lengths and cost rule are shared with the
-engine (``convlens._torch_plan`` builds on ``convlens._engine._geometry``).
+their own dtype.  Shapes, alias-free FFT lengths, fast lengths and the
+overlap-save block length come from the engine (``convlens._torch_plan`` builds on
+``convlens._engine._geometry``, ``_engine._fft.overlap_add_length`` and
+``_backend.good_size``).
 
 Examples
 --------
