@@ -106,6 +106,14 @@ def test_workers_do_not_change_results(rng, workers):
     x1 = rng.standard_normal(20000)
     k1 = rng.standard_normal(257)
     assert_close(convolve(x1, k1, method="overlap-add", workers=workers), scipy.signal.fftconvolve(x1, k1))
+    # a long signal: overlap-add blocks (shared among threads when workers > 1), float32 kept
+    x2, k2 = rng.standard_normal(2**18), rng.standard_normal(1025)
+    ref2 = scipy.signal.oaconvolve(x2, k2)
+    for method in ("overlap-add", "auto"):
+        assert_close(convolve(x2, k2, method=method, workers=workers), ref2)
+    y32 = convolve(x2.astype(np.float32), k2.astype(np.float32), "same", method="overlap-add", workers=workers)
+    assert y32.dtype == np.float32
+    assert_close(y32, scipy.signal.oaconvolve(x2, k2, "same"), dtype=np.float32)
 
 
 # -- choose_method ------------------------------------------------------------------------------------------------
