@@ -18,8 +18,8 @@ demo: $(STAMP)
 	$(VPY) -m convlens demo
 
 test: $(STAMP)
-	$(VPY) -m ruff check src tests benchmarks tools
-	$(VPY) -m ruff format --check src tests benchmarks tools
+	$(VPY) -m ruff check src tests benchmarks tools conftest.py
+	$(VPY) -m ruff format --check src tests benchmarks tools conftest.py
 	$(VPY) tools/check_layers.py
 	$(VPY) -m pytest -n 2 -q
 
@@ -27,7 +27,7 @@ bench: $(STAMP)
 	$(VPY) -m benchmarks $(ARGS)
 
 lint: $(STAMP)
-	$(VPY) -m ruff check src tests benchmarks tools
+	$(VPY) -m ruff check src tests benchmarks tools conftest.py
 
 format: $(STAMP)
 	$(VPY) -m ruff format src tests benchmarks tools

@@ -24,7 +24,7 @@ from . import _cost
 from ._direct import DIRECT_SUM_TAPS, _cv2_ok, convolve_direct, convolve_exact_int, direct_is_local, pad
 from ._fft import FFTPlan, OverlapAddPlan, OverlapSave1DPlan, overlap_add_length
 from ._geometry import Geometry, align_kernel_ndim, make_geometry
-from ._nan import apply_nonfinite, nonfinite_report, window_any
+from ._nan import apply_nonfinite, nonfinite_report
 
 # float64 represents every integer below 2**53 exactly; an FFT's round-off grows at
 # most like N * eps * max|y| (a loose bound; typical errors are far smaller).
@@ -259,10 +259,17 @@ class Convolver:
         # A direct sum already confines NaN/inf to the windows that cover them, so the scan
         # for non-finite values (a full pass over x) is only needed for the other cases.
         native = self._method == "direct" and self.nan_policy == "propagate" and self._local_direct
-        report = nonfinite_report(x) if x.dtype.kind in "fc" and not native else None
+        # The FFT path learns whether x is finite from its spectrum's zero-frequency term (free).
+        deferred = self._method == "fft" and not exact and self.nan_policy != "raise"
+        report = nonfinite_report(x) if x.dtype.kind in "fc" and not native and not deferred else None
         if report is not None and self.nan_policy == "raise":
             raise ValueError(
                 report + " and nan_policy='raise'; use nan_policy='propagate' or 'interpolate' to accept them"
+            )
+        if self.nan_policy == "raise" and self.boundary == "constant" and not np.isfinite(self.fill_value):
+            raise ValueError(
+                f"fill_value={self.fill_value!r} is non-finite and nan_policy='raise'; use a finite fill_value "
+                "or nan_policy='propagate' / 'interpolate'"
             )
         if exact:
             res = self._exact_integer(x)
@@ -270,6 +277,14 @@ class Convolver:
             res = self._nonfinite(x, work)  # non-finite samples in x, or in its constant extension
         else:
             res = self._run(x.astype(work, copy=False), work, padded=False)
+            if deferred and x.dtype.kind in "fc" and not self._last_plan.input_sum_finite:
+                report = nonfinite_report(x, exhaustive=True)  # or just an overflowing sum
+                if report is not None and self.nan_policy == "raise":
+                    raise ValueError(
+                        report + " and nan_policy='raise'; use nan_policy='propagate' or 'interpolate' to accept them"
+                    )
+                if report is not None:
+                    res = self._nonfinite(x, work)
         return res.astype(out_dtype, copy=False)
 
     def _run(self, a: np.ndarray, work: np.dtype, *, padded: bool) -> np.ndarray:
@@ -294,7 +309,8 @@ class Convolver:
         explicit = padded or self._needs_pad_fft
         if explicit and not padded:
             a = pad(a, self.geometry, self.boundary, self.fill_value)
-        return self._plan(method, explicit, work)(a)
+        self._last_plan = self._plan(method, explicit, work)
+        return self._last_plan(a)
 
     def _valid_of_padded(self, a: np.ndarray, kernel: np.ndarray) -> np.ndarray:
         """Valid convolution of an already extended array with another kernel (bookkeeping)."""
@@ -312,14 +328,17 @@ class Convolver:
                 res = np.array(res)
             return apply_nonfinite(res, xe, self.kernel, self.geometry, self._valid_of_padded)
         # interpolate: normalized convolution over the finite samples
-        ksum = self.kernel.sum()
-        if ksum == 0:
+        ksum = self.kernel.sum(axis=self.axes, keepdims=True)  # one sum per batch kernel
+        if np.any(ksum == 0):
             raise ValueError(
                 "nan_policy='interpolate' needs a kernel whose sum is not zero (the weights are renormalized by it)"
             )
         num = self._run(clean, work, padded=True)
         den = self._run(finite.astype(work), work, padded=True)
-        empty = ~window_any(finite, self.geometry)
+        # a window is empty when no finite sample sits under a non-zero tap; counted exactly
+        # (an FFT's den would be round-off there, not 0)
+        counts = self._valid_of_padded(finite.astype(np.float64), (self.kernel != 0).astype(np.float64))
+        empty = np.rint(counts) == 0
         with np.errstate(divide="ignore", invalid="ignore"):
             res = num / den * ksum
         res = np.array(res, dtype=np.result_type(res, work))
@@ -342,17 +361,18 @@ class Convolver:
             return np.rint(self._run(x.astype(np.float64), np.dtype(np.float64), padded=False))
         xe = pad(x, self.geometry, self.boundary, self.fill_value)
         if bound <= np.iinfo(np.int64).max:
-            return convolve_exact_int(xe, kern, self.geometry)
+            return convolve_exact_int(xe, kern, self.geometry)  # int64 (uint64 for unsigned) sums cannot overflow
         # int64 partial sums could overflow: sum Python integers (slow, rare), keep int64 if the result fits
         res = convolve_exact_int(xe.astype(object), kern.astype(object), self.geometry)
-        info = np.iinfo(np.int64)
+        out_dtype = self._dtype[1]
+        info = np.iinfo(out_dtype)
         if res.size and (res.max() > info.max or res.min() < info.min):
             raise ValueError(
-                f"integer inputs are too large for an exact result: it exceeds the int64 range "
+                f"integer inputs are too large for an exact result: it exceeds the {out_dtype} range "
                 f"(|x| * sum|kernel| reaches {float(bound):.3g}); "
                 "convert x to float to accept a rounded result"
             )
-        return res.astype(np.int64)
+        return res.astype(out_dtype)
 
     def __repr__(self) -> str:
         return (

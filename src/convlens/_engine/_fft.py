@@ -91,6 +91,8 @@ class FFTPlan:
         )
         self._kernel = kernel
         self.kspec = None
+        self._dc = tuple(0 if ax in self.axes else slice(None) for ax in range(len(self.buf_shape)))
+        self.input_sum_finite = True
         self._lock = threading.Lock()
         self._inbuf: np.ndarray | None = None
         if not _defer:
@@ -154,10 +156,15 @@ class FFTPlan:
                 self._spec = np.empty(self.spectrum_shape, dtype=B.complex_of(self.dtype))
             inbuf = self._padded(a, self._inbuf)
             spec = self._transform(inbuf, self._spec)
-            if spec.shape == np.broadcast_shapes(spec.shape, self.kspec.shape):
-                multiply_inplace(spec, self.kspec, self.workers)
-            else:
-                spec = spec * self.kspec
+            # The zero-frequency term is the sum of the input: it is finite unless the input holds
+            # a NaN or inf (or its sum overflows), so the caller can skip a scan of x.
+            self.input_sum_finite = bool(np.isfinite(spec[self._dc]).all())
+            # (a non-finite input is detected above and its result recomputed by the caller: no warnings)
+            with np.errstate(invalid="ignore", over="ignore"):
+                if spec.shape == np.broadcast_shapes(spec.shape, self.kspec.shape):
+                    np.multiply(spec, self.kspec, out=spec)  # memory-bound: threads do not help (measured)
+                else:
+                    spec = spec * self.kspec
             full = self._inverse(spec)
         index = [slice(None)] * full.ndim
         for ax, sl in zip(self.axes, self.crop):
