@@ -526,3 +526,17 @@ def test_interpolate_finite_samples_only_under_zero_taps(rng, method):
     den2 = direct_sum(np.isfinite(x2).astype(float), k2, "same", boundary="reflect")
     got2 = convolve(x2, k2, "same", boundary="reflect", nan_policy="interpolate", method=method)
     assert np.array_equal(np.isnan(got2), den2 == 0)
+
+
+def test_complex_infinities_spoil_the_same_outputs(rng):
+    """Complex data with +-inf in either part: every method marks exactly the covering windows as non-finite."""
+    for trial in range(6):
+        x = rng.standard_normal((9, 40)) + 1j * rng.standard_normal((9, 40))
+        i, j = int(rng.integers(0, 9)), int(rng.integers(0, 40))
+        x[i, j] = complex(np.inf, 1.0) if trial % 2 else complex(0.5, -np.inf)
+        k = rng.standard_normal((3, 5))
+        ref = direct_sum(x, k, "same")
+        for method in (*METHODS, "auto"):
+            got = convolve(x, k, "same", method=method)
+            assert np.array_equal(~np.isfinite(got), ~np.isfinite(ref)), method
+            assert_close(got[np.isfinite(ref)], ref[np.isfinite(ref)])
