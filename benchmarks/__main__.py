@@ -12,7 +12,9 @@ import importlib
 import json
 import pkgutil
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,12 +28,27 @@ def _fmt_ms(t: float) -> str:
     return f"{ms:,.1f}" if ms < 100 else f"{ms:,.0f}"
 
 
+def _run_child(args: argparse.Namespace) -> int:
+    """Time the cases of one module (``--only``) and write their results as JSON."""
+    name = f"bench_{args.only.strip().removeprefix('bench_')}"
+    mod = importlib.import_module(f"benchmarks.{name}")
+    results = []
+    for case in mod.cases(args.quick):
+        print(f"... {case.workload}", file=sys.stderr, flush=True)
+        results.append(run_case(case))
+    Path(args.child).write_text(json.dumps(results, default=str))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     p.add_argument("--quick", action="store_true", help="small sizes: a smoke test, ratios not comparable")
     p.add_argument("--only", default="", help="comma-separated benchmark modules (e.g. engine,matching)")
     p.add_argument("--out", default=str(HERE / "results" / "latest.md"), help="markdown table written here")
+    p.add_argument("--child", default="", help=argparse.SUPPRESS)  # internal: run one module, write JSON here
     args = p.parse_args(argv)
+    if args.child:
+        return _run_child(args)
     names = sorted(m.name for m in pkgutil.iter_modules([str(HERE)]) if m.name.startswith("bench_"))
     if args.only:
         wanted = {f"bench_{n.strip().removeprefix('bench_')}" for n in args.only.split(",")}
@@ -45,10 +62,15 @@ def main(argv: list[str] | None = None) -> int:
     ]
     results = []
     for name in names:
-        mod = importlib.import_module(f"benchmarks.{name}")
-        for case in mod.cases(args.quick):
-            print(f"... {case.workload}", file=sys.stderr, flush=True)
-            res = run_case(case)
+        # Each module runs in a fresh interpreter: memory held by one workload, or thread pools
+        # left by OpenCV/torch/OpenMP, must not slow down the next (measured: they did).
+        with tempfile.NamedTemporaryFile(suffix=".json") as tmp:
+            cmd = [sys.executable, "-m", "benchmarks", "--only", name, "--child", tmp.name]
+            if args.quick:
+                cmd.append("--quick")
+            subprocess.run(cmd, check=True, cwd=HERE.parent)
+            module_results = json.loads(Path(tmp.name).read_text())
+        for res in module_results:
             results.append(res)
             for r in res["ratios"]:
                 th = f"{res['threads'].get(r['ours'], 1)}/{res['threads'].get(r['anchor'], 1)}"
