@@ -41,6 +41,7 @@ class Case:
     check: Callable[[dict[str, object]], str] | None = None  # gets warm-up outputs, returns a note
     repeats: int = 7
     budget_s: float = 4.0  # stop repeating a callable after this much time (at least 3 runs)
+    warmup: int = 1  # untimed calls first (plans reach their steady state after a few calls)
 
 
 @contextlib.contextmanager
@@ -72,9 +73,11 @@ def threads(n: int):
         yield
 
 
-def median_time(fn: Callable[[], object], repeats: int, budget_s: float) -> tuple[float, int, object]:
-    """(median seconds, runs, warm-up output) of ``fn``."""
+def median_time(fn: Callable[[], object], repeats: int, budget_s: float, warmup: int = 1) -> tuple[float, int, object]:
+    """(median seconds, runs, warm-up output) of ``fn`` after ``warmup`` untimed calls."""
     out = fn()
+    for _ in range(warmup - 1):
+        fn()
     samples = []
     start = time.perf_counter()
     for i in range(repeats):
@@ -92,7 +95,7 @@ def run_case(case: Case) -> dict:
     times, runs, outputs = {}, {}, {}
     for label, fn in {**case.ours, **case.anchors}.items():
         with threads(case.threads.get(label, 1)):
-            t, n, out = median_time(fn, case.repeats, case.budget_s)
+            t, n, out = median_time(fn, case.repeats, case.budget_s, case.warmup)
         times[label], runs[label], outputs[label] = t, n, out
     note = case.check(outputs) if case.check else ""
     ratios = []
