@@ -312,7 +312,7 @@ def test_forecast_random_walk_with_ma_and_fit_helper(rng):
 @pytest.mark.parametrize(
     ("series", "order", "params", "kwargs", "match"),
     [
-        ([1.0, np.nan, 2.0, 3, 4, 5], (1, 0, 0), [0.5, 1], {}, r"series must be finite: it has 1 NaN .* index 1"),
+        ([1.0, np.nan, 2.0, 3, 4, 5], (1, 0, 0), [0.5, 1], {}, r"series must be finite; got 1 NaN .* index 1"),
         (np.arange(5.0), (2, 1, 2), [0.1, 0.1, 0.1, 0.1, 1], {}, r"series is too short for order \(2, 1, 2\)"),
         (np.arange(20.0), (1, 0, 0), [1.5, 1], {}, r"params \(AR part\) is not stationary.*0.6667"),
         (np.arange(20.0), (0, 0, 1), [-1.0, 1], {}, r"params \(MA part\) is not invertible"),

@@ -62,6 +62,20 @@ def check_array(name: str, value: Any, *, allow_complex: bool = True) -> np.ndar
     return arr
 
 
+def check_finite(name: str, x: np.ndarray, hint: str = "") -> None:
+    """Raise a ValueError naming ``name`` if ``x`` holds NaN or inf: how many, and where the first is."""
+    if x.dtype.kind not in "fc":
+        return
+    bad = ~np.isfinite(x)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = first[0] if len(first) == 1 else first
+        raise ValueError(
+            f"{name} must be finite; got {int(bad.sum())} NaN or inf value(s), the first at index {where}"
+            + (f"; {hint}" if hint else "")
+        )
+
+
 def check_workers(workers: Any) -> int:
     """Normalize ``workers`` (None = every core available to this process) to a positive int."""
     if workers is None:

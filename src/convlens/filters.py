@@ -32,7 +32,7 @@ import scipy.fft as _sfft
 from numpy.typing import ArrayLike
 
 from ._engine import convolve, fourier_filter
-from ._validation import BOUNDARIES, check_array, check_axes, check_choice, check_scalar, check_workers
+from ._validation import BOUNDARIES, check_array, check_axes, check_choice, check_finite, check_scalar, check_workers
 
 __all__ = [
     "bandpass",
@@ -63,12 +63,7 @@ _SPECTRAL_FROM_RADIUS = 40
 
 
 def _check_finite(name: str, x: np.ndarray) -> None:
-    if x.dtype.kind in "fc" and not np.isfinite(x).all():
-        bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
-        raise ValueError(
-            f"{name} must be finite; got {bad} NaN or inf value(s) (fill them first, e.g. with "
-            "convlens.convolve(..., nan_policy='interpolate'))"
-        )
+    check_finite(name, x, hint="fill them first, e.g. with convlens.convolve(..., nan_policy='interpolate')")
 
 
 def _check_cutoff(name: str, value) -> float:

@@ -32,7 +32,7 @@ import scipy.fft as _sfft
 from numpy.typing import ArrayLike
 
 from . import _backend as B
-from ._validation import check_array, check_axes, check_choice, check_workers
+from ._validation import check_array, check_axes, check_choice, check_finite, check_workers
 
 __all__ = [
     "AngularProfile",
@@ -139,12 +139,7 @@ class BandLevels:
 
 
 def _check_finite(name: str, x: np.ndarray) -> None:
-    if x.dtype.kind in "fc" and not np.isfinite(x).all():
-        bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
-        raise ValueError(
-            f"{name} must be finite; got {bad} NaN or inf value(s) (fill them first, e.g. with "
-            "convlens.convolve(..., nan_policy='interpolate'))"
-        )
+    check_finite(name, x, hint="fill them first, e.g. with convlens.convolve(..., nan_policy='interpolate')")
 
 
 def _check_gray(name: str, image, *, allow_complex: bool = False) -> np.ndarray:

@@ -48,7 +48,7 @@ import numpy as np
 from scipy import linalg, signal, special
 
 from ._engine import convolve
-from ._validation import BOUNDARIES, NAN_POLICIES, check_array, check_choice
+from ._validation import BOUNDARIES, NAN_POLICIES, check_array, check_choice, check_finite
 
 __all__ = [
     "ArimaForecast",
@@ -95,14 +95,11 @@ def _check_axis(axis, ndim: int) -> int:
 
 
 def _check_finite(name: str, x: np.ndarray) -> None:
-    bad = ~np.isfinite(x)
-    if bad.any():
-        first = tuple(int(i) for i in np.argwhere(bad)[0])
-        where = first[0] if len(first) == 1 else first
-        raise ValueError(
-            f"{name} must be finite: it has {int(bad.sum())} NaN or inf value(s), the first at index {where}; "
-            "fill or drop them first (e.g. pandas interpolate) or use moving_average(..., nan_policy='interpolate')"
-        )
+    check_finite(
+        name,
+        x,
+        hint="fill or drop them first (e.g. pandas interpolate) or use moving_average(..., nan_policy='interpolate')",
+    )
 
 
 def _coeffs(name: str, value) -> np.ndarray:
