@@ -299,8 +299,10 @@ def diffuse(
         Grid spacing per axis (default 1): sigma in samples is ``sqrt(2 D t) / dx``.
     method : {'auto', 'spectral', 'spatial'}, optional
         'spectral' multiplies the spectrum by ``exp(-4 pi^2 D t f^2)`` (exact
-        for the band-limited image; with non-periodic boundaries the image is
-        first extended by the truncation radius); 'spatial' convolves with the
+        for the band-limited image; with 'symmetric' it filters the mirrored
+        copy of the image, exactly and conserving mass, at 2**ndim the work;
+        with the other non-periodic boundaries the image is first extended by
+        the truncation radius); 'spatial' convolves with the
         sampled, normalized Gaussian through :func:`convlens.convolve`
         (what :func:`scipy.ndimage.gaussian_filter` computes).  'auto'
         (default): spectral for 'wrap', spatial otherwise.  The two differ by
@@ -371,6 +373,15 @@ def diffuse(
         method = "spectral" if boundary == "wrap" else "spatial"
     pad_options = {"fill_value": fill_value} if boundary == "constant" else {}
     if method == "spectral":
+        if boundary == "symmetric":
+            # Periodic filtering of the mirrored copy [x, x[::-1]] is exactly the symmetric extension,
+            # so mass is conserved to round-off; padding by the kernel's reach instead would leak the
+            # band-limited propagator's ringing past the pad (2e-8 of the mass at sigma 1.4).
+            mirrored = x
+            for a in axes:
+                mirrored = np.concatenate([mirrored, np.flip(mirrored, axis=a)], axis=a)
+            out = fourier_filter(mirrored, _spectral_response(cov), axes=axes, boundary="wrap", workers=workers)
+            return np.ascontiguousarray(out[tuple(slice(0, n) for n in x.shape)])
         return fourier_filter(
             x, _spectral_response(cov), axes=axes, boundary=boundary, pad=radii, workers=workers, **pad_options
         )
