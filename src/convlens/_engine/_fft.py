@@ -40,20 +40,6 @@ def threaded_assign(dst: np.ndarray, src: np.ndarray, workers: int, axis: int = 
         list(pool.map(part, _split_rows(n, workers)))
 
 
-def multiply_inplace(a: np.ndarray, b: np.ndarray, workers: int) -> None:
-    """``a *= b`` (b broadcast), split across threads along axis 0 for large arrays.
-
-    NumPy's ufuncs release the GIL, so plain threads give real parallelism here;
-    the product is memory-bound and would otherwise cost ~10% of an FFT pair.
-    """
-    if workers <= 1 or a.size < (1 << 20) or a.shape[0] < workers:
-        np.multiply(a, b, out=a)
-        return
-    bb = np.broadcast_to(b, a.shape)
-    with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(lambda s: np.multiply(a[s], bb[s], out=a[s]), _split_rows(a.shape[0], workers)))
-
-
 class FFTPlan:
     """Kernel spectrum, padded lengths and crop for one geometry (whole-array FFT)."""
 
@@ -287,7 +273,7 @@ class OverlapAddPlan:
         spec = self._transform(buf)
         del buf
         if spec.shape == np.broadcast_shapes(spec.shape, self.kspec.shape):
-            multiply_inplace(spec, self.kspec, self.workers)
+            np.multiply(spec, self.kspec, out=spec)
         else:
             spec = spec * self.kspec
         if self.real:

@@ -16,7 +16,6 @@ import numpy as np
 
 from .. import _backend as B
 from .._validation import BOUNDARIES, check_array, check_axes, check_choice, check_memory, check_scalar, check_workers
-from ._fft import multiply_inplace
 
 
 def _check_pad(pad, axes: tuple[int, ...]) -> tuple[int, ...]:
@@ -154,7 +153,7 @@ def fourier_filter(
         raise TypeError(f"response must be numeric; got dtype {h.dtype}")
     h = h.astype(spec.dtype if h.dtype.kind == "c" else spec.real.dtype, copy=False)
     if np.broadcast_shapes(h.shape, spec.shape) == spec.shape:
-        multiply_inplace(spec, h, workers)
+        np.multiply(spec, h, out=spec)
     else:
         spec = spec * h
     full = B.irfftn(spec, axes, lengths[-1], workers) if real else B.ifftn(spec, axes, workers, out=spec)
