@@ -253,3 +253,23 @@ def test_channels_integers_are_exact(rng, method):
             continue
         assert y.dtype == np.int64
         np.testing.assert_array_equal(y, ref, err_msg=f"2**{xbits}")
+
+
+def test_shared_fft_plan_keeps_nan_handling_per_call_across_threads(rng):
+    """The FFT path learns finiteness from each call's own spectrum, never from another thread's call."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    k = rng.random((5, 5))
+    plan = Convolver(k, (64, 64), "same", method="fft", workers=1)
+    clean = rng.standard_normal((64, 64))
+    holed = clean.copy()
+    holed[30, 30] = np.nan
+    ref_clean, ref_holed = plan(clean), plan(holed)
+    assert np.isnan(ref_holed).sum() == 25 and not np.isnan(ref_clean).any()
+
+    def call(i):
+        return i % 2, plan(holed if i % 2 else clean)
+
+    with ThreadPoolExecutor(4) as pool:
+        for odd, y in pool.map(call, range(200)):
+            np.testing.assert_array_equal(y, ref_holed if odd else ref_clean)

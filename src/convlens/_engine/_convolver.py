@@ -276,8 +276,13 @@ class Convolver:
         elif report is not None or (self.boundary == "constant" and not np.isfinite(self.fill_value)):
             res = self._nonfinite(x, work)  # non-finite samples in x, or in its constant extension
         else:
-            res = self._run(x.astype(work, copy=False), work, padded=False)
-            if deferred and x.dtype.kind in "fc" and not self._last_plan.input_sum_finite:
+            if deferred:
+                res, sum_finite = self._plan("fft", self._needs_pad_fft, work).run(
+                    self._extended(x.astype(work, copy=False))
+                )
+            else:
+                res, sum_finite = self._run(x.astype(work, copy=False), work, padded=False), True
+            if not sum_finite and x.dtype.kind in "fc":
                 report = nonfinite_report(x, exhaustive=True)  # or just an overflowing sum
                 if report is not None and self.nan_policy == "raise":
                     raise ValueError(
@@ -306,11 +311,13 @@ class Convolver:
                 boundary=self.boundary,
                 workers=self.workers,
             )
-        explicit = padded or self._needs_pad_fft
-        if explicit and not padded:
-            a = pad(a, self.geometry, self.boundary, self.fill_value)
-        self._last_plan = self._plan(method, explicit, work)
-        return self._last_plan(a)
+        if padded:
+            return self._plan(method, True, work)(a)
+        return self._plan(method, self._needs_pad_fft, work)(self._extended(a))
+
+    def _extended(self, a: np.ndarray) -> np.ndarray:
+        """x extended by the boundary rule where the FFT paths need it explicitly (else x itself)."""
+        return pad(a, self.geometry, self.boundary, self.fill_value) if self._needs_pad_fft else a
 
     def _valid_of_padded(self, a: np.ndarray, kernel: np.ndarray) -> np.ndarray:
         """Valid convolution of an already extended array with another kernel (bookkeeping)."""

@@ -78,7 +78,6 @@ class FFTPlan:
         self._kernel = kernel
         self.kspec = None
         self._dc = tuple(0 if ax in self.axes else slice(None) for ax in range(len(self.buf_shape)))
-        self.input_sum_finite = True
         self._lock = threading.Lock()
         self._inbuf: np.ndarray | None = None
         if not _defer:
@@ -134,6 +133,10 @@ class FFTPlan:
     # -- execution ---------------------------------------------------------------
     def __call__(self, a: np.ndarray) -> np.ndarray:
         """Convolve ``a`` (x, or x already extended by the boundary rule) and crop."""
+        return self.run(a)[0]
+
+    def run(self, a: np.ndarray) -> tuple[np.ndarray, bool]:
+        """The convolution of ``a``, and whether ``a``'s sum is finite (read off the spectrum, free)."""
         # The padded-input and spectrum buffers are reused between calls (their zero padding
         # is written once); the lock keeps concurrent calls on one plan from sharing them.
         with self._lock:
@@ -144,7 +147,7 @@ class FFTPlan:
             spec = self._transform(inbuf, self._spec)
             # The zero-frequency term is the sum of the input: it is finite unless the input holds
             # a NaN or inf (or its sum overflows), so the caller can skip a scan of x.
-            self.input_sum_finite = bool(np.isfinite(spec[self._dc]).all())
+            sum_finite = bool(np.isfinite(spec[self._dc]).all())
             # (a non-finite input is detected above and its result recomputed by the caller: no warnings)
             with np.errstate(invalid="ignore", over="ignore"):
                 if spec.shape == np.broadcast_shapes(spec.shape, self.kspec.shape):
@@ -155,7 +158,7 @@ class FFTPlan:
         index = [slice(None)] * full.ndim
         for ax, sl in zip(self.axes, self.crop):
             index[ax] = sl
-        return full[tuple(index)]
+        return full[tuple(index)], sum_finite
 
 
 class OverlapAddPlan:
