@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VPY) -m convlens demo
+	$(VPY) -m convlens report --out report
 
 test: $(STAMP)
 	$(VPY) -m ruff check src tests benchmarks tools conftest.py

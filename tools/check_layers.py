@@ -16,6 +16,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "convlens"
 LAYERS = {
     "data": 0,
     "_io": 0,
+    "io": 0,
+    "sample_data": 0,
     "_validation": 1,
     "_backend": 1,
     "_engine": 2,
@@ -32,6 +34,7 @@ LAYERS = {
     "whiten": 4,
     "_lens": 4,
     "reference": 4,
+    "scenes": 5,
     "plot": 5,
     "report": 5,
     "cli": 5,
