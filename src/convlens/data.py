@@ -1,9 +1,18 @@
 """Real sample data that installs offline (data layer).
 
 Images come from scikit-image's bundled files, series from statsmodels'
-bundled datasets, audio from Debian's sound packages where installed.  Nothing
-here downloads: a missing source raises ``FileNotFoundError`` (or
+bundled datasets.  Audio: two short excerpts of real recordings ship with
+convlens itself (``sample_data/``, FLAC), so demos work on a fresh machine;
+the full recordings of Debian's sound packages are found where installed.
+Nothing here downloads: a missing source raises ``FileNotFoundError`` (or
 ``ImportError`` naming the package to install).
+
+Shipped audio (CC-BY-SA-3.0, copyright files beside them in ``sample_data/``):
+
+* ``"music"`` - 30 s (from 0:20 to 0:50) of "Morning Coffee" by Manolo Camp,
+  8 kHz mono, from Debian's ``asterisk-moh-opsound-wav`` (Asterisk music on hold);
+* ``"speech"`` - the first 8 s of ``demo-congrats`` spoken by Allison Smith,
+  8 kHz mono, from Debian's ``asterisk-core-sounds-en-wav``.
 """
 
 from __future__ import annotations
@@ -66,7 +75,9 @@ def load_image(name: str, *, gray: bool = True) -> np.ndarray:
     return image
 
 
-# Debian packages whose recordings the tests and demos use (see shared/DATA.md).
+# Debian packages whose full recordings the tests and benchmarks use where installed:
+# asterisk-moh-opsound-wav (music on hold) and asterisk-core-sounds-en-wav (voice prompts),
+# both 8 kHz mono 16-bit WAV under CC-BY-SA-3.0.
 AUDIO_DIRS = {
     "music": Path("/usr/share/asterisk/moh"),
     "speech": Path("/usr/share/asterisk/sounds/en_US_f_Allison"),
@@ -83,8 +94,92 @@ def find_audio(kind: str = "music") -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix == ".wav" and os.access(p, os.R_OK))
 
 
-def load_audio(path) -> tuple[np.ndarray, int]:
-    """Read a WAV file as (float64 samples in [-1, 1], sample rate); first channel if stereo."""
+# Excerpts shipped in sample_data/: name -> (file, source, licence).
+AUDIO_SAMPLES = {
+    "music": (
+        "morning_coffee_excerpt.flac",
+        'Manolo Camp, "Morning Coffee" (2009), 0:20-0:50, from Debian asterisk-moh-opsound-wav',
+        "CC-BY-SA-3.0",
+    ),
+    "speech": (
+        "demo_congrats_excerpt.flac",
+        'Allison Smith, Asterisk prompt "demo-congrats", first 8 s, from Debian asterisk-core-sounds-en-wav',
+        "CC-BY-SA-3.0",
+    ),
+}
+SAMPLE_DIR = Path(__file__).resolve().parent / "sample_data"
+
+
+def audio_path(name: str = "music") -> Path:
+    """Path of a real recording shipped with convlens ('music' or 'speech').
+
+    Parameters
+    ----------
+    name : {'music', 'speech'}
+        Which excerpt (see the module docstring for source and licence).
+
+    Returns
+    -------
+    pathlib.Path
+        A FLAC file inside the installed package (8 kHz mono).
+
+    Examples
+    --------
+    >>> from convlens.data import audio_path
+    >>> audio_path("music").suffix
+    '.flac'
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, one of {', '.join(map(repr, AUDIO_SAMPLES))}; got {name!r}")
+    if name not in AUDIO_SAMPLES:
+        raise ValueError(f"name must be one of {', '.join(map(repr, AUDIO_SAMPLES))}; got {name!r}")
+    path = SAMPLE_DIR / AUDIO_SAMPLES[name][0]
+    if not path.is_file():  # pragma: no cover - a broken install
+        raise FileNotFoundError(f"the shipped recording {path} is missing; reinstall convlens")
+    return path
+
+
+def audio_source(name: str = "music") -> tuple[str, str]:
+    """(source, licence) of a shipped recording, for captions and reports.
+
+    Examples
+    --------
+    >>> from convlens.data import audio_source
+    >>> audio_source("music")[1]
+    'CC-BY-SA-3.0'
+    """
+    audio_path(name)  # validates the name
+    return AUDIO_SAMPLES[name][1], AUDIO_SAMPLES[name][2]
+
+
+def load_audio(name="music") -> tuple[np.ndarray, int]:
+    """A real recording as (float64 samples in [-1, 1], sample rate in Hz); first channel if stereo.
+
+    Parameters
+    ----------
+    name : {'music', 'speech'} or path-like
+        A shipped excerpt (see :func:`audio_path`), or the path of a WAV file
+        (for example one returned by :func:`find_audio`); other formats that
+        soundfile reads (FLAC, OGG) work too.
+
+    Examples
+    --------
+    >>> from convlens.data import load_audio
+    >>> song, rate = load_audio("music")
+    >>> rate, song.shape, song.dtype.name, bool(abs(song).max() <= 1)
+    (8000, (240000,), 'float64', True)
+    """
+    if isinstance(name, str) and name in AUDIO_SAMPLES:
+        return _read_soundfile(audio_path(name))
+    if not isinstance(name, (str, os.PathLike)):
+        raise TypeError(f"name must be 'music', 'speech' or a path to an audio file; got {name!r}")
+    path = Path(name)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"name must be 'music', 'speech' or an existing audio file; got {str(name)!r}, which is not a file"
+        )
+    if path.suffix.lower() != ".wav":
+        return _read_soundfile(path)
     from scipy.io import wavfile
 
     rate, data = wavfile.read(path)
@@ -95,6 +190,15 @@ def load_audio(path) -> tuple[np.ndarray, int]:
     elif data.dtype.kind == "u":
         data = (data.astype(np.float64) - 128) / 128.0
     return data.astype(np.float64), int(rate)
+
+
+def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
+    try:
+        import soundfile
+    except ImportError as exc:  # pragma: no cover
+        raise ImportError("FLAC/OGG audio needs soundfile: pip install soundfile") from exc
+    data, rate = soundfile.read(path, dtype="float64", always_2d=True)
+    return np.ascontiguousarray(data[:, 0]), int(rate)
 
 
 def load_series(name: str) -> np.ndarray:
