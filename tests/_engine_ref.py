@@ -1,4 +1,4 @@
-"""Reference convolutions for the engine tests (the definitions of DESIGN.md, written plainly).
+"""Reference convolutions for the engine tests (the engine contract of README.md, written plainly).
 
 * :func:`ref_convolve` — ``np.pad`` by K-1 per side with the boundary rule, then
   ``scipy.signal.convolve`` (or ``fftconvolve`` with ``axes=`` when only some axes are

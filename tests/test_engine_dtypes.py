@@ -1,6 +1,6 @@
 """dtypes: float32/complex64 stay single precision (and accurate), ints give the exact int64 result.
 
-Rules checked here (DESIGN.md, engine contract):
+Rules checked here (the engine contract in README.md, "dtypes"):
 
 * float32 -> float32, complex64 -> complex64, float64 -> float64, float16 -> float16 (computed in float32);
   accuracy against a float64 reference within the tolerance table of ``conftest.TOL``.

@@ -30,8 +30,8 @@ COST = {
 _F64 = 1.6
 _THREAD_GAIN = 0.6  # 2 threads take ~0.6x the 1-thread time of an FFT
 # Whole-array transforms leave the caches: measured 1.3x slower per point in 2-D/3-D
-# beyond 2**18 points, and 2.5x for one long 1-D transform (BASELINE.md W3: fftconvolve is
-# 3.7x slower than overlap-add there).
+# beyond 2**18 points, and 2.5x for one long 1-D transform (2**22 samples with a 4096-tap
+# kernel: one whole-length FFT is 3.7x slower than blocked overlap-add).
 _BIG = 1 << 18
 
 
