@@ -279,7 +279,8 @@ def test_nan_raises(rng):
 
 @pytest.mark.parametrize("fmin,fmax", [(-0.1, 0.5), (0.2, 0.1), (0.0, 0.6), (0.3, 0.3)])
 def test_bad_band_raises(fmin, fmax, rng):
-    with pytest.raises(ValueError, match=r"fmin and fmax must satisfy 0 <= fmin < fmax <= 0\.5"):
+    allowed = r"(fmin|fmax) must be a real number >= 0 and <= 0\.5|fmin and fmax must satisfy 0 <= fmin < fmax <= 0\.5"
+    with pytest.raises(ValueError, match=allowed):
         orientation(rng.standard_normal((16, 16)), fmin=fmin, fmax=fmax)
 
 
@@ -287,9 +288,9 @@ def test_bad_options_raise(rng):
     x = rng.standard_normal((16, 16))
     with pytest.raises(ValueError, match="window must be one of 'none', 'hann', 'radial'"):
         log_spectrum(x, window="blackman")
-    with pytest.raises(ValueError, match="bins must be a positive integer"):
+    with pytest.raises(ValueError, match="bins must be an integer >= 1"):
         radial_profile(x, bins=0)
-    with pytest.raises(ValueError, match="bins must be a positive integer"):
+    with pytest.raises(ValueError, match="bins must be an integer >= 1"):
         angular_profile(x, bins=-3)
     with pytest.raises(ValueError, match="image must be a 2-D grey image; got 1 dimensions"):
         orientation(x.ravel())
@@ -297,11 +298,11 @@ def test_bad_options_raise(rng):
         band_levels(rng.standard_normal((1000, 2)), 8000)
     with pytest.raises(ValueError, match="signal must be at least one frame long"):
         band_levels(rng.standard_normal(100), 8000, frame=256)
-    with pytest.raises(ValueError, match="rate must be a positive number"):
+    with pytest.raises(ValueError, match="rate must be a real number > 0"):
         band_levels(rng.standard_normal(1000), 0)
     with pytest.raises(ValueError, match="bands must be one of 'octave', 'third'"):
         band_levels(rng.standard_normal(1000), 8000, bands="sixth")
     with pytest.raises(ValueError, match="fmin and fmax must satisfy 0 <= fmin < fmax <= rate / 2"):
         band_levels(rng.standard_normal(4000), 8000, fmax=5000.0)
-    with pytest.raises(ValueError, match="hop must be a positive integer"):
+    with pytest.raises(ValueError, match="hop must be an integer >= 1"):
         band_levels(rng.standard_normal(1000), 8000, hop=0)

@@ -25,11 +25,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.fft as _sfft
 from numpy.typing import ArrayLike
 
-from ._validation import check_choice, check_workers
-from .spectrum import _check_gray
+from . import _backend as B
+from ._lens_common import check_gray
+from ._validation import check_alloc, check_choice, check_float, check_workers, result_dtype
 
 __all__ = ["Compressed", "JpegComparison", "compare_jpeg", "keep_frequencies"]
 
@@ -44,7 +44,8 @@ class Compressed:
     Attributes
     ----------
     image : ndarray
-        The reconstruction (float32 for float32 input, float64 otherwise).
+        The reconstruction, in the image's dtype by the package's dtype rule
+        (float16/32/64 kept; integers and bool give float64).
     mask : ndarray of bool
         Which coefficients were kept (DCT layout, or the unshifted DFT layout).
     kept : int
@@ -99,15 +100,6 @@ class JpegComparison:
     jpeg_ratio: float
     jpeg_psnr: float
     jpeg_ssim: float
-
-
-def _check_fraction(fraction) -> float:
-    if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.integer, np.floating)):
-        raise TypeError(f"fraction must be a number in (0, 1]; got {fraction!r}")
-    fraction = float(fraction)
-    if not 0 < fraction <= 1:
-        raise ValueError(f"fraction must be in (0, 1] (the share of coefficients kept); got {fraction!r}")
-    return fraction
 
 
 def _metrics(reference: np.ndarray, test: np.ndarray, data_range: float) -> tuple[float, float]:
@@ -207,34 +199,32 @@ def keep_frequencies(
     >>> res.kept, res.total, round(res.ratio, 1), round(res.psnr, 1), round(res.ssim, 2)
     (26214, 262144, 10.0, 28.5, 0.82)
     """
-    image = _check_gray("image", image)
-    fraction = _check_fraction(fraction)
+    image = check_gray("image", image)
+    fraction = check_float("fraction", fraction, minimum=0, maximum=1, min_open=True)
     transform = check_choice("transform", transform, TRANSFORMS)
     select = check_choice("select", select, SELECTIONS)
     workers = check_workers(workers)
-    dtype = np.dtype(np.float32) if image.dtype == np.float32 else np.dtype(np.float64)
+    dtype, work = result_dtype(image.dtype, name="image")
     if data_range is None:
         data_range = 255.0 if image.dtype == np.uint8 else float(np.max(image) - np.min(image)) or 1.0
-    elif (
-        isinstance(data_range, bool)
-        or not isinstance(data_range, (int, float, np.integer, np.floating))
-        or not data_range > 0
-    ):
-        raise ValueError(f"data_range must be a positive number; got {data_range!r}")
+    else:
+        data_range = check_float("data_range", data_range, minimum=0, min_open=True)
+    # coefficients, their ordering key, the masked copy and the reconstruction (complex for the DFT)
+    check_alloc(image.shape, B.complex_of(work) if transform == "dft" else work, what="keep_frequencies", copies=4)
     total = image.size
     k = max(1, round(fraction * total))
-    x = image.astype(dtype)
+    x = image.astype(work)
     # these transforms are the compression itself, not a convolution: plain FFT/DCT calls
     if transform == "dct":
-        coef = _sfft.dctn(x, norm="ortho", workers=workers)
+        coef = B.dctn(x, None, workers, norm="ortho")
         mask = _first_k(_dct_order_key(x.shape, select, coef), k)
-        recon = _sfft.idctn(np.where(mask, coef, 0), norm="ortho", workers=workers)
+        recon = B.idctn(np.where(mask, coef, 0), None, workers, norm="ortho")
         kept = int(mask.sum())
     else:
-        spec = _sfft.fft2(x, workers=workers)
+        spec = B.fftn(x, None, workers)
         mask = _first_k(_dft_order_key(x.shape, select, spec), k)
         mask |= _mirror(mask)  # a real image needs conjugate pairs together
-        recon = _sfft.ifft2(np.where(mask, spec, 0), workers=workers).real
+        recon = B.ifftn(np.where(mask, spec, 0), None, workers).real
         kept = int(mask.sum())  # a pair is 2 real numbers, a self-conjugate coefficient 1
     recon = recon.astype(dtype, copy=False)
     psnr, ssim = _metrics(image, recon, float(data_range))
@@ -305,8 +295,8 @@ def compare_jpeg(
     >>> cmp.jpeg_bytes <= cmp.ours.kept, cmp.jpeg_psnr > cmp.ours.psnr   # JPEG wins at equal size
     (True, True)
     """
-    image = _check_gray("image", image)
-    fraction = _check_fraction(fraction)
+    image = check_gray("image", image)
+    fraction = check_float("fraction", fraction, minimum=0, maximum=1, min_open=True)
     image8 = _to_uint8(image)
     ours = keep_frequencies(image8, fraction, transform=transform, select=select, data_range=255.0)
     lo, hi, best = 1, 95, None

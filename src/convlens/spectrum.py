@@ -28,11 +28,22 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import scipy.fft as _sfft
 from numpy.typing import ArrayLike
 
 from . import _backend as B
-from ._validation import check_array, check_axes, check_choice, check_finite, check_workers
+from ._lens_common import WINDOWS, analysis_window, check_finite_input, check_gray, windowed
+from ._validation import (
+    check_alloc,
+    check_array,
+    check_axes,
+    check_choice,
+    check_float,
+    check_int,
+    check_positive_int,
+    check_workers,
+    real_dtype,
+    result_dtype,
+)
 
 __all__ = [
     "AngularProfile",
@@ -46,7 +57,6 @@ __all__ = [
     "radial_profile",
 ]
 
-WINDOWS = ("none", "hann", "radial")
 BANDS = ("octave", "third")
 
 
@@ -122,7 +132,8 @@ class BandLevels:
     power : ndarray
         Band power (mean square of the signal within the band), shape
         (n_frames, n_bands): the integral of the one-sided power spectral density
-        over the band, in signal units squared (float32 for float32 input).
+        over the band, in signal units squared (in the signal's float dtype,
+        float64 for integer input).
     levels : ndarray
         ``10 * log10(power)`` in dB (dB re full scale for a signal in [-1, 1];
         -inf for digital silence).
@@ -138,90 +149,20 @@ class BandLevels:
 # --------------------------------------------------------------------------- checks
 
 
-def _check_finite(name: str, x: np.ndarray) -> None:
-    check_finite(name, x, hint="fill them first, e.g. with convlens.convolve(..., nan_policy='interpolate')")
-
-
-def _check_gray(name: str, image, *, allow_complex: bool = False) -> np.ndarray:
-    """A finite 2-D grey image; a colour image gets a ValueError that says how to convert it."""
-    image = check_array(name, image, allow_complex=allow_complex)
-    if image.ndim == 3 and image.shape[-1] in (3, 4):
-        raise ValueError(
-            f"{name} must be a 2-D grey image; got shape {image.shape}, which looks like a colour image: "
-            "convert it first, e.g. skimage.color.rgb2gray(image) (or image[..., :3].mean(axis=-1))"
-        )
-    if image.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D grey image; got {image.ndim} dimensions (shape {image.shape})")
-    _check_finite(name, image)
-    return image
-
-
 def _check_band(fmin, fmax) -> tuple[float, float]:
-    for nm, v in (("fmin", fmin), ("fmax", fmax)):
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
-            raise TypeError(f"{nm} must be a number in [0, 0.5] cycles/sample; got {v!r}")
-    fmin, fmax = float(fmin), float(fmax)
-    if not 0 <= fmin < fmax <= 0.5:
+    fmin = check_float("fmin", fmin, minimum=0, maximum=0.5)
+    fmax = check_float("fmax", fmax, minimum=0, maximum=0.5)
+    if not fmin < fmax:
         raise ValueError(
             f"fmin and fmax must satisfy 0 <= fmin < fmax <= 0.5 cycles/sample; got fmin={fmin!r}, fmax={fmax!r}"
         )
     return fmin, fmax
 
 
-def _float_dtype(dtype: np.dtype) -> np.dtype:
-    """float32 stays float32 (complex64 too); everything else is computed in float64."""
-    return np.dtype(np.float32) if np.dtype(dtype) in (np.float32, np.float16, np.complex64) else np.dtype(np.float64)
-
-
-# --------------------------------------------------------------------------- windows
-
-
-@lru_cache(maxsize=4)
-def _window_cached(shape: tuple[int, ...], kind: str, dtype: str) -> np.ndarray:
-    if kind == "hann":
-        # periodic (DFT-even) Hann, the usual choice for spectral analysis
-        w = np.ones((1,) * len(shape))
-        for i, n in enumerate(shape):
-            wi = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n) if n > 1 else np.ones(1)
-            w = w * wi.reshape([n if j == i else 1 for j in range(len(shape))])
-    else:  # radial: isotropic Hann taper on the inscribed ball, zero outside
-        radius = min(shape) / 2
-        r2 = np.zeros((1,) * len(shape))
-        for i, n in enumerate(shape):
-            c = (np.arange(n) - (n - 1) / 2) ** 2
-            r2 = r2 + c.reshape([n if j == i else 1 for j in range(len(shape))])
-        r = np.sqrt(r2)
-        w = np.where(r < radius, 0.5 + 0.5 * np.cos(np.pi * r / radius), 0.0)
-    w = w.astype(dtype)
-    w.flags.writeable = False
-    return w
-
-
-def _window(shape: tuple[int, ...], kind: str, dtype: np.dtype) -> np.ndarray | None:
-    """The analysis window of ``shape`` (None for 'none'); cached and read-only."""
-    if kind == "none":
-        return None
-    return _window_cached(tuple(int(n) for n in shape), kind, np.dtype(dtype).str)
-
-
-def _windowed(
-    x: np.ndarray, axes: tuple[int, ...], window: str, dtype: np.dtype, *, demean: bool
-) -> tuple[np.ndarray, float]:
-    """x (optionally with its mean removed) times the window; also sum(w**2) per transform."""
-    shape = tuple(x.shape[a] for a in axes)
-    w = _window(shape, window, dtype)
-    a = x.astype(np.result_type(x.dtype, dtype), copy=True)
-    if demean:
-        # the mean would otherwise leak through the window's spectrum into the low frequencies
-        a -= a.mean(axis=axes, keepdims=True)
-    if w is None:
-        return a, float(math.prod(shape))
-    wshape = [1] * x.ndim
-    for a_, n in zip(axes, shape):
-        wshape[a_] = n
-    wb = w.reshape(wshape)
-    a *= wb
-    return a, float(np.sum(w.astype(np.float64) ** 2))
+def _dtypes(x: np.ndarray, name: str) -> tuple[np.dtype, np.dtype]:
+    """(real output dtype, working dtype) of a spectrum of x, by the package's dtype rule."""
+    out, work = result_dtype(x.dtype, name=name)
+    return real_dtype(out), work
 
 
 # --------------------------------------------------------------------------- spectra
@@ -249,8 +190,8 @@ def log_spectrum(
     -------
     ndarray
         Same shape as x, zero frequency at index ``n // 2`` of each transformed
-        axis (``numpy.fft.fftshift``).  float32 for float32/complex64 input,
-        float64 otherwise.
+        axis (``numpy.fft.fftshift``).  The real dtype of x's precision
+        (float16/32/64 kept, complex64 gives float32, integers float64).
 
     Raises
     ------
@@ -269,18 +210,20 @@ def log_spectrum(
     axes = check_axes(axes, x.ndim)
     window = check_choice("window", window, WINDOWS)
     workers = check_workers(workers)
-    _check_finite("x", x)
-    dtype = _float_dtype(x.dtype)
-    a, _ = _windowed(x, axes, window, dtype, demean=False)
-    spec = _sfft.fftn(a, axes=axes, workers=workers)
-    return np.fft.fftshift(np.log1p(np.abs(spec)), axes=axes).astype(dtype, copy=False)
+    check_finite_input("x", x)
+    out, work = _dtypes(x, "x")
+    check_alloc(x.shape, B.complex_of(work), what="log_spectrum", copies=2)  # windowed copy and spectrum
+    a, _ = windowed(x, axes, window, work, demean=False)
+    spec = B.fftn(a, axes, workers)
+    return np.fft.fftshift(np.log1p(np.abs(spec)), axes=axes).astype(out, copy=False)
 
 
-def _power_and_freqs(x, axes, window, workers):
+def _power_and_freqs(x, axes, window, workers, what):
     """Full power spectrum (scaled to a density per coefficient) and the frequency grids."""
-    dtype = _float_dtype(x.dtype)
-    a, wsum = _windowed(x, axes, window, dtype, demean=True)
-    spec = _sfft.fftn(a, axes=axes, workers=workers)
+    _, work = _dtypes(x, "x")
+    check_alloc(x.shape, B.complex_of(work), what=what, copies=3)  # windowed copy, spectrum, power
+    a, wsum = windowed(x, axes, window, work, demean=True)
+    spec = B.fftn(a, axes, workers)
     power = (spec.real**2 + spec.imag**2) / wsum
     grids = []
     for ax in axes:
@@ -343,12 +286,9 @@ def radial_profile(
     axes = check_axes(axes, x.ndim)
     window = check_choice("window", window, WINDOWS)
     workers = check_workers(workers)
-    _check_finite("x", x)
-    if bins is None:
-        bins = max(1, min(x.shape[a] for a in axes) // 2)
-    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
-        raise ValueError(f"bins must be a positive integer; got {bins!r}")
-    power, grids = _power_and_freqs(x, axes, window, workers)
+    check_finite_input("x", x)
+    bins = max(1, min(x.shape[a] for a in axes) // 2) if bins is None else check_positive_int("bins", bins)
+    power, grids = _power_and_freqs(x, axes, window, workers, "radial_profile")
     radius = np.sqrt(sum(g * g for g in grids))
     radius = np.broadcast_to(radius, power.shape)
     edges = np.linspace(0.0, 0.5, bins + 1)
@@ -358,7 +298,7 @@ def radial_profile(
     sums = np.bincount(idx[inside], weights=power.ravel()[inside].astype(np.float64), minlength=bins)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = sums / counts
-    dtype = _float_dtype(x.dtype)
+    dtype, _ = _dtypes(x, "x")
     n_other = power.size // math.prod(x.shape[a] for a in axes)
     return RadialProfile(
         frequency=((edges[:-1] + edges[1:]) / 2).astype(dtype),
@@ -424,13 +364,12 @@ def angular_profile(
     >>> int(np.argmax(prof.power)), bool(prof.power[[0, 3]].sum() > 0.9)   # near 0 / 180 degrees
     (0, True)
     """
-    image = _check_gray("image", image)
+    image = check_gray("image", image)
     fmin, fmax = _check_band(fmin, fmax)
     window = check_choice("window", window, WINDOWS)
     workers = check_workers(workers)
-    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
-        raise ValueError(f"bins must be a positive integer; got {bins!r}")
-    power, grids = _power_and_freqs(image, (0, 1), window, workers)
+    bins = check_positive_int("bins", bins)
+    power, grids = _power_and_freqs(image, (0, 1), window, workers, "angular_profile")
     r2 = grids[0] ** 2 + grids[1] ** 2
     band = (r2 >= fmin**2) & (r2 <= fmax**2)
     angle = np.broadcast_to(_stripe_angles(grids), power.shape)
@@ -438,7 +377,8 @@ def angular_profile(
     sums = np.bincount(idx, weights=power[band].astype(np.float64), minlength=bins)
     total = sums.sum()
     share = sums / total if total > 0 else np.full(bins, 1.0 / bins)
-    return AngularProfile(angle=(np.arange(bins) + 0.5) * (180.0 / bins), power=share)
+    dtype, _ = _dtypes(image, "image")
+    return AngularProfile(angle=(np.arange(bins) + 0.5) * (180.0 / bins), power=share.astype(dtype))
 
 
 @lru_cache(maxsize=2)
@@ -533,15 +473,18 @@ def orientation(
     >>> round(res.angle, 1), res.confidence > 0.9
     (30.0, True)
     """
-    image = _check_gray("image", image)
+    image = check_gray("image", image)
     fmin, fmax = _check_band(fmin, fmax)
     window = check_choice("window", window, WINDOWS)
     workers = check_workers(workers)
+    result_dtype(image.dtype, name="image")  # the dtype rule's refusals (longdouble)
+    # a centred copy, its half spectrum and the cached weights (3 x 2 floats per half-spectrum entry)
+    check_alloc(image.shape, np.float32, what="orientation", copies=6)
     xf = image.astype(np.float32, copy=False)
     # the mean would leak into the low band through the window; numpy's pairwise
     # float32 sum is accurate enough for it and avoids a float64 conversion pass
     a = np.subtract(xf, np.float32(np.mean(xf)))
-    w = _window(image.shape, window, np.dtype(np.float32))
+    w = analysis_window(image.shape, window, np.dtype(np.float32))
     if w is not None:
         np.multiply(a, w, out=a)
     spec = B.rfftn(a, (0, 1), workers)
@@ -639,24 +582,19 @@ def band_levels(
         raise ValueError(
             f"signal must be 1-D (mono); got shape {x.shape}: pick a channel (x[:, 0]) or average them (x.mean(axis=1))"
         )
-    _check_finite("signal", x)
-    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.integer, np.floating)) or not rate > 0:
-        raise ValueError(f"rate must be a positive number of samples per second; got {rate!r}")
-    rate = float(rate)
+    check_finite_input("signal", x)
+    rate = check_float("rate", rate, minimum=0, min_open=True)
     bands = check_choice("bands", bands, BANDS)
     workers = check_workers(workers)
     if frame is None:
         frame = 1 << max(4, math.ceil(math.log2(rate / 8.0)))
-    if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)) or frame < 2:
-        raise ValueError(f"frame must be an integer >= 2 samples; got {frame!r}")
-    frame = int(frame)
-    hop = frame // 2 if hop is None else hop
-    if isinstance(hop, bool) or not isinstance(hop, (int, np.integer)) or hop < 1:
-        raise ValueError(f"hop must be a positive integer number of samples; got {hop!r}")
+    frame = check_int("frame", frame, minimum=2)
+    hop = frame // 2 if hop is None else check_positive_int("hop", hop)
     if x.size < frame:
         raise ValueError(f"signal must be at least one frame long ({frame} samples); got {x.size} samples")
     nyq = rate / 2
-    fmax = nyq if fmax is None else fmax
+    fmin = check_float("fmin", fmin)
+    fmax = nyq if fmax is None else check_float("fmax", fmax)
     if not (0 <= fmin < fmax <= nyq):
         raise ValueError(
             f"fmin and fmax must satisfy 0 <= fmin < fmax <= rate / 2 = {nyq:g} Hz; got fmin={fmin!r}, fmax={fmax!r}"
@@ -672,18 +610,21 @@ def band_levels(
     centers, edges, member = centers[has_bin], edges[has_bin], member[:, has_bin]
     # plan: frames as a strided view, a periodic Hann window, one-sided density scaling
     frames = np.lib.stride_tricks.sliding_window_view(x, frame)[::hop]
+    dtype, work = _dtypes(x, "signal")
+    # each frame is copied (detrended and windowed), transformed and squared: hop << frame multiplies the signal
+    check_alloc(frames.shape, work, what="band_levels", copies=4)
     win = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(frame) / frame)
     scale = np.full(freqs.size, 2.0 / (rate * np.sum(win**2)))
     scale[0] /= 2
     if frame % 2 == 0:
         scale[-1] /= 2
     # execute: detrend (welch's default 'constant'), window, FFT, density, band sums
-    dtype = _float_dtype(x.dtype)
-    seg = (frames - frames.mean(axis=1, keepdims=True, dtype=np.float64).astype(dtype)) * win.astype(dtype)
-    spec = B.rfftn(np.ascontiguousarray(seg, dtype=dtype), (1,), workers)
-    psd = (spec.real**2 + spec.imag**2) * scale.astype(dtype)
-    power = psd @ (member * (rate / frame)).astype(dtype)
+    seg = (frames - frames.mean(axis=1, keepdims=True, dtype=np.float64).astype(work)) * win.astype(work)
+    spec = B.rfftn(np.ascontiguousarray(seg, dtype=work), (1,), workers)
+    psd = (spec.real**2 + spec.imag**2) * scale.astype(work)
+    power = psd @ (member * (rate / frame)).astype(work)
     with np.errstate(divide="ignore"):
         levels = 10.0 * np.log10(power)
+    power, levels = power.astype(dtype, copy=False), levels.astype(dtype, copy=False)
     times = (np.arange(frames.shape[0]) * hop + frame / 2) / rate
     return BandLevels(times=times, centers=centers, edges=edges, power=power, levels=levels)
