@@ -328,13 +328,13 @@ def test_eval_cache_reused_and_invalidated():
     x = torch.randn(2, 3, 20, 20)
     with torch.no_grad():
         layer(x)
-        cached = layer._spectrum_cache[4]
+        cached = layer._spectrum_cache.spectrum
         layer(x)
-        assert layer._spectrum_cache[4] is cached  # reused
+        assert layer._spectrum_cache.spectrum is cached  # reused
         # load_state_dict copies in place: the version counter moves, the cache is rebuilt
         layer.load_state_dict(ref.state_dict())
         assert_close(_np(layer(x)), _np(ref(x)), np.float32)
-        assert layer._spectrum_cache[4] is not cached
+        assert layer._spectrum_cache.spectrum is not cached
         # an in-place edit of the weight
         layer.weight.mul_(2)
         ref.weight.mul_(2)
@@ -356,6 +356,126 @@ def test_eval_cache_reused_and_invalidated():
     ref.load_state_dict(layer.state_dict())
     with torch.no_grad():
         assert_close(_np(layer(x)), _np(ref(x)), np.float32)
+
+
+def test_stale_spectrum_after_data_edit_issue_case_8():
+    # The weight's version counter does not see edits through .data (EMA, weight clipping):
+    # the cached spectrum must still never be served for other weight values.
+    torch.manual_seed(0)
+    layer = FFTConv2d(2, 3, 5, padding=2).double().eval()
+    x = torch.randn(1, 2, 12, 12, dtype=torch.float64)
+    with torch.no_grad():
+        layer(x)
+        layer.weight.data.mul_(2.0)
+        got = layer(x)
+        want = F.conv2d(x, layer.weight, layer.bias, padding=2)
+    assert float((got - want).abs().max()) < 1e-12
+
+
+def _weight_edits():
+    """Every way a weight can change behind the layer's back (each edits `layer` in place)."""
+
+    def data_mul(m):
+        m.weight.data.mul_(-1.5)
+
+    def data_view(m):  # one output channel through a view of .data
+        m.weight.data[0].zero_()
+
+    def data_assign(m):  # .data = a new tensor of the same shape
+        m.weight.data = torch.randn_like(m.weight)
+
+    def data_copy_same_sum(m):  # a permutation keeps sum, norm and every summary statistic
+        m.weight.data.copy_(m.weight.data.flip(-1))
+
+    def inplace_nograd(m):
+        with torch.no_grad():
+            m.weight.add_(0.25)
+
+    def state_dict(m):
+        sd = {k: torch.randn_like(v) for k, v in m.state_dict().items()}
+        m.load_state_dict(sd)
+
+    def replace_parameter(m):
+        m.weight = nn.Parameter(torch.randn_like(m.weight))
+
+    def to_float(m):  # a dtype change (the input is cast alongside)
+        m.float()
+
+    def ema(m):  # exponential moving average written into .data (the common EMA recipe)
+        other = torch.randn_like(m.weight)
+        m.weight.data.mul_(0.9).add_(other, alpha=0.1)
+
+    def clamp(m):  # weight clipping
+        m.weight.data.clamp_(-0.05, 0.05)
+
+    def bias(m):
+        m.bias.data.add_(1.0)
+
+    def optimizer_step(m):
+        opt = torch.optim.SGD(m.parameters(), lr=0.5)
+        with torch.enable_grad():
+            m(torch.randn(1, m.in_channels, *([9] * (m.weight.ndim - 2)), dtype=m.weight.dtype)).sum().backward()
+        opt.step()
+
+    return [
+        data_mul,
+        data_view,
+        data_assign,
+        data_copy_same_sum,
+        inplace_nograd,
+        state_dict,
+        replace_parameter,
+        to_float,
+        ema,
+        clamp,
+        bias,
+        optimizer_step,
+    ]
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+@pytest.mark.parametrize("edit", _weight_edits(), ids=lambda f: f.__name__)
+def test_cached_spectrum_follows_every_weight_change(d, edit):
+    torch.manual_seed(d)
+    ksize = 5 if d < 3 else 3
+    layer = FFT[d](2, 3, ksize, padding=ksize // 2).double().eval()
+    conv = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[d]
+    x = torch.randn(1, 2, *([10] * d), dtype=torch.float64)
+    with torch.no_grad():
+        layer(x)
+        assert layer._spectrum_cache is not None
+        edit(layer)
+        xx = x.to(layer.weight.dtype)
+        got = layer(xx)
+        want = conv(xx, layer.weight, layer.bias, padding=ksize // 2)
+        tol = 1e-12 if layer.weight.dtype == torch.float64 else 1e-5
+        assert float((got - want).abs().max()) <= tol * float(want.abs().max())
+        # and a second call (now served from the rebuilt cache) agrees too
+        assert torch.equal(layer(xx), got)
+
+
+def test_cached_spectrum_large_kernel_path_and_inference_mode():
+    # kernels above the DFT-matrix size take the FFT route to their spectrum; inference mode too
+    torch.manual_seed(3)
+    layer = FFTConv2d(1, 2, 17, padding=8).double().eval()
+    x = torch.randn(1, 1, 40, 40, dtype=torch.float64)
+    with torch.inference_mode():
+        layer(x)
+        layer.weight.data[:, :, 3, 4] += 1.0
+        got = layer(x)
+    want = F.conv2d(x, layer.weight.detach(), layer.bias.detach(), padding=8)
+    assert float((got - want).abs().max()) < 1e-11
+
+
+def test_cached_spectrum_nan_weight_never_served_stale():
+    layer = FFTConv1d(1, 1, 3, padding=1, bias=False).double().eval()
+    x = torch.ones(1, 1, 6, dtype=torch.float64)
+    with torch.no_grad():
+        layer.weight.data.fill_(1.0)
+        layer.weight.data[0, 0, 0] = float("nan")
+        assert torch.isnan(layer(x)).any()
+        layer.weight.data.fill_(1.0)
+        assert float((layer(x) - F.conv1d(x, layer.weight, padding=1)).abs().max()) < 1e-12
 
 
 def test_empty_batch_pickle_and_deepcopy():

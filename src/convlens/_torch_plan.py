@@ -1,12 +1,14 @@
 """Shapes and costs of the torch adapter's convolutions (pure Python, no torch import).
 
 Everything here works on integers only, so it is cached with ``lru_cache`` and
-tested without tensors.  The semantics are the engine's (``_engine._geometry``):
-a cross-correlation with zero padding ``(before, after)`` is the full linear
-convolution with the flipped kernel, kept from ``offset = K - 1 - before`` on,
-and the shortest circular length whose wrap-around misses the kept outputs is
-:meth:`AxisGeometry.min_circular_length` (``n + max(before, after)``), raised
-to at least ``K`` so that the kernel fits.
+tested without tensors.  The semantics are the engine's: a cross-correlation
+with zero padding ``(before, after)`` is the full linear convolution with the
+flipped kernel, kept from ``offset = K - 1 - before`` on, and the shortest
+circular length whose wrap-around misses the kept outputs is
+:meth:`AxisGeometry.min_circular_length`, raised to at least ``K`` so that the
+kernel fits.  Only public names of lower layers are used (``_backend.good_size``);
+the per-axis geometry and the frame length rule are this module's own, since
+the adapter plans for torch's FFTs, not the engine's.
 """
 
 from __future__ import annotations
@@ -17,12 +19,46 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ._backend import good_size
-from ._engine._fft import overlap_add_length
-from ._engine._geometry import AxisGeometry, axis_geometry
 from ._validation import check_choice
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 PADDING_STRINGS = ("same", "valid")
+
+
+@dataclass(frozen=True)
+class AxisGeometry:
+    """One axis of a zero-padded cross-correlation, read as a cropped full convolution."""
+
+    n: int  # input length
+    k: int  # kernel length (dilation included)
+    out_len: int  # outputs at stride 1
+    offset: int  # index in the full convolution of output 0
+    before: int  # implicit zero padding before x[0]
+    after: int  # ... and after x[n - 1]
+
+    @property
+    def padded(self) -> int:
+        """Length of x with its padding."""
+        return self.n + self.before + self.after
+
+    def min_circular_length(self) -> int:
+        """Shortest circular length whose wrap-around misses outputs ``offset .. offset + out_len`` (and fits K)."""
+        return max(self.n + self.k - 1 - self.offset, self.offset + self.out_len, self.k)
+
+
+def frame_length(k: int, n: int, other: int = 1) -> int:
+    """Overlap-save frame length for a kernel of ``k`` taps on ``n`` samples.
+
+    ``other`` is the number of points of one frame across the other axes.  A
+    frame of about 8k points in 1-D (4096 .. 16384) or 2**19 points in N-d stays
+    in L2 cache; at least 2k (4k in 1-D), never longer than the signal needs.
+    """
+    if other == 1:
+        want = max(min(max(8 * k, 4096), 16384), 4 * k)
+    else:
+        want = max(2 * k, min(8 * k, (1 << 19) // other))
+    want = min(want, max(n + k - 1, 2 * k))
+    return good_size(max(want, k + 1), True)
 
 
 def ntuple(name: str, value, d: int, *, minimum: int) -> tuple[int, ...]:
@@ -127,7 +163,7 @@ def plan_conv(
         geoms.append(g)
         out.append((g.out_len - 1) // s + 1)
     # also >= k (the kernel must fit) and >= out_len (outputs are read from 0 on; matters when pad >= k)
-    fft_shape = [good_size(max(g.min_circular_length(False), g.k, g.out_len), True) for g in geoms]
+    fft_shape = [good_size(max(g.min_circular_length(), g.k, g.out_len), True) for g in geoms]
     args = (tuple(spatial), tuple(kernel), tuple(pads), tuple(stride), tuple(geoms))
     # overlap-save where the engine would use it: the axis with the largest input/kernel ratio, if >= 8
     ratios = [(g.padded / g.k, ax) for ax, g in enumerate(geoms)]
@@ -135,7 +171,7 @@ def plan_conv(
     if block and ratio >= 8:
         g = geoms[ax]
         other = math.prod(L for i, L in enumerate(fft_shape) if i != ax)
-        frame = overlap_add_length(g.k, g.padded, True, other)
+        frame = frame_length(g.k, g.padded, other)
         hop = frame - g.k + 1
         nblocks = -(-g.out_len // hop)
         if nblocks >= 2:
@@ -155,9 +191,9 @@ def plan_long(length: int, klen: int, causal: bool) -> tuple[int, int, int]:
     (``min_circular_length``) but the kernel gradient needs every lag.
     """
     k = min(klen, length) if causal else klen
-    g = AxisGeometry(length, k, length, 0, k - 1, 0) if causal else axis_geometry(length, k, "same")
-    n = max(g.min_circular_length(False), length + k - 1)
-    return good_size(n, True), g.offset, k
+    # causal: outputs 0 .. L-1 of the full convolution; centred: from (k - 1) // 2, as mode 'same'
+    offset = 0 if causal else (k - 1) // 2
+    return good_size(length + k - 1, True), offset, k
 
 
 # Kernels with at most this many taps per axis get their spectrum from small DFT

@@ -6,7 +6,7 @@
 * :class:`FFTConv1d`, :class:`FFTConv2d`, :class:`FFTConv3d` - subclasses of
   ``nn.Conv1d/2d/3d`` (same parameters, ``state_dict`` and ``repr``) that run
   :func:`fft_conv`; in eval mode (no autograd graph needed for the weight) the
-  weight spectrum is cached and recomputed when the weight changes.
+  weight spectrum is cached and recomputed whenever the weight's values change.
 * :func:`convert` - swaps the ``nn.Conv*d`` layers of a model for FFT layers where
   the cost rule says FFT is faster.
 * :func:`long_conv` - per-channel causal (or centred) long convolution for
@@ -16,9 +16,8 @@ Every computation is ``torch.fft`` and ``torch`` matrix products on the input's
 device (no NumPy round trip, so autograd works everywhere); float64 stays float64,
 float32 stays float32, float16/bfloat16 are computed in float32 and returned in
 their own dtype.  Shapes, alias-free FFT lengths, fast lengths and the
-overlap-save block length come from the engine (``convlens._torch_plan`` builds on
-``convlens._engine._geometry``, ``_engine._fft.overlap_add_length`` and
-``_backend.good_size``).
+overlap-save frame length come from ``convlens._torch_plan`` (pure integer
+planning with the engine's geometry rules and ``_backend.good_size``).
 
 Examples
 --------
@@ -39,6 +38,7 @@ import copy
 import math
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -472,10 +472,23 @@ def _spectrum_bytes(weight: Tensor, plan: ConvPlan, work: torch.dtype) -> int:
     return weight.shape[0] * weight.shape[1] * math.prod(plan.spectrum_shape) * itemsize
 
 
+class _SpectrumCache(NamedTuple):
+    """A weight spectrum and exactly the weight values it was computed from."""
+
+    key: tuple  # plan, groups, work dtype, inference mode, weight shape/dtype/device
+    snapshot: Tensor  # a copy of the weight's values when the spectrum was computed
+    spectrum: Tensor
+
+
+def _cache_key(weight: Tensor, plan: ConvPlan, dilation, groups: int, work: torch.dtype) -> tuple:
+    mode = torch.is_inference_mode_enabled()
+    return (plan.fft_shape, plan.shifts, dilation, groups, work, mode, weight.shape, weight.dtype, weight.device)
+
+
 class _FFTConvMixin:
     """``_conv_forward`` of ``nn.Conv*d`` by FFT, with an eval-mode weight-spectrum cache."""
 
-    _spectrum_cache: tuple | None = None
+    _spectrum_cache: _SpectrumCache | None = None
 
     def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         x, batched, plan, dilation = _prepare(
@@ -489,24 +502,29 @@ class _FFTConvMixin:
             and not (torch.is_grad_enabled() and weight.requires_grad)
             and _spectrum_bytes(weight, plan, work) <= _CACHE_MAX_BYTES
         ):
-            key = (plan.fft_shape, plan.shifts, dilation, self.groups, work, torch.is_inference_mode_enabled())
-            c = self._spectrum_cache
-            # Identity + version counter + storage address: in-place updates (optimizer steps,
-            # load_state_dict) bump the version, ``.data =`` and ``.to()`` change the address.
-            if (
-                c is not None
-                and c[0] is weight
-                and c[1] == weight._version
-                and c[2] == weight.data_ptr()
-                and c[3] == key
-            ):
-                spectrum = c[4]
-            else:
-                with torch.no_grad():
-                    spectrum = _weight_spectrum(weight, plan, self.groups, dilation, work)
-                self._spectrum_cache = (weight, weight._version, weight.data_ptr(), key, spectrum)
+            spectrum = self._cached_spectrum(weight, plan, dilation, work)
         y = _fft_conv_nd(x, weight, bias, plan, self.groups, dilation, work, spectrum).to(input.dtype)
         return y if batched else y.squeeze(0)
+
+    def _cached_spectrum(self, weight: Tensor, plan: ConvPlan, dilation, work: torch.dtype) -> Tensor:
+        """The weight spectrum, served from the cache only if the weight's values are the cached ones.
+
+        Identity, version counter and storage address miss edits through
+        ``.data`` (EMA, weight clipping) and writes through other views, so the
+        cache keeps a copy of the weight and compares values: one read of the
+        weight per call, small beside the spectrum it saves (which is larger
+        than the weight by the FFT volume / kernel volume).  A weight holding
+        NaN never compares equal, so it is recomputed on every call.
+        """
+        key = _cache_key(weight, plan, dilation, self.groups, work)
+        c = self._spectrum_cache
+        if c is not None and c.key == key and torch.equal(c.snapshot, weight):
+            return c.spectrum
+        with torch.no_grad():
+            snapshot = weight.detach().clone()
+            spectrum = _weight_spectrum(snapshot, plan, self.groups, dilation, work)
+        self._spectrum_cache = _SpectrumCache(key, snapshot, spectrum)
+        return spectrum
 
     def __getstate__(self):
         # pickles and deep copies leave the cache behind (it is rebuilt on demand)
