@@ -1,0 +1,382 @@
+"""Scenes of the essay's second half: cross-correlation, statistics, convolution layers."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .. import correlate
+from ..data import audio_source, load_audio, load_series
+from ..filters import gaussian_kernel
+from ..matching import find_peaks, locate, match_template
+from ..timeseries import arma_to_ma_kernel, fit_arima, forecast_arima, moving_average, simulate_arma
+from ..whiten import PatchWhitener, PCAWhitener
+from ._common import PHOTO_SOURCES, SERIES_SOURCES, frozen, photo, scene
+
+# The face of astronaut() (rows 70:163, columns 175:268), as scikit-image's LBP face cascade finds it.
+FACE_BOX = (70, 175, 93, 93)
+
+
+@frozen
+class FaceMatch:
+    """A face cut from a photo, found again after the photo is shifted and made noisy."""
+
+    image: np.ndarray
+    template: np.ndarray
+    scores: np.ndarray
+    peak: tuple[int, int]
+    score: float
+    shift: tuple[int, int]
+    expected: tuple[int, int]
+    box: tuple[int, int, int, int]
+    seed: int
+    source: str
+
+
+@scene
+def face_match(shift: tuple[int, int] = (40, -60), noise: float = 0.05, seed: int = 0) -> FaceMatch:
+    """``astronaut()`` (grey, 512 x 512) rolled by ``shift`` plus Gaussian noise; her face is the template.
+
+    Examples
+    --------
+    >>> from convlens.scenes import face_match
+    >>> s = face_match()
+    >>> s.peak == s.expected, s.score > 0.9
+    (True, True)
+    """
+    face = photo("astronaut", 512)
+    r, c, h, w = FACE_BOX
+    template = face[r : r + h, c : c + w].copy()
+    moved = np.roll(face, shift, axis=(0, 1)) + np.random.default_rng(seed).normal(0, noise, face.shape)
+    scores = match_template(moved, template)
+    peaks = find_peaks(scores, 1)
+    peak = tuple(int(v) for v in peaks.indices[0])
+    expected = ((r + shift[0]) % face.shape[0], (c + shift[1]) % face.shape[1])
+    return FaceMatch(
+        moved, template, scores, peak, float(peaks.scores[0]), tuple(shift), expected, (*peak, h, w), int(seed),
+        PHOTO_SOURCES["astronaut"],
+    )  # fmt: skip
+
+
+@frozen
+class ClipLocation:
+    """One second of a recording, found in the noisy recording by normalized cross-correlation."""
+
+    recording: np.ndarray
+    rate: int
+    clip: np.ndarray
+    true_start: int
+    found_start: int
+    score: float
+    confidence: float
+    times: np.ndarray
+    scores: np.ndarray
+    seed: int
+    source: str
+
+
+@scene
+def clip_location(start_seconds: float = 17.3, noise: float = 0.05, seed: int = 0) -> ClipLocation:
+    """A 1 s clip of the shipped music excerpt, located in the whole excerpt plus noise.
+
+    Examples
+    --------
+    >>> from convlens.scenes import clip_location
+    >>> s = clip_location()
+    >>> s.found_start == s.true_start, s.score > 0.9
+    (True, True)
+    """
+    song, rate = load_audio("music")
+    start = int(start_seconds * rate)
+    clip = song[start : start + rate].copy()
+    noisy = song + np.random.default_rng(seed).normal(0, noise * song.std(), song.shape)
+    where = locate(noisy, clip, rate)
+    scores = match_template(noisy, clip)  # the score of every start, for the plot
+    source, licence = audio_source("music")
+    return ClipLocation(
+        noisy, rate, clip, start, int(where.sample), float(where.score), float(where.confidence),
+        np.arange(scores.size) / rate, scores, int(seed), f"{source}; {licence}",
+    )  # fmt: skip
+
+
+@frozen
+class ArmaKernels:
+    """The psi weights: each ARMA model is white noise convolved with its kernel."""
+
+    names: tuple[str, ...]
+    ar: tuple[np.ndarray, ...]
+    ma: tuple[np.ndarray, ...]
+    psi: tuple[np.ndarray, ...]
+    noise: np.ndarray
+    series: tuple[np.ndarray, ...]
+    seed: int
+    source: str
+
+
+# name -> (AR polynomial, MA polynomial), statsmodels' convention: x_t - 0.8 x_{t-1} = e_t is [1, -0.8]
+ARMA_MODELS = {
+    "MA(2)": ([1.0], [1.0, 0.6, 0.3]),
+    "AR(1)": ([1.0, -0.8], [1.0]),
+    "AR(2)": ([1.0, -1.3, 0.7], [1.0]),
+    "ARMA(1,1)": ([1.0, -0.7], [1.0, 0.5]),
+}
+
+
+@scene
+def arma_kernels(n: int = 24, length: int = 300, seed: int = 0) -> ArmaKernels:
+    """ψ kernels of four ARMA models, and one white-noise draw pushed through each.
+
+    Examples
+    --------
+    >>> from convlens.scenes import arma_kernels
+    >>> s = arma_kernels()
+    >>> s.psi[0][:4].tolist()                                     # MA(2): its own coefficients
+    [1.0, 0.6, 0.3, 0.0]
+    """
+    noise = np.random.default_rng(seed).standard_normal(length)
+    psi, series = [], []
+    for ar, ma in ARMA_MODELS.values():
+        psi.append(arma_to_ma_kernel(ar, ma, n))
+        series.append(simulate_arma(ar, ma, length, innovations=noise))
+    return ArmaKernels(
+        tuple(ARMA_MODELS), tuple(np.asarray(a) for a, _ in ARMA_MODELS.values()),
+        tuple(np.asarray(m) for _, m in ARMA_MODELS.values()), tuple(psi), noise, tuple(series), int(seed),
+        "synthetic white noise (numpy default_rng)",
+    )  # fmt: skip
+
+
+@frozen
+class ArimaForecast:
+    """An ARIMA forecast computed by convolutions, drawn over statsmodels' own."""
+
+    years: np.ndarray
+    series: np.ndarray
+    order: tuple[int, int, int]
+    params: np.ndarray
+    future_years: np.ndarray
+    mean: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    statsmodels_mean: np.ndarray
+    statsmodels_lower: np.ndarray
+    statsmodels_upper: np.ndarray
+    truncation_bound: np.ndarray
+    source: str
+
+
+@scene
+def arima_forecast(steps: int = 20, order: tuple[int, int, int] = (2, 0, 1)) -> ArimaForecast:
+    """Yearly sunspots 1700-2008, ARIMA ``order`` with a constant, forecast ``steps`` years with 95 % intervals.
+
+    Examples
+    --------
+    >>> from convlens.scenes import arima_forecast
+    >>> s = arima_forecast(5)
+    >>> bool(np.all(np.abs(s.mean - s.statsmodels_mean) <= s.truncation_bound + 1e-6))
+    True
+    """
+    from statsmodels.tsa.arima.model import ARIMA
+
+    series = load_series("sunspots")
+    years = np.arange(1700, 1700 + series.size)
+    params = fit_arima(series, order, trend="c")
+    ours = forecast_arima(series, order, params, steps, trend="c")
+    interval = ours.conf_int()
+    theirs = ARIMA(series, order=order, trend="c").filter(params).get_forecast(steps)
+    ref = np.asarray(theirs.conf_int(alpha=0.05))
+    return ArimaForecast(
+        years, series, tuple(order), np.asarray(params), np.arange(years[-1] + 1, years[-1] + 1 + steps),
+        ours.mean, interval[:, 0], interval[:, 1], np.asarray(theirs.predicted_mean), ref[:, 0], ref[:, 1],
+        ours.truncation_bound, SERIES_SOURCES["sunspots"],
+    )  # fmt: skip
+
+
+@frozen
+class WhiteNoise:
+    """White noise: zero mean, unit variance, no correlation between samples."""
+
+    samples: np.ndarray
+    lags: np.ndarray
+    autocorrelation: np.ndarray
+    band: float
+    seed: int
+    source: str
+
+
+@scene
+def white_noise(n: int = 1000, max_lag: int = 30, seed: int = 0) -> WhiteNoise:
+    """``n`` standard normal draws and their autocorrelation (a correlation of the noise with itself).
+
+    Examples
+    --------
+    >>> from convlens.scenes import white_noise
+    >>> s = white_noise()
+    >>> float(s.autocorrelation[0]), bool(np.mean(np.abs(s.autocorrelation[1:]) < s.band) > 0.9)
+    (1.0, True)
+    """
+    x = np.random.default_rng(seed).standard_normal(n)
+    z = x - x.mean()
+    full = correlate(z, z, "full")
+    acf = full[n - 1 : n + max_lag] / full[n - 1]
+    return WhiteNoise(x, np.arange(max_lag + 1), acf, 1.96 / np.sqrt(n), int(seed), "numpy default_rng")
+
+
+@frozen
+class Decorrelation:
+    """Pairs of neighbouring pixels: strongly correlated, then rotated onto the eigenvectors and scaled."""
+
+    points: np.ndarray
+    mean: np.ndarray
+    eigenvectors: np.ndarray
+    eigenvalues: np.ndarray
+    whitened: np.ndarray
+    correlation_before: float
+    correlation_after: float
+    seed: int
+    source: str
+
+
+@scene
+def decorrelation(n: int = 1500, seed: int = 0) -> Decorrelation:
+    """``n`` random (left, right) neighbour pairs of ``camera()`` pixels, PCA-whitened.
+
+    Examples
+    --------
+    >>> from convlens.scenes import decorrelation
+    >>> s = decorrelation()
+    >>> s.correlation_before > 0.9, abs(s.correlation_after) < 1e-10
+    (True, True)
+    """
+    image = photo("camera", 512)
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, image.shape[0], n)
+    cols = rng.integers(0, image.shape[1] - 1, n)
+    points = np.column_stack([image[rows, cols], image[rows, cols + 1]])
+    pca = PCAWhitener().fit(points)
+    z = pca.transform(points)
+    return Decorrelation(
+        points, pca.mean_, pca.components_, pca.explained_variance_, z, float(np.corrcoef(points.T)[0, 1]),
+        float(np.corrcoef(z.T)[0, 1]), int(seed), PHOTO_SOURCES["camera"],
+    )  # fmt: skip
+
+
+@frozen
+class ZcaFilters:
+    """ZCA whitening of 7 x 7 photo patches: each row of the ZCA matrix is a kernel."""
+
+    image: np.ndarray
+    filters: np.ndarray
+    kernel: np.ndarray
+    whitened: np.ndarray
+    seed: int
+    source: str
+
+
+@scene
+def zca_filters(size: int = 7, epsilon: float = 1e-3, seed: int = 0) -> ZcaFilters:
+    """ZCA fitted on ``camera()`` (256 x 256) patches; the centre filter is a centre-surround kernel.
+
+    Examples
+    --------
+    >>> from convlens.scenes import zca_filters
+    >>> s = zca_filters()
+    >>> s.filters.shape, bool(s.kernel[3, 3] > 0 > s.kernel[3, 2])
+    ((49, 7, 7), True)
+    """
+    image = photo("camera")
+    pw = PatchWhitener(size, epsilon=epsilon, rng=seed).fit(image)
+    return ZcaFilters(image, pw.filters_, pw.kernel_, pw.transform(image), int(seed), PHOTO_SOURCES["camera"])
+
+
+@frozen
+class GaussianSmoothing:
+    """A Gaussian kernel used as the weights of a moving average over a real series."""
+
+    years: np.ndarray
+    series: np.ndarray
+    sigmas: np.ndarray
+    weights: tuple[np.ndarray, ...]
+    smoothed: tuple[np.ndarray, ...]
+    source: str
+
+
+@scene
+def gaussian_smoothing(sigmas: tuple[float, ...] = (1.0, 3.0, 8.0)) -> GaussianSmoothing:
+    """The Nile's yearly flow 1871-1970, smoothed by Gaussian-weighted moving averages.
+
+    Examples
+    --------
+    >>> from convlens.scenes import gaussian_smoothing
+    >>> s = gaussian_smoothing((2.0,))
+    >>> bool(abs(s.weights[0].sum() - 1) < 1e-12), s.smoothed[0].shape
+    (True, (100,))
+    """
+    series = load_series("nile")
+    weights = tuple(gaussian_kernel(s, ndim=1) for s in sigmas)
+    smoothed = tuple(moving_average(series, w, boundary="reflect") for w in weights)
+    return GaussianSmoothing(
+        np.arange(1871, 1871 + series.size),
+        series,
+        np.asarray(sigmas, float),
+        weights,
+        smoothed,
+        SERIES_SOURCES["nile"],
+    )
+
+
+@frozen
+class LayerSpeed:
+    """FFTConv2d against nn.Conv2d on this machine, same weights, across kernel sizes."""
+
+    kernel_sizes: np.ndarray
+    conv2d_ms: np.ndarray
+    fftconv2d_ms: np.ndarray
+    max_difference: np.ndarray
+    input_shape: tuple[int, ...]
+    torch_version: str
+    threads: int
+    source: str
+
+
+@scene
+def conv_layer_speed(
+    kernel_sizes: tuple[int, ...] = (3, 9, 17, 31), shape: tuple[int, ...] = (1, 8, 128, 128), repeats: int = 3
+) -> LayerSpeed:
+    """Forward time of the two layers ('same' padding, 8 -> 8 channels); needs torch (ImportError otherwise).
+
+    Examples
+    --------
+    >>> from convlens.scenes import conv_layer_speed
+    >>> s = conv_layer_speed((3,), (1, 2, 32, 32), repeats=1)
+    >>> bool(s.max_difference[0] < 1e-3)
+    True
+    """
+    import torch
+
+    from ..torch import FFTConv2d
+
+    torch.manual_seed(0)
+    x = torch.randn(*shape)
+    ref_ms, fft_ms, diffs = [], [], []
+    with torch.no_grad():
+        for k in kernel_sizes:
+            ref = torch.nn.Conv2d(shape[1], shape[1], k, padding="same")
+            layer = FFTConv2d(shape[1], shape[1], k, padding="same")
+            layer.load_state_dict(ref.state_dict())
+            times = []
+            for module in (ref, layer):
+                module(x)  # warm-up: plans, caches, allocator
+                best = np.inf
+                for _ in range(repeats):
+                    t0 = time.perf_counter()
+                    module(x)
+                    best = min(best, time.perf_counter() - t0)
+                times.append(best * 1e3)
+            ref_ms.append(times[0])
+            fft_ms.append(times[1])
+            diffs.append(float((layer(x) - ref(x)).abs().max()))
+    return LayerSpeed(
+        np.asarray(kernel_sizes), np.asarray(ref_ms), np.asarray(fft_ms), np.asarray(diffs), tuple(shape),
+        torch.__version__, torch.get_num_threads(), "random input (torch.manual_seed(0))",
+    )  # fmt: skip
