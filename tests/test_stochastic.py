@@ -177,8 +177,8 @@ def test_the_reference_is_scipys_same_mode(rng):
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"samples": 0}, ValueError, "samples must be a positive integer"),
-        ({"samples": 2.5}, TypeError, "samples must be a positive integer"),
+        ({"samples": 0}, ValueError, "samples must be an integer >= 1; got 0"),
+        ({"samples": 2.5}, TypeError, r"samples must be an integer >= 1; got 2.5 \(float\)"),
         ({"kernel": np.array([[1.0, np.nan]])}, ValueError, "kernel must be finite"),
         ({"kernel": np.ones(3)}, ValueError, "kernel must have as many dimensions as x"),
         ({"boundary": "mirror"}, ValueError, "boundary must be one of"),
@@ -196,7 +196,7 @@ def test_monte_carlo_convolve_rejects_bad_arguments(kwargs, error, match):
     ("samples_list", "error", "match"),
     [
         ([4, 4], ValueError, "at least two distinct sample counts"),
-        ([1, 0], ValueError, "samples_list entries must be a positive integer"),
+        ([1, 0], ValueError, "samples_list entries must be an integer >= 1"),
         ([1, 2.5], TypeError, "samples_list must be a sequence of positive integers"),
     ],
 )

@@ -201,7 +201,7 @@ def test_singular_covariance_explains_epsilon(digits):
         ),
         (np.eye(3), {"n_components": 5}, ValueError, r"n_components must be an int in \[1, 3\]"),
         (np.eye(3), {"n_components": 1.5}, ValueError, r"n_components must be None, an int in \[1, 3\] or a float"),
-        (np.eye(3), {"epsilon": -1.0}, ValueError, "epsilon must be a number >= 0"),
+        (np.eye(3), {"epsilon": -1.0}, ValueError, "epsilon must be a real number >= 0"),
         ([[1.0, 2.0]], {}, ValueError, "X needs at least 2 samples"),
         ([["a", "b"]], {}, TypeError, "X must have a numeric dtype"),
     ],

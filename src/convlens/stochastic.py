@@ -24,7 +24,15 @@ import numpy as np
 
 from . import _backend as B
 from ._engine import convolve
-from ._validation import BOUNDARIES, check_array, check_choice, check_scalar
+from ._validation import (
+    BOUNDARIES,
+    check_alloc,
+    check_array,
+    check_choice,
+    check_positive_int,
+    check_scalar,
+    result_dtype,
+)
 
 __all__ = ["Convergence", "convergence", "monte_carlo_convolve"]
 
@@ -39,14 +47,6 @@ def _check_rng(rng) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator; got {type(rng).__name__}")
-
-
-def _check_samples(samples, name: str = "samples") -> int:
-    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)):
-        raise TypeError(f"{name} must be a positive integer (draws per pixel); got {samples!r}")
-    if samples < 1:
-        raise ValueError(f"{name} must be a positive integer (draws per pixel); got {samples!r}")
-    return int(samples)
 
 
 def _check_kernel(kernel, ndim: int) -> np.ndarray:
@@ -148,8 +148,9 @@ def monte_carlo_convolve(
     Returns
     -------
     ndarray
-        Same shape as x; float32 stays float32, complex64 stays complex64,
-        other inputs give float64 (complex128 for complex data or kernels).
+        Same shape as x, in x's dtype by the package's dtype rule (float16,
+        float32, float64 and complex kept; integers and bool give float64); a
+        complex kernel makes it complex of x's precision.
 
     Raises
     ------
@@ -179,12 +180,17 @@ def monte_carlo_convolve(
     """
     x = check_array("x", x)
     k = _check_kernel(kernel, x.ndim)
-    samples = _check_samples(samples)
+    samples = check_positive_int("samples", samples)
     boundary = check_choice("boundary", boundary, BOUNDARIES)
     check_scalar("fill_value", fill_value)
     gen = _check_rng(rng)
-    work = B.work_dtype(x.dtype)  # float32 stays float32, integers and bools -> float64
-    out_dtype = B.complex_of(work) if k.dtype.kind == "c" else work
+    # the data's dtype decides (the kernel is a distribution to draw from, not data); a complex kernel
+    # makes the result complex of the same precision
+    out_dtype, work = result_dtype(x.dtype, name="x")
+    if k.dtype.kind == "c":
+        out_dtype = B.complex_of(work)
+    padded = tuple(n + m - 1 for n, m in zip(x.shape, k.shape))
+    check_alloc(padded, out_dtype, what="monte_carlo_convolve", copies=2)  # the extended x, and the result
     if not np.any(k):
         return np.zeros(x.shape, out_dtype)
     # plan: extend x once by the kernel's reach, then tables of flat offsets into it
@@ -308,7 +314,7 @@ def convergence(
     x = check_array("x", x)
     k = _check_kernel(kernel, x.ndim)
     try:
-        counts = [_check_samples(s, "samples_list entries") for s in samples_list]
+        counts = [check_positive_int("samples_list entries", s) for s in samples_list]
     except TypeError:
         raise TypeError(f"samples_list must be a sequence of positive integers; got {samples_list!r}") from None
     if len(set(counts)) < 2:

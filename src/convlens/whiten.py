@@ -32,7 +32,17 @@ import numpy as np
 from scipy import linalg
 
 from ._engine import correlate
-from ._validation import BOUNDARIES, check_array, check_choice
+from ._validation import (
+    BOUNDARIES,
+    check_alloc,
+    check_array,
+    check_choice,
+    check_float,
+    check_positive_int,
+    check_shape,
+    result_dtype,
+    user_function,
+)
 
 __all__ = [
     "PCAWhitener",
@@ -48,11 +58,13 @@ __all__ = [
 # --------------------------------------------------------------------------- validation
 
 
-def _check_matrix(name: str, X) -> np.ndarray:
+def _check_matrix(name: str, X) -> tuple[np.ndarray, np.dtype]:
+    """(X in its working dtype, the dtype to return) by the package's dtype rule."""
     X = check_array(name, X, allow_complex=False)
     if X.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array (n_samples, n_features); got shape {X.shape}")
-    return np.asarray(X, dtype=np.float32 if X.dtype == np.float32 else np.float64)
+    out, work = result_dtype(X.dtype, allow_complex=False, name=name)
+    return np.asarray(X, dtype=work), out
 
 
 def _column_mean(name: str, X: np.ndarray) -> np.ndarray:
@@ -70,9 +82,12 @@ def _column_mean(name: str, X: np.ndarray) -> np.ndarray:
 
 
 def _check_epsilon(epsilon) -> float:
-    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float, np.floating, np.integer)) or not epsilon >= 0:
-        raise ValueError(f"epsilon must be a number >= 0 (added to every variance before dividing); got {epsilon!r}")
-    return float(epsilon)
+    return check_float("epsilon", epsilon, minimum=0)
+
+
+def _check_covariance_memory(obj, d: int) -> None:
+    """A (d, d) covariance, its eigenvectors and the whitening matrices (a wide X is cheap to pass as a view)."""
+    check_alloc((d, d), np.float64, what=f"{type(obj).__name__}.fit", copies=4)
 
 
 def _check_fitted(obj, attr: str) -> None:
@@ -90,22 +105,22 @@ class _Whitener:
 
     def fit(self, X, y=None):
         """Learn the transform from ``X`` of shape (n_samples, n_features); returns self."""
-        self._fit(_check_matrix("X", X))
+        self._fit(_check_matrix("X", X)[0])
         return self
 
     def fit_transform(self, X, y=None) -> np.ndarray:
         """``fit(X).transform(X)``, reusing the centred data."""
-        X = _check_matrix("X", X)
+        X, out = _check_matrix("X", X)
         self._fit(X)
-        return self._apply(X)
+        return self._apply(X).astype(out, copy=False)
 
     def transform(self, X) -> np.ndarray:
         """Whiten ``X`` (n_samples, n_features) with the fitted transform."""
         _check_fitted(self, "mean_")
-        X = _check_matrix("X", X)
+        X, out = _check_matrix("X", X)
         _check_features("X", X, self.mean_.size)
         _column_mean("X", X)
-        return self._apply(X)
+        return self._apply(X).astype(out, copy=False)
 
 
 # --------------------------------------------------------------------------- standardize
@@ -163,10 +178,10 @@ class Standardizer(_Whitener):
     def inverse_transform(self, Z) -> np.ndarray:
         """Undo :meth:`transform`."""
         _check_fitted(self, "scale_")
-        Z = _check_matrix("Z", Z)
+        Z, out = _check_matrix("Z", Z)
         _check_features("Z", Z, self.mean_.size)
         _column_mean("Z", Z)
-        return Z * self.scale_.astype(Z.dtype) + self.mean_.astype(Z.dtype)
+        return (Z * self.scale_.astype(Z.dtype) + self.mean_.astype(Z.dtype)).astype(out, copy=False)
 
 
 # --------------------------------------------------------------------------- PCA and ZCA
@@ -198,6 +213,7 @@ class _EigenWhitener(_Whitener):
     def _fit(self, X: np.ndarray) -> np.ndarray:
         epsilon = _check_epsilon(self.epsilon)
         n, d = X.shape
+        _check_covariance_memory(self, d)
         if n < 2:
             raise ValueError(f"X needs at least 2 samples to estimate a covariance; got {n}")
         self.mean_ = mean = _column_mean("X", X)
@@ -250,13 +266,13 @@ class _EigenWhitener(_Whitener):
     def inverse_transform(self, Z) -> np.ndarray:
         """Map whitened data back (exact when no component was dropped)."""
         _check_fitted(self, "whitening_matrix_")
-        Z = _check_matrix("Z", Z)
+        Z, out = _check_matrix("Z", Z)
         _column_mean("Z", Z)
         if Z.shape[1] != self.whitening_matrix_.shape[1]:
             raise ValueError(
                 f"Z has {Z.shape[1]} features, but the whitened data have {self.whitening_matrix_.shape[1]}"
             )
-        return Z @ self.coloring_matrix_.astype(Z.dtype) + self.mean_.astype(Z.dtype)
+        return (Z @ self.coloring_matrix_.astype(Z.dtype) + self.mean_.astype(Z.dtype)).astype(out, copy=False)
 
 
 class PCAWhitener(_EigenWhitener):
@@ -446,14 +462,19 @@ class PatchWhitener:
         self.rng = rng
 
     def _size(self) -> tuple[int, int]:
-        size = (self.size, self.size) if isinstance(self.size, (int, np.integer)) else tuple(self.size)
-        if len(size) != 2 or not all(isinstance(s, (int, np.integer)) and s >= 1 for s in size) or size == (1, 1):
+        size = check_shape("size", self.size)
+        size = size * 2 if len(size) == 1 else size
+        if len(size) != 2 or size == (1, 1):
             raise ValueError(f"size must be an int or a pair of ints >= 1 (not 1 x 1); got {self.size!r}")
         return int(size[0]), int(size[1])
 
     def fit(self, image, y=None):
         """Fit on one grey image (H, W) or a stack (N, H, W); returns self."""
-        img = check_array("image", image, allow_complex=False).astype(np.float64)
+        img = check_array("image", image, allow_complex=False)
+        result_dtype(img.dtype, allow_complex=False, name="image")  # the dtype rule's refusals (longdouble)
+        n_patches = check_positive_int("n_patches", self.n_patches)
+        check_alloc(img.shape, np.float64, what="PatchWhitener.fit")  # the float64 copy (x may be a broadcast view)
+        img = img.astype(np.float64)
         if img.ndim == 2:
             img = img[None]
         if img.ndim != 3:
@@ -466,7 +487,7 @@ class PatchWhitener:
         windows = np.lib.stride_tricks.sliding_window_view(img, (h, w), axis=(1, 2))
         total = windows.shape[0] * windows.shape[1] * windows.shape[2]
         gen = np.random.default_rng(self.rng)
-        pick = gen.choice(total, size=min(int(self.n_patches), total), replace=False)
+        pick = gen.choice(total, size=min(n_patches, total), replace=False)
         idx = np.unravel_index(pick, windows.shape[:3])
         patches = windows[idx].reshape(pick.size, h * w)
         self.zca_ = ZCAWhitener(epsilon=self.epsilon).fit(patches)
@@ -492,7 +513,10 @@ class PatchWhitener:
         if img.ndim not in (2, 3):
             raise ValueError(f"image must be (H, W) or (N, H, W); got shape {img.shape}")
         check_choice("boundary", boundary, BOUNDARIES)
-        img = img.astype(np.float32 if img.dtype == np.float32 else np.float64, copy=False)
+        out_dtype, work = result_dtype(img.dtype, allow_complex=False, name="image")
+        img = img.astype(work, copy=False)
         axes = (img.ndim - 2, img.ndim - 1)
-        out = correlate(img, self.kernel_.astype(img.dtype), mode, axes=axes, boundary=boundary, workers=workers)
-        return out - np.asarray(self.offset_, dtype=out.dtype)
+        with user_function("PatchWhitener.transform"):
+            out = correlate(img, self.kernel_.astype(work), mode, axes=axes, boundary=boundary, workers=workers)
+        out -= np.asarray(self.offset_, dtype=out.dtype)
+        return out.astype(out_dtype, copy=False)
