@@ -1,0 +1,199 @@
+"""Overlap-save over dask chunks: each output block reads the input region its outputs need.
+
+Per axis the input is (virtually) extended by the boundary rule, exactly as the
+engine's definition does (``numpy.pad`` of x by ``before`` / ``after`` samples).
+Output block ``[o0, o1)`` of a *valid* operation with window ``K`` on that
+extension needs extended samples ``[o0, o1 + K - 1)``; an index map (``np.pad``
+applied to ``arange(n)``, ``-1`` for a constant fill) turns those into source
+indices of x.  They are cut into *pieces*, one per input chunk they fall in
+(a wrap halo comes from the far end of the array, a reflect halo from the
+chunk at the edge), so a block depends only on the chunks it needs, however
+small the chunks or large the window.  Each piece that is not a whole chunk is
+sliced by its own task, which runs where the chunk lives: only the halo
+travels between workers, never a neighbour's whole chunk.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# A block that would need more input pieces than this is refused (the chunks are far
+# smaller than the window: one task would gather thousands of chunks).
+MAX_PIECES = 4096
+
+
+@dataclass
+class AxisSpec:
+    """How one axis of x maps to the output: output chunks and, per output chunk, its input pieces.
+
+    A piece is ``(chunk, sel)``: ``sel`` (a slice or an index array) taken from input
+    chunk ``chunk``, or ``(None, length)``: ``length`` samples of the constant fill.
+    ``extra`` holds one item per output chunk for the block function (e.g. its
+    range, to slice a batch kernel).
+    """
+
+    out_chunks: tuple[int, ...]
+    pieces: list[list[tuple]]
+    extra: list = field(default_factory=list)
+
+
+def extended_index(n: int, before: int, after: int, boundary: str) -> np.ndarray:
+    """Source index in x of every sample of x extended by ``boundary`` (-1: the constant fill)."""
+    idx = np.arange(n, dtype=np.int64)
+    if boundary == "constant":
+        return np.pad(idx, (before, after), mode="constant", constant_values=-1)
+    return np.pad(idx, (before, after), mode=boundary)
+
+
+def _piece_selection(local: np.ndarray):
+    """A slice when the local indices run with step +1 or -1 (no copy), else the index array."""
+    if local.size == 1:
+        return slice(int(local[0]), int(local[0]) + 1)
+    step = int(local[1] - local[0])
+    if step in (1, -1) and np.all(np.diff(local) == step):
+        stop = int(local[-1]) + step
+        return slice(int(local[0]), None if stop < 0 else stop, step)
+    return local
+
+
+def split_pieces(src: np.ndarray, starts: np.ndarray) -> list[tuple]:
+    """Cut source indices into runs that lie in one input chunk (or in the fill)."""
+    if src.size == 0:
+        return []
+    chunk = np.where(src < 0, -1, np.searchsorted(starts, src, side="right") - 1)
+    cuts = np.flatnonzero(np.diff(chunk)) + 1
+    pieces = []
+    for run_src, run_chunk in zip(np.split(src, cuts), np.split(chunk, cuts)):
+        c = int(run_chunk[0])
+        if c < 0:
+            pieces.append((None, int(run_src.size)))
+        else:
+            pieces.append((c, _piece_selection(run_src - starts[c])))
+    return pieces
+
+
+def halo_axis(in_chunks, out_chunks, imap: np.ndarray, window: int) -> AxisSpec:
+    """AxisSpec of a convolved axis: output chunk [o0, o1) reads extended samples [o0, o1 + window - 1)."""
+    starts = np.concatenate([[0], np.cumsum(in_chunks)[:-1]]).astype(np.int64)
+    # searchsorted needs strictly increasing starts: drop empty chunks from the lookup
+    keep = np.flatnonzero(np.asarray(in_chunks) > 0)
+    pieces, extra, o0 = [], [], 0
+    for c in out_chunks:
+        src = imap[o0 : o0 + c + window - 1]
+        found = split_pieces(src, starts[keep])
+        pieces.append([_whole(int(keep[p]), s, in_chunks) if p is not None else (None, s) for p, s in found])
+        extra.append(slice(o0, o0 + c))
+        o0 += c
+    return AxisSpec(tuple(out_chunks), pieces, extra)
+
+
+def _whole(c: int, sel, in_chunks) -> tuple:
+    """``slice(None)`` for a piece that is a whole chunk in order (its block uses the chunk as is)."""
+    if isinstance(sel, slice) and sel.step in (None, 1) and sel.indices(in_chunks[c]) == (0, in_chunks[c], 1):
+        return (c, slice(None))
+    return (c, sel)
+
+
+def pass_axis(in_chunks, out_size: int | None = None) -> AxisSpec:
+    """AxisSpec of an axis that is not convolved: the output keeps the input chunks.
+
+    ``out_size`` set: x has size 1 there and broadcasts against a larger kernel.
+    """
+    if out_size is not None:
+        return AxisSpec((out_size,), [[(0, slice(None))]], [slice(None)])
+    bounds = np.concatenate([[0], np.cumsum(in_chunks)]).astype(int)
+    return AxisSpec(
+        tuple(in_chunks),
+        [[(j, slice(None))] for j in range(len(in_chunks))],
+        [slice(int(bounds[j]), int(bounds[j + 1])) for j in range(len(in_chunks))],
+    )
+
+
+def regular_chunks(in_chunks, out_len: int) -> tuple[int, ...]:
+    """Output chunks for 'full'/'valid' (length changes): as large as the largest input chunk."""
+    size = max(1, max(in_chunks, default=1))
+    full, rest = divmod(out_len, size)
+    return (size,) * full + ((rest,) if rest else ())
+
+
+def _take(chunk: np.ndarray, sels: tuple) -> np.ndarray:
+    """Cut one piece out of an input chunk (runs on the worker that holds the chunk)."""
+    basic = tuple(s if isinstance(s, slice) else slice(None) for s in sels)
+    out = chunk[basic]
+    for ax, s in enumerate(sels):
+        if not isinstance(s, slice):
+            out = np.take(out, s, axis=ax)
+    return out
+
+
+def _fill(shape: tuple[int, ...], value, dtype) -> np.ndarray:
+    return np.full(shape, value, dtype=dtype)
+
+
+def _run_block(nested, extras, func, args):
+    """Assemble the region from its pieces and run the block function on it."""
+    region = np.block(nested)
+    return func(region, extras, *args)
+
+
+def _sel_length(sel, size: int) -> int:
+    return len(range(*sel.indices(size))) if isinstance(sel, slice) else len(sel)
+
+
+def build_graph(x, specs: list[AxisSpec], func, args, *, name: str, fill, region_dtype, kernel=None):
+    """Dask graph of the output: one slicing task per partial piece, one task per output block.
+
+    ``func(region, extras, *args)`` gets the assembled region (x's dtype promoted
+    with the fill) and one ``extra`` per axis; if ``kernel`` is given it is stored
+    once in the graph and passed to ``func`` in place of the string ``"__kernel__"``
+    in ``args``.
+    """
+    from dask.highlevelgraph import HighLevelGraph
+
+    dsk = {}
+    kkey = None
+    if kernel is not None:
+        kkey = f"{name}-kernel"
+        dsk[kkey] = kernel
+        args = [kkey if isinstance(a, str) and a == "__kernel__" else a for a in args]
+    slab_name = f"{name}-piece"
+    for out_idx in itertools.product(*(range(len(s.out_chunks)) for s in specs)):
+        axis_pieces = [s.pieces[i] for s, i in zip(specs, out_idx)]
+        n_pieces = np.prod([len(p) for p in axis_pieces])
+        if n_pieces > MAX_PIECES:
+            raise ValueError(
+                f"an output block would gather {n_pieces} input pieces (more than {MAX_PIECES}): the chunks of x "
+                f"{x.chunks} are far smaller than the kernel; rechunk x to chunks at least as large as the kernel, "
+                "e.g. x.rechunk('auto') or x.rechunk(kernel.shape)"
+            )
+        nested = _nest(x, axis_pieces, out_idx, dsk, slab_name, fill, region_dtype)
+        extras = tuple(s.extra[i] if s.extra else None for s, i in zip(specs, out_idx))
+        dsk[(name, *out_idx)] = (_run_block, nested, extras, func, list(args))
+    return HighLevelGraph.from_collections(name, dsk, dependencies=[x])
+
+
+def _nest(x, axis_pieces, out_idx, dsk, slab_name, fill, region_dtype):
+    """Nested lists (one level per axis) of piece keys or fill tasks, for ``np.block``."""
+    ndim = len(axis_pieces)
+
+    def entry(combo, ids):
+        if any(c is None for c, _ in combo):
+            shape = tuple(s if c is None else _sel_length(s, x.chunks[ax][c]) for ax, (c, s) in enumerate(combo))
+            return (_fill, shape, fill, region_dtype)
+        chunk_key = (x.name, *(c for c, _ in combo))
+        sels = tuple(s for _, s in combo)
+        if all(isinstance(s, slice) and s == slice(None) for s in sels):
+            return chunk_key  # a whole chunk: no slicing task (np.block promotes it to the region's dtype)
+        key = (slab_name, *out_idx, *ids)
+        dsk[key] = (_take, chunk_key, sels)
+        return key
+
+    def level(ax, combo, ids):
+        if ax == ndim:
+            return entry(combo, ids)
+        return [level(ax + 1, combo + (p,), ids + (j,)) for j, p in enumerate(axis_pieces[ax])]
+
+    return level(0, (), ())

@@ -1,0 +1,157 @@
+"""convolve / correlate for dask arrays: the engine per output block, on its input region plus halo."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import numpy as np
+
+from .._engine import Convolver
+from .._engine import convolve as _convolve_np
+from .._validation import check_array, check_workers
+from ._blocks import AxisSpec, build_graph, extended_index, halo_axis, pass_axis, regular_chunks
+
+# Plans are cached per worker thread (a plan's per-dtype state is not shared across threads):
+# one plan per distinct (kernel, block shape, dtype, options), built on the worker the first
+# time it meets that block shape and reused for every later block of that shape.
+_LOCAL = threading.local()
+_CACHE_SIZE = 16
+
+
+def check_dask(name: str, x):
+    """x must be a dask array of known chunk sizes with at least one dimension."""
+    import dask.array as da
+
+    if not isinstance(x, da.Array):
+        raise TypeError(
+            f"{name} must be a dask.array.Array; got {type(x).__name__} (wrap a NumPy array with "
+            f"dask.array.from_array({name}, chunks=...), or use the in-memory convlens function)"
+        )
+    if x.ndim == 0:
+        raise ValueError(f"{name} must have at least one dimension; got a 0-d dask array")
+    for ax, c in enumerate(x.chunks):
+        if any(np.isnan(s) for s in c):
+            raise ValueError(
+                f"{name} has unknown (NaN) chunk sizes along axis {ax} (e.g. after boolean indexing); "
+                f"call {name}.compute_chunk_sizes() or {name}.rechunk(...) with explicit sizes first"
+            )
+    return x
+
+
+def region_dtype(x_dtype, boundary: str, fill_value) -> np.dtype:
+    """dtype of an input region: x's, promoted with a non-zero constant fill as NumPy does."""
+    if boundary == "constant" and fill_value != 0:
+        return np.result_type(np.dtype(x_dtype), fill_value)
+    return np.dtype(x_dtype)
+
+
+def halo_specs(x, geometry, boundary: str, mode: str, k_shape) -> list[AxisSpec]:
+    """One AxisSpec per axis of x: halo axes from the geometry, the others passed through."""
+    specs = []
+    for ax in range(x.ndim):
+        if ax in geometry.axes:
+            g = geometry.per_axis[geometry.axes.index(ax)]
+            imap = extended_index(g.n, g.before, g.after, boundary)
+            out = tuple(x.chunks[ax]) if mode == "same" else regular_chunks(x.chunks[ax], g.out_len)
+            specs.append(halo_axis(x.chunks[ax], out, imap, g.k))
+        elif x.shape[ax] == 1 and k_shape[ax] > 1:  # x broadcasts against a stack of kernels
+            specs.append(pass_axis(x.chunks[ax], out_size=k_shape[ax]))
+        else:
+            specs.append(pass_axis(x.chunks[ax]))
+    return specs
+
+
+def _plan_for(key, make):
+    cache = getattr(_LOCAL, "plans", None)
+    if cache is None:
+        cache = _LOCAL.plans = OrderedDict()
+    plan = cache.get(key)
+    if plan is None:
+        plan = cache[key] = make()
+        if len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(key)
+    return plan
+
+
+def _conv_block(region, extras, kernel, ktoken, axes, method, nan_policy, workers):
+    """Valid convolution of one region (runs on a worker): one cached plan per region shape."""
+    # a stack of kernels along a non-convolved axis: this block uses its own slice of them
+    ksl = tuple(
+        e if ax not in axes and kernel.shape[ax] > 1 and kernel.shape[ax] == region.shape[ax] else slice(None)
+        for ax, e in enumerate(extras)
+    )
+    key = (ktoken, tuple((s.start, s.stop) for s in ksl), region.shape, region.dtype.str, axes, method, nan_policy)
+    plan = _plan_for(
+        key + (workers,),
+        lambda: Convolver(
+            kernel[ksl],
+            region.shape,
+            "valid",
+            axes=axes,
+            method=method,
+            nan_policy=nan_policy,
+            workers=workers,
+            dtype=region.dtype,
+        ),
+    )
+    return plan(region)
+
+
+def dask_convolve(x, kernel, mode, axes, boundary, fill_value, method, nan_policy, workers, *, correlate, fname):
+    """Validate -> geometry -> graph of per-block valid convolutions of the extended regions."""
+    import dask.array as da
+    from dask.base import tokenize
+
+    x = check_dask("x", x)
+    kernel = check_array("template" if correlate else "kernel", kernel)
+    if kernel.ndim > x.ndim:
+        raise ValueError(
+            f"{'template' if correlate else 'kernel'} has more dimensions ({kernel.ndim}) than x ({x.ndim}); "
+            "give x the missing axes (e.g. x[None]) or drop the kernel's size-1 axes"
+        )
+    workers = check_workers(workers)
+    # The in-memory plan validates every option and gives the geometry; nothing is computed yet.
+    check = Convolver(
+        kernel,
+        x.shape,
+        mode,
+        axes=axes,
+        boundary=boundary,
+        fill_value=fill_value,
+        method=method,
+        nan_policy=nan_policy,
+        workers=workers,
+    )
+    geometry, axes, k = check.geometry, check.axes, check.kernel
+    if correlate:  # correlation = convolution with the reversed (and conjugated) template
+        k = np.conj(np.flip(k, axis=axes)) if k.dtype.kind == "c" else np.flip(k, axis=axes)
+        k = np.ascontiguousarray(k)
+    if nan_policy == "raise" and boundary == "constant" and not np.isfinite(check.fill_value):
+        raise ValueError(
+            f"fill_value={fill_value!r} is non-finite and nan_policy='raise'; use a finite fill_value "
+            "or nan_policy='propagate' / 'interpolate'"
+        )
+    rdt = region_dtype(x.dtype, boundary, check.fill_value)
+    # the output dtype, from the engine itself on a one-output problem of the same dtypes
+    tiny = tuple(k.shape[ax] if ax in axes else 1 for ax in range(x.ndim))
+    out_dtype = _convolve_np(np.zeros(tiny, rdt), k, "valid", axes=axes, method="direct", workers=1).dtype
+    specs = halo_specs(x, geometry, boundary, mode, k.shape)
+    ktoken = tokenize(k)
+    name = f"convlens-{fname}-" + tokenize(
+        x.name, ktoken, mode, axes, boundary, fill_value, method, nan_policy, workers
+    )
+    graph = build_graph(
+        x,
+        specs,
+        _conv_block,
+        ("__kernel__", ktoken, axes, method, nan_policy, workers),
+        name=name,
+        fill=check.fill_value if boundary == "constant" else 0,
+        region_dtype=rdt,
+        kernel=k,
+    )
+    chunks = tuple(s.out_chunks for s in specs)
+    return da.Array(graph, name, chunks, dtype=out_dtype)

@@ -1,0 +1,152 @@
+"""gaussian, match_template and fourier_filter for dask arrays: the in-memory function per block.
+
+The in-memory lens runs on each output block's region (its input plus the
+halo its outputs need, extended by the boundary rule only at the true edges
+of the array) and the halo is cropped off; so every result is the in-memory
+function's, whatever it does inside (spatial or spectral path, NaN policy).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+
+from .._engine import Convolver
+from .._engine import fourier_filter as _fourier_filter_np
+from .._validation import BOUNDARIES, MODES, check_array, check_axes, check_choice, check_scalar
+from ._blocks import build_graph, extended_index, halo_axis, pass_axis
+from ._conv import check_dask, halo_specs, region_dtype
+
+
+def _lens(name: str):
+    """The in-memory lens module ``convlens.<name>``, imported when a block runs.
+
+    The dask adapter wraps lens functions (gaussian, match_template) without
+    reimplementing them, so it reaches that layer by name at call time.
+    """
+    return importlib.import_module(f"convlens.{name}")
+
+
+def _lens_block(region, extras, module, fname, args, kwargs, crop):
+    """Run ``convlens.<module>.<fname>`` on one region and cut off the halo."""
+    res = getattr(_lens(module), fname)(region, *args, **kwargs)
+    return res[tuple(crop)] if crop is not None else res
+
+
+def _template_block(region, extras, template, kwargs):
+    return _lens("matching").match_template(region, template, mode="valid", **kwargs)
+
+
+def _options(**kwargs):
+    """Keyword arguments for the in-memory call, without those left at None (its own default)."""
+    return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def gaussian_graph(image, sigma, boundary, fill_value, truncate, axes, method, nan_policy, workers):
+    """Gaussian smoothing of each block's region, halo ``int(truncate * sigma + 0.5)`` per axis."""
+    import dask.array as da
+    from dask.base import tokenize
+
+    x = check_dask("image", image)
+    boundary = check_choice("boundary", boundary, BOUNDARIES)
+    fill_value = check_scalar("fill_value", fill_value)
+    norm_axes = check_axes(axes, x.ndim)
+    kwargs = _options(
+        boundary=boundary,
+        fill_value=fill_value,
+        truncate=truncate,
+        axes=axes,
+        method=method,
+        nan_policy=nan_policy,
+        workers=workers,
+    )
+    filters = _lens("filters")
+    rdt = region_dtype(x.dtype, boundary, fill_value)
+    # validates sigma, truncate, method, nan_policy... and gives the output dtype
+    out_dtype = filters.gaussian(np.zeros((1,) * x.ndim, rdt), sigma, **kwargs).dtype
+    sigmas = [float(sigma)] * len(norm_axes) if np.ndim(sigma) == 0 else [float(s) for s in sigma]
+    radius = {ax: int(float(truncate) * s + 0.5) if s > 0 else 0 for ax, s in zip(norm_axes, sigmas)}
+    specs, crop = [], []
+    for ax in range(x.ndim):
+        r = radius.get(ax, 0)
+        if r == 0:
+            specs.append(pass_axis(x.chunks[ax]))
+            crop.append(slice(None))
+        else:
+            imap = extended_index(x.shape[ax], r, r, boundary)
+            specs.append(halo_axis(x.chunks[ax], tuple(x.chunks[ax]), imap, 2 * r + 1))
+            crop.append(slice(r, -r))
+    name = "convlens-gaussian-" + tokenize(x.name, sigma, kwargs)
+    graph = build_graph(
+        x,
+        specs,
+        _lens_block,
+        ("filters", "gaussian", (sigma,), kwargs, crop),
+        name=name,
+        fill=fill_value if boundary == "constant" else 0,
+        region_dtype=rdt,
+    )
+    return da.Array(graph, name, tuple(s.out_chunks for s in specs), dtype=out_dtype)
+
+
+def match_template_graph(image, template, method, mask, mode, boundary, fill_value, min_overlap, workers):
+    """Template matching of each block's region in 'valid' mode (the region holds every placement)."""
+    import dask.array as da
+    from dask.base import tokenize
+
+    x = check_dask("image", image)
+    template = check_array("template", template)
+    if template.ndim != x.ndim:
+        raise ValueError(
+            f"template must have as many dimensions as image ({x.ndim}); got shape {template.shape} "
+            "(convlens.dask.match_template has no channel_axis: match each channel, or use the in-memory function)"
+        )
+    mode = check_choice("mode", mode, MODES)
+    boundary = check_choice("boundary", boundary, BOUNDARIES)
+    fill_value = check_scalar("fill_value", fill_value)
+    kwargs = _options(method=method, mask=mask, min_overlap=min_overlap, workers=workers)
+    rdt = region_dtype(x.dtype, boundary, fill_value)
+    matching = _lens("matching")
+    out_dtype = matching.match_template(np.zeros(template.shape, rdt), template, mode="valid", **kwargs).dtype
+    # the geometry of correlate(image, template, mode): the plan checks the shapes fit the mode
+    geometry = Convolver(np.ones(template.shape, np.int8), x.shape, mode).geometry
+    specs = halo_specs(x, geometry, boundary, mode, template.shape)
+    name = "convlens-match_template-" + tokenize(x.name, template, mode, boundary, fill_value, kwargs)
+    graph = build_graph(
+        x,
+        specs,
+        _template_block,
+        ("__kernel__", kwargs),
+        name=name,
+        fill=fill_value if boundary == "constant" else 0,
+        region_dtype=rdt,
+        kernel=np.array(template, copy=True),
+    )
+    return da.Array(graph, name, tuple(s.out_chunks for s in specs), dtype=out_dtype)
+
+
+def _ff_block(block, response, kwargs):
+    return _fourier_filter_np(block, response, **kwargs)
+
+
+def fourier_filter_graph(x, response, axes, boundary, pad, fill_value, nan_policy, workers):
+    """Spectral filtering block by block: each block must hold whole filtered axes."""
+    x = check_dask("x", x)
+    norm_axes = check_axes(axes, x.ndim)
+    split = [ax for ax in norm_axes if len(x.chunks[ax]) > 1]
+    if split:
+        hint = ", ".join(f"{ax}: -1" for ax in split)
+        raise ValueError(
+            f"fourier_filter needs x in one chunk along every filtered axis (a spectral response reaches the "
+            f"whole axis); x has chunks {x.chunks} and is split along axes {split}. Rechunk first, e.g. "
+            f"x.rechunk({{{hint}}}) (chunk along the other axes instead), or, for a kernel of small support, "
+            "use convlens.dask.convolve with that kernel"
+        )
+    kwargs = _options(axes=axes, boundary=boundary, pad=pad, fill_value=fill_value, nan_policy=nan_policy)
+    kwargs["workers"] = workers
+    # options are validated (and the output dtype found) on a one-sample input with a flat response
+    out_dtype = _fourier_filter_np(np.zeros((1,) * x.ndim, x.dtype), lambda *f: 1.0, **kwargs).dtype
+    if not (callable(response) or isinstance(response, np.ndarray)):
+        raise TypeError(f"response must be a callable or an ndarray; got {type(response).__name__}")
+    return x.map_blocks(_ff_block, response, kwargs, dtype=out_dtype, meta=np.empty((0,) * x.ndim, out_dtype))
