@@ -34,7 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ._validation import check_array, check_choice, check_scalar
+from ._validation import check_alloc, check_array, check_choice, check_scalar, check_shape, result_dtype
 
 __all__ = ["heat_crank_nicolson", "heat_explicit", "laplacian_operator"]
 
@@ -113,9 +113,13 @@ def laplacian_operator(shape, D=1.0, *, dx=1.0, boundary: str = "wrap") -> sp.cs
     >>> laplacian_operator((4,), boundary="symmetric").toarray().tolist()
     [[-1.0, 1.0, 0.0, 0.0], [1.0, -2.0, 1.0, 0.0], [0.0, 1.0, -2.0, 1.0], [0.0, 0.0, 1.0, -1.0]]
     """
-    shape = tuple(int(s) for s in np.atleast_1d(shape))
+    shape = check_shape("shape", shape)
     boundary = check_choice("boundary", boundary, _BOUNDARIES)
     d = len(shape)
+    # stored entries: the diagonal, two neighbours per axis, four per pair of axes (8 bytes + a 4-byte index each),
+    # with a few partial sums alive while they are added up
+    entries = math.prod(shape) * (1 + 2 * d + 2 * d * (d - 1))
+    check_alloc(entries * 12, what="laplacian_operator", copies=3)
     dx = _check_dx(dx, d)
     tensor = _tensor(D, d)
     size = math.prod(shape)
@@ -152,11 +156,19 @@ def _tensor(D, d: int) -> np.ndarray:
     return arr
 
 
-def _check_inputs(u0, t, steps, boundary, fill_value):
-    u = check_array("u0", u0, allow_complex=False).astype(np.float64)
-    if isinstance(t, bool) or not isinstance(t, numbers.Real) or not (0 <= t < math.inf):
+def _check_inputs(u0, t, steps, boundary, fill_value, what: str):
+    u = check_array("u0", u0, allow_complex=False)
+    # an oracle computes and answers in float64 whatever the input; longdouble is still refused, not narrowed
+    result_dtype(u.dtype, allow_complex=False, name="u0")
+    check_alloc(u.shape, np.float64, what=what, copies=4)  # u, the step's product and sum, the answer
+    u = u.astype(np.float64)
+    if isinstance(t, bool) or not isinstance(t, numbers.Real):
+        raise TypeError(f"t must be a finite diffusion time >= 0; got {t!r} ({type(t).__name__})")
+    if not 0 <= t < math.inf:
         raise ValueError(f"t must be a finite diffusion time >= 0; got {t!r}")
-    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1):
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, (int, np.integer))):
+        raise TypeError(f"steps must be None or a positive integer; got {steps!r} ({type(steps).__name__})")
+    if steps is not None and steps < 1:
         raise ValueError(f"steps must be None or a positive integer; got {steps!r}")
     boundary = check_choice("boundary", boundary, _BOUNDARIES)
     check_scalar("fill_value", fill_value)
@@ -222,7 +234,7 @@ def heat_explicit(
     >>> np.round(heat_explicit(u, 0.5, steps=2), 4).tolist()
     [0.0, 0.0625, 0.25, 0.375, 0.25, 0.0625, 0.0]
     """
-    u, t, boundary = _check_inputs(u0, t, steps, boundary, fill_value)
+    u, t, boundary = _check_inputs(u0, t, steps, boundary, fill_value, "heat_explicit")
     D_max = _tensor(D(0.0), u.ndim) if callable(D) else _tensor(D, u.ndim)
     rho = _gershgorin(laplacian_operator(u.shape, D_max, dx=dx, boundary=boundary))
     # forward Euler is stable while dt * rho(A) <= 2 (A is symmetric negative semidefinite)
@@ -282,7 +294,7 @@ def heat_crank_nicolson(
     >>> round(float(v.sum()), 10), round(float(v[32]), 4)   # sigma = sqrt(8); continuum peak 0.1410
     (1.0, 0.1434)
     """
-    u, t, boundary = _check_inputs(u0, t, steps, boundary, fill_value)
+    u, t, boundary = _check_inputs(u0, t, steps, boundary, fill_value, "heat_crank_nicolson")
     if t == 0:
         return u.copy()
     n = u.size
