@@ -1,18 +1,21 @@
 """convlens: convolution made fast, correct and visible.
 
-Layers (imports only go downward; ``tools/check_layers.py`` enforces it):
+Layers (imports only go downward; ``tools/check_layers.py`` enforces it, and
+``docs/architecture.md`` describes each one):
 
-* presentation - ``cli``, ``report``, ``plot``
+* presentation - ``scenes`` (the essay's scenes as data), ``cli``, ``report``, ``plot``
 * lenses - ``spectrum``, ``filters``, ``compress``, ``diffusion``, ``stochastic``,
-  ``matching``, ``timeseries``, ``whiten``
-* adapters - ``convlens.torch`` (PyTorch layers), ``convlens.dask``
+  ``matching``, ``timeseries``, ``whiten``, ``reference`` (independent solvers)
+* adapters - ``convlens.torch`` (PyTorch layers), ``convlens.dask`` (Dask arrays)
 * engine - :func:`convolve`, :func:`correlate`, :class:`Convolver`,
-  :func:`choose_method`, :func:`convolve_channels`
-* backend - FFT dispatch (ducc0, scipy.fft)
-* data - bundled and installed sample data
+  :func:`choose_method`, :func:`convolve_channels`, :func:`fourier_filter`
+* policy and backend - argument checks, the dtype rule, the memory guard
+  (``_validation``); the FFT entry point (``_backend``: ducc0, scipy.fft)
+* data - bundled and installed sample data (``data``, ``io``)
 
 The lens modules and their main functions are imported lazily on first use,
-so ``import convlens`` needs only NumPy and SciPy.
+so ``import convlens`` needs only NumPy, SciPy, ducc0 and OpenCV; the adapters
+import torch or dask only when they are imported themselves.
 """
 
 from __future__ import annotations
@@ -57,6 +60,16 @@ _LENSES = {
 }
 _NAME_TO_MODULE = {name: mod for mod, names in _LENSES.items() for name in names}
 
+# The other public modules, by layer: reachable as attributes (imported on first use, so
+# ``convlens.dask`` imports dask only then) but not in ``__all__``, so that
+# ``from convlens import *`` never imports an optional dependency.
+_OTHER_MODULES = {
+    "adapters": ("torch", "dask"),
+    "data": ("io",),
+    "presentation": ("scenes", "cli", "report", "plot"),
+}
+_LAZY_MODULES = {name for names in _OTHER_MODULES.values() for name in names}
+
 __all__ = [
     "Convolver",
     "InsufficientMemoryError",
@@ -71,7 +84,7 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    if name in _LENSES:
+    if name in _LENSES or name in _LAZY_MODULES:
         return importlib.import_module(f".{name}", __name__)
     if name in _NAME_TO_MODULE:
         module = importlib.import_module(f".{_NAME_TO_MODULE[name]}", __name__)
