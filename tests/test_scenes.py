@@ -1,0 +1,243 @@
+"""Each scene of the essay checked against an independent reference (SciPy, scikit-image, statsmodels, ...)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+from scipy import ndimage, signal, special
+
+from convlens import scenes
+
+
+def test_scenes_listed_in_essay_order_and_cited():
+    names = [f.__name__ for f in scenes.SCENES]
+    assert names[0] == "convolution_theorem" and names[-1] == "conv_layer_speed"
+    assert names.index("padding_schemes") < names.index("aquarium_1d") < names.index("face_match")
+    assert len(set(names)) == len(names) == 22
+    for f in scenes.SCENES:
+        assert f.__doc__ and "Examples" in f.__doc__
+
+
+def test_scene_results_are_cached_and_read_only():
+    a = scenes.padding_schemes()
+    assert scenes.padding_schemes() is a
+    with pytest.raises(ValueError, match="read-only"):
+        a.image[0, 0] = 1.0
+    with pytest.raises(AttributeError):
+        a.kernel = None
+    assert "CC0" in a.source
+
+
+def test_convolution_theorem_direct_equals_fft_and_ndimage():
+    s = scenes.convolution_theorem()
+    ref = ndimage.convolve(s.image, s.kernel, mode="mirror")  # numpy 'reflect' is ndimage 'mirror'
+    np.testing.assert_allclose(s.direct, ref, atol=1e-12)
+    np.testing.assert_allclose(s.fft, ref, atol=1e-12)
+    assert s.max_difference == pytest.approx(np.abs(s.direct - s.fft).max())
+    assert s.direct_seconds > 0 and s.fft_seconds > 0
+
+
+def test_engine_tour_nan_stays_local():
+    t = scenes.engine_tour()
+    hole = np.zeros(t.shape, bool)
+    hole[200:210, 300:310] = True
+    assert t.nan_outputs_propagate == ndimage.binary_dilation(hole, np.ones((5, 5))).sum()
+    assert t.nan_outputs_interpolate == ndimage.binary_erosion(hole, np.ones((5, 5))).sum()
+    assert t.methods[0] == "direct" and all(abs(m - t.mean_before) < 1e-3 for m in t.means_after)
+
+
+def test_recording_spectrum_peak_and_bands():
+    s = scenes.recording_spectrum()
+    assert s.rate == 8000 and s.frequencies[0] == 0 and s.frequencies[-1] <= 4000
+    power = np.abs(np.fft.rfft(s.samples * signal.get_window("hann", s.samples.size, fftbins=False)))
+    ref_peak = np.fft.rfftfreq(s.samples.size, 1 / s.rate)[np.argmax(power)]
+    assert abs(s.frequencies[np.argmax(s.log_magnitude)] - ref_peak) < 1.0
+    assert s.band_levels.shape == (s.band_times.size, s.band_centers.size)
+    assert np.all(s.band_centers < s.rate / 2) and np.isfinite(s.band_levels).all()
+
+
+def test_image_spectra_orientations_match_known_textures():
+    s = scenes.image_spectra()
+    angle = dict(zip(s.names, s.angles))
+    conf = dict(zip(s.names, s.confidences))
+    assert abs(angle["brick"] - 89) < 4  # near-vertical bricks
+    assert 0 <= angle["text"] < 180 and conf["text"] > 0.3  # lines of text: one dominant direction
+    assert conf["grass"] < 0.2 < conf["brick"]
+    for im, spec in zip(s.images, s.spectra):
+        window = np.outer(signal.windows.hann(im.shape[0], sym=False), signal.windows.hann(im.shape[1], sym=False))
+        ref = np.log1p(np.abs(np.fft.fftshift(np.fft.fft2((im - im.mean()) * window))))
+        assert spec.shape == im.shape
+        assert np.corrcoef(spec.ravel(), ref.ravel())[0, 1] > 0.99
+
+
+def test_rotated_orientation_follows_the_rotation():
+    s = scenes.rotated_orientation()
+    err = (s.estimated - s.expected + 90) % 180 - 90
+    assert np.abs(err).max() < 3
+    assert 37.0 in s.rotations
+
+
+def test_circle_lowpass_is_a_mask_and_a_kernel():
+    s = scenes.circle_lowpass()
+    fy, fx = np.meshgrid(np.fft.fftfreq(256), np.fft.fftfreq(256), indexing="ij")
+    for cutoff, out, err in zip(s.cutoffs, s.filtered, s.kernel_errors):
+        mask = np.hypot(fy, fx) <= cutoff
+        ref = np.fft.ifft2(np.fft.fft2(s.image) * mask).real
+        np.testing.assert_allclose(out, ref, atol=1e-12)
+        assert err < 1e-10
+    assert s.masks[0].sum() < s.masks[-1].sum()
+
+
+def test_jpeg_comparison_sizes_and_metrics():
+    import io
+
+    from PIL import Image
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    s = scenes.jpeg_comparison()
+    assert s.ours_bytes == round(0.05 * 512 * 512)
+    buf = io.BytesIO()
+    Image.fromarray(s.image).save(buf, format="JPEG", quality=s.jpeg_quality)
+    assert len(buf.getvalue()) == s.jpeg_bytes <= s.ours_bytes
+    ref = s.image.astype(float)
+    assert s.ours_psnr == pytest.approx(peak_signal_noise_ratio(ref, s.ours, data_range=255), abs=0.01)
+    jpeg = np.asarray(s.jpeg, dtype=float)
+    assert s.jpeg_psnr == pytest.approx(peak_signal_noise_ratio(ref, jpeg, data_range=255), abs=0.01)
+    assert s.jpeg_ssim == pytest.approx(structural_similarity(ref, jpeg, data_range=255), abs=0.01)
+    assert s.jpeg_psnr > s.ours_psnr  # real JPEG wins at the same size
+
+
+def test_padding_schemes_against_scipy():
+    s = scenes.padding_schemes()
+    np.testing.assert_allclose(s.zero, signal.fftconvolve(s.image, s.kernel, "same"), atol=1e-12)
+    np.testing.assert_allclose(s.wrap, ndimage.convolve(s.image, s.kernel, mode="wrap"), atol=1e-12)
+    np.testing.assert_allclose(s.overlap_add, s.zero, atol=1e-12)
+    # the wrap-around artefact sits along the borders, not in the middle
+    border = np.abs(s.wrap_artefact[:5]).mean()
+    middle = np.abs(s.wrap_artefact[100:150, 100:150]).mean()
+    assert border > 50 * max(middle, 1e-12)
+
+
+def test_aquarium_1d_equals_erfc_and_finite_differences():
+    s = scenes.aquarium_1d()
+    x = np.arange(s.initial.size) + 0.5
+    for t, conv in zip(s.times[1:4], s.convolution[1:4]):  # early times: walls still far
+        ref = 0.5 * special.erfc((x - s.initial.size / 2) / np.sqrt(4 * t))
+        np.testing.assert_allclose(conv, ref, atol=2e-3)
+    assert s.max_difference.max() < 5e-3
+    np.testing.assert_allclose(s.mass, s.initial.sum(), rtol=1e-12)
+    spread = [c.max() - c.min() for c in s.convolution]
+    assert np.all(np.diff(spread) < 1e-12) and spread[-1] < spread[0] - 0.03  # the salt difference only shrinks
+
+
+def test_aquarium_2d_against_finite_differences():
+    s = scenes.aquarium_2d()
+    assert s.max_difference.max() < 1e-2
+    np.testing.assert_allclose(s.mass, s.initial.sum(), rtol=1e-12)
+
+
+def test_photo_diffusion_is_gaussian_blur():
+    s = scenes.photo_diffusion()
+    for t, frame in zip(s.times[2:], s.frames[2:]):
+        ref = ndimage.gaussian_filter(s.frames[0], np.sqrt(2 * t), mode="reflect", truncate=8)
+        np.testing.assert_allclose(frame, ref, atol=3e-3)
+    np.testing.assert_allclose(s.mass, s.mass[0], rtol=1e-10)
+    assert np.all(np.diff(s.maximum) <= 1e-12)
+
+
+def test_propagators_are_softmax_and_quiz_answered():
+    s = scenes.propagators()
+    np.testing.assert_allclose(s.edge_propagator, special.softmax(s.edge), rtol=1e-12)
+    np.testing.assert_allclose(s.quiz_propagator, special.softmax(s.quiz), rtol=1e-12)
+    assert s.edge_centre_share > 0.99 and s.quiz_spread > 0.8
+    assert "Gaussian blur" in s.answer
+    np.testing.assert_allclose(s.quiz_on_image, ndimage.convolve(s.image, s.quiz, mode="mirror"), atol=1e-12)
+
+
+def test_monte_carlo_converges_as_inverse_sqrt():
+    s = scenes.monte_carlo()
+    np.testing.assert_allclose(s.exact, ndimage.convolve(s.image, s.kernel, mode="reflect"), atol=1e-12)
+    assert -0.6 < s.slope < -0.4
+    scaled = s.rms_error * np.sqrt(s.samples)
+    assert scaled.max() / scaled.min() < 1.3
+    assert abs(np.mean(s.estimates[-1] - s.exact)) < 3 * s.rms_error[-1] / 128
+
+
+def test_face_match_finds_the_face_where_skimage_does():
+    from skimage.feature import match_template
+
+    s = scenes.face_match()
+    assert s.peak == s.expected == (110, 115)
+    ref = match_template(s.image, s.template)
+    assert np.unravel_index(np.argmax(ref), ref.shape) == s.peak
+    np.testing.assert_allclose(s.scores, ref, atol=1e-6)
+
+
+def test_clip_location_finds_the_clip():
+    s = scenes.clip_location()
+    assert s.found_start == s.true_start == int(17.3 * 8000)
+    assert int(np.argmax(s.scores)) == s.true_start
+    m = s.clip.size
+    for start in (0, 5000, s.true_start):
+        r = np.corrcoef(s.recording[start : start + m], s.clip)[0, 1]
+        assert s.scores[start] == pytest.approx(r, abs=1e-6)
+
+
+def test_arma_kernels_against_statsmodels_and_lfilter():
+    from statsmodels.tsa.arima_process import arma2ma
+
+    s = scenes.arma_kernels()
+    for ar, ma, psi, series in zip(s.ar, s.ma, s.psi, s.series):
+        np.testing.assert_allclose(psi, arma2ma(ar, ma, lags=psi.size), atol=1e-12)
+        np.testing.assert_allclose(series, signal.lfilter(ma, ar, s.noise), atol=1e-9)
+
+
+def test_arima_forecast_equals_statsmodels():
+    s = scenes.arima_forecast()
+    assert np.all(np.abs(s.mean - s.statsmodels_mean) <= s.truncation_bound + 1e-6)
+    np.testing.assert_allclose(s.lower, s.statsmodels_lower, atol=1e-5)
+    np.testing.assert_allclose(s.upper, s.statsmodels_upper, atol=1e-5)
+    assert s.future_years[0] == 2009 and s.series.size == 309
+
+
+def test_white_noise_acf_against_statsmodels():
+    from statsmodels.tsa.stattools import acf
+
+    s = scenes.white_noise()
+    np.testing.assert_allclose(s.autocorrelation, acf(s.samples, nlags=s.lags[-1], fft=False), atol=1e-12)
+
+
+def test_decorrelation_against_sklearn_pca():
+    from sklearn.decomposition import PCA
+
+    s = scenes.decorrelation()
+    np.testing.assert_allclose(np.cov(s.whitened.T), np.eye(2), atol=1e-10)
+    ref = PCA(whiten=True).fit(s.points)
+    np.testing.assert_allclose(np.abs(s.eigenvectors), np.abs(ref.components_), atol=1e-8)
+    np.testing.assert_allclose(s.eigenvalues, ref.explained_variance_, rtol=1e-8)
+    assert s.correlation_before > 0.9
+
+
+def test_zca_filters_form_a_symmetric_matrix():
+    s = scenes.zca_filters()
+    w = s.filters.reshape(49, 49)
+    np.testing.assert_allclose(w, w.T, atol=1e-8 * np.abs(w).max())  # ZCA = U diag U^T is symmetric
+    np.testing.assert_array_equal(s.kernel, s.filters[24])
+    ref = ndimage.correlate(s.image, s.kernel, mode="mirror")
+    offset = s.whitened - ref  # the patch mean is removed first: a constant shift
+    assert np.ptp(offset) < 1e-9 * np.abs(ref).max()
+
+
+def test_gaussian_smoothing_is_ndimage_gaussian():
+    s = scenes.gaussian_smoothing()
+    for sigma, out in zip(s.sigmas, s.smoothed):
+        np.testing.assert_allclose(out, ndimage.gaussian_filter1d(s.series, sigma, mode="mirror"), rtol=1e-12)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed")
+def test_conv_layer_speed_same_outputs():
+    s = scenes.conv_layer_speed((3, 9), (1, 2, 32, 32), repeats=1)
+    assert np.all(s.max_difference < 1e-3)
+    assert np.all(s.conv2d_ms > 0) and np.all(s.fftconv2d_ms > 0)
