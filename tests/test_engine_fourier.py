@@ -180,10 +180,18 @@ def test_bad_input():
     def h(*f):
         return 1.0 + 0 * f[0]
 
-    with pytest.raises(ValueError, match=r"^x must be finite for fourier_filter"):
+    with pytest.raises(
+        ValueError, match=r"^x contains 1 non-finite value\(s\) \(NaN or inf\); the first is at index \(2, 3\)"
+    ):
         bad = x.copy()
         bad[2, 3] = np.nan
-        fourier_filter(bad, h)
+        fourier_filter(bad, h, nan_policy="raise")
+    with pytest.raises(ValueError, match=r"^nan_policy must be one of"):
+        fourier_filter(x, h, nan_policy="omit")
+    with pytest.raises(TypeError, match=r"^radius must be a non-negative int"):
+        fourier_filter(x, h, radius=1.5)
+    with pytest.raises(ValueError, match=r"^radius must be non-negative"):
+        fourier_filter(x, h, radius=-1)
     with pytest.raises(TypeError, match=r"^response must be a callable or an ndarray"):
         fourier_filter(x, [1.0, 2.0])
     with pytest.raises(ValueError, match=r"^response array must broadcast to the spectrum shape \(8, 5\)"):

@@ -12,9 +12,14 @@ is ordinary convolution.  This module makes both directions executable:
   :func:`frequency_response` - the mask that a kernel multiplies by.
 * :func:`gaussian` - Gaussian smoothing equal to ``scipy.ndimage.gaussian_filter``
   with the same boundary, by separable spatial passes for small sigma and
-  spectrally for large sigma.
+  spectrally for large sigma (defined in ``convlens._lens_smoothing``).
 * Kernel builders: :func:`gaussian_kernel`, :func:`box_kernel`,
-  :func:`laplacian_kernel`, :func:`sobel_kernel`.
+  :func:`laplacian_kernel`, :func:`sobel_kernel` (defined in ``convlens._lens_kernels``).
+
+Every function here has ``nan_policy`` with the engine's meaning; for a mask,
+whose kernel has no end, the window of an output is the mask's reach,
+``ceil(1 / cutoff)`` samples (the lowest cut-off of a band), capped at the
+axis length.
 
 Frequencies are in cycles/sample (Nyquist = 0.5).  Masks use the unshifted
 ``numpy.fft.fftfreq`` layout unless ``centered=True``.  Boundary names are
@@ -28,11 +33,26 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-import scipy.fft as _sfft
 from numpy.typing import ArrayLike
 
-from ._engine import convolve, fourier_filter
-from ._validation import BOUNDARIES, check_array, check_axes, check_choice, check_finite, check_scalar, check_workers
+from . import _backend as B
+from ._engine import fourier_filter
+from ._lens_kernels import box_kernel, gaussian_kernel, laplacian_kernel, sobel_kernel
+from ._lens_smoothing import gaussian
+from ._validation import (
+    BOUNDARIES,
+    NAN_POLICIES,
+    as_work,
+    check_alloc,
+    check_array,
+    check_axes,
+    check_choice,
+    check_finite,
+    check_scalar,
+    check_shape,
+    check_workers,
+    user_function,
+)
 
 __all__ = [
     "bandpass",
@@ -51,12 +71,6 @@ __all__ = [
 ]
 
 KINDS = ("ideal", "gaussian", "butterworth")
-GAUSSIAN_METHODS = ("auto", "spatial", "spectral")
-
-# Radius (samples) from which the spectral Gaussian beats two separable passes.
-# Measured on 2048**2 float32, 1 thread (engine direct path vs fourier_filter):
-# radius 20: 26 vs 68 ms, 40: 56 vs 52 ms, 80: 59 vs 56 ms.
-_SPECTRAL_FROM_RADIUS = 40
 
 
 # --------------------------------------------------------------------------- checks
@@ -81,27 +95,6 @@ def _check_order(order) -> float:
     if not (order > 0 and math.isfinite(order)):
         raise ValueError(f"order must be a positive number (the Butterworth steepness); got {order!r}")
     return float(order)
-
-
-def _check_shape(shape) -> tuple[int, ...]:
-    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
-        shape = (shape,)
-    try:
-        out = tuple(int(n) for n in shape)
-    except TypeError:
-        raise TypeError(f"shape must be an int or a sequence of ints; got {shape!r}") from None
-    if not out or any(n < 1 for n in out):
-        raise ValueError(f"shape must be a non-empty sequence of positive ints; got {shape!r}")
-    return out
-
-
-def _float_input(name: str, x) -> np.ndarray:
-    """A finite numeric array in its working float dtype (float32 stays float32)."""
-    x = check_array(name, x)
-    _check_finite(name, x)
-    if x.dtype.kind in "fc" and x.dtype.itemsize >= 4 and x.dtype != np.longdouble:
-        return x
-    return x.astype(np.complex128 if x.dtype.kind == "c" else (np.float32 if x.dtype == np.float16 else np.float64))
 
 
 # --------------------------------------------------------------------------- responses
@@ -137,8 +130,9 @@ def _response(band: str, kind: str, cutoffs: tuple[float, ...], order: float):
     return response
 
 
-def _mask(shape, band: str, kind: str, cutoffs: tuple[float, ...], order: float, centered: bool) -> np.ndarray:
-    shape = _check_shape(shape)
+def _mask(shape, band, kind, cutoffs, order, centered, what: str) -> np.ndarray:
+    shape = check_shape("shape", shape)
+    check_alloc(shape, np.float64, what=what, copies=3)  # squared radius, response, mask
     freqs = np.meshgrid(*[np.fft.fftfreq(n) for n in shape], indexing="ij", sparse=True)
     m = np.broadcast_to(_response(band, kind, cutoffs, order)(*freqs), shape).astype(np.float64)
     return np.fft.fftshift(m) if centered else m
@@ -185,7 +179,7 @@ def lowpass_mask(
            [0, 0, 0, 0, 0]])
     """
     kind = check_choice("kind", kind, KINDS)
-    return _mask(shape, "low", kind, (_check_cutoff("cutoff", cutoff),), _check_order(order), centered)
+    return _mask(shape, "low", kind, (_check_cutoff("cutoff", cutoff),), _check_order(order), centered, "lowpass_mask")
 
 
 def highpass_mask(
@@ -200,7 +194,9 @@ def highpass_mask(
     array([0., 0., 1., 1., 1., 1., 1., 0.])
     """
     kind = check_choice("kind", kind, KINDS)
-    return _mask(shape, "high", kind, (_check_cutoff("cutoff", cutoff),), _check_order(order), centered)
+    return _mask(
+        shape, "high", kind, (_check_cutoff("cutoff", cutoff),), _check_order(order), centered, "highpass_mask"
+    )
 
 
 def bandpass_mask(
@@ -215,7 +211,7 @@ def bandpass_mask(
     array([0., 1., 1., 0., 0., 0., 1., 1.])
     """
     kind = check_choice("kind", kind, KINDS)
-    return _mask(shape, "band", kind, _check_band(low, high), _check_order(order), centered)
+    return _mask(shape, "band", kind, _check_band(low, high), _check_order(order), centered, "bandpass_mask")
 
 
 lowpass_mask.__doc__ = lowpass_mask.__doc__.replace(
@@ -239,34 +235,38 @@ def _check_band(low, high) -> tuple[float, float]:
 # --------------------------------------------------------------------------- filtering
 
 
-def _default_pad(x: np.ndarray, axes: tuple[int, ...], reach_cutoff: float, boundary: str, pad) -> object:
-    if boundary == "wrap":
-        return 0
-    if pad is None:
-        # the kernel of a mask with cut-off c reaches about 1/c samples (4 sigma of the
-        # Gaussian kernel is 0.64/c); an ideal mask's sinc never ends, so this is a compromise
-        return tuple(min(x.shape[a], math.ceil(1.0 / reach_cutoff)) for a in axes)
-    return pad
+def _reach(x: np.ndarray, axes: tuple[int, ...], cutoff: float) -> tuple[int, ...]:
+    """How far a mask's kernel reaches, per axis: about 1 / cutoff samples (4 sigma of the Gaussian
+    kind's kernel is 0.64 / cutoff; an ideal mask's sinc never ends, so this is a convention), capped
+    at the axis length."""
+    return tuple(min(x.shape[a], math.ceil(1.0 / cutoff)) for a in axes)
 
 
-def _filter(x, band, cutoffs, kind, order, axes, boundary, pad, fill_value, workers) -> np.ndarray:
-    x = _float_input("x", x)
+def _filter(x, band, cutoffs, kind, order, axes, boundary, pad, fill_value, nan_policy, workers, what):
+    x, out_dtype = as_work("x", x)
     axes = check_axes(axes, x.ndim)
     kind = check_choice("kind", kind, KINDS)
     order = _check_order(order)
     boundary = check_choice("boundary", boundary, BOUNDARIES)
     check_scalar("fill_value", fill_value)
+    nan_policy = check_choice("nan_policy", nan_policy, NAN_POLICIES)
     workers = check_workers(workers)
-    pad = _default_pad(x, axes, min(cutoffs), boundary, pad)
-    return fourier_filter(
-        x,
-        _response(band, kind, cutoffs, order),
-        axes=axes,
-        boundary=boundary,
-        pad=pad,
-        fill_value=fill_value,
-        workers=workers,
-    )
+    reach = _reach(x, axes, min(cutoffs))
+    if nan_policy == "raise":
+        check_finite("x", x, hint="use nan_policy='propagate' or 'interpolate' to accept them")
+    with user_function(what):
+        out = fourier_filter(
+            x,
+            _response(band, kind, cutoffs, order),
+            axes=axes,
+            boundary=boundary,
+            pad=(reach if pad is None else pad) if boundary != "wrap" else 0,
+            fill_value=fill_value,
+            nan_policy=nan_policy,
+            radius=reach,
+            workers=workers,
+        )
+    return out.astype(out_dtype, copy=False)
 
 
 _FILTER_DOC = """
@@ -286,19 +286,28 @@ _FILTER_DOC = """
         ``ceil(1 / cutoff)``, capped at the axis length).
     fill_value : float, optional
         Value outside x for ``boundary='constant'``.
+    nan_policy : {{'propagate', 'raise', 'interpolate'}}, optional
+        NaN and inf in x, with the engine's meaning (see
+        :func:`convlens.fourier_filter`), the window of an output being the
+        mask's reach ``ceil(1 / cutoff)`` samples (the lower cut-off for
+        band-pass), capped at the axis length: 'propagate' (default) spoils
+        the outputs within that reach, 'raise' refuses them, 'interpolate'
+        renormalizes over the finite samples (low-pass only: a high- or
+        band-pass has no mean to renormalize by, and raises).
     workers : int, optional
         FFT threads (default: all cores).
 
     Returns
     -------
     ndarray
-        Same shape as x; float32 stays float32, integers give float64.
+        Same shape as x; float32 stays float32, float16 is computed in float32
+        and returned as float16, integers give float64.
 
     Raises
     ------
     ValueError
-        Cut-offs outside (0, 0.5], order <= 0, non-finite values in x, bad
-        axes or boundary.
+        Cut-offs outside (0, 0.5], order <= 0, NaN/inf with
+        ``nan_policy='raise'``, bad axes, boundary or nan_policy.
 """
 
 
@@ -312,6 +321,7 @@ def lowpass(
     boundary: str = "wrap",
     pad: int | Sequence[int] | None = None,
     fill_value: float = 0,
+    nan_policy: str = "propagate",
     workers: int | None = None,
 ) -> np.ndarray:
     """Keep the frequencies below ``cutoff``: multiply the spectrum by a low-pass mask.
@@ -333,7 +343,7 @@ def lowpass(
     True
     """
     cutoff = _check_cutoff("cutoff", cutoff)
-    return _filter(x, "low", (cutoff,), kind, order, axes, boundary, pad, fill_value, workers)
+    return _filter(x, "low", (cutoff,), kind, order, axes, boundary, pad, fill_value, nan_policy, workers, "lowpass")
 
 
 def highpass(
@@ -346,6 +356,7 @@ def highpass(
     boundary: str = "wrap",
     pad: int | Sequence[int] | None = None,
     fill_value: float = 0,
+    nan_policy: str = "propagate",
     workers: int | None = None,
 ) -> np.ndarray:
     """Keep the frequencies above ``cutoff``: edges and fine texture.
@@ -367,7 +378,7 @@ def highpass(
     True
     """
     cutoff = _check_cutoff("cutoff", cutoff)
-    return _filter(x, "high", (cutoff,), kind, order, axes, boundary, pad, fill_value, workers)
+    return _filter(x, "high", (cutoff,), kind, order, axes, boundary, pad, fill_value, nan_policy, workers, "highpass")
 
 
 def bandpass(
@@ -381,6 +392,7 @@ def bandpass(
     boundary: str = "wrap",
     pad: int | Sequence[int] | None = None,
     fill_value: float = 0,
+    nan_policy: str = "propagate",
     workers: int | None = None,
 ) -> np.ndarray:
     """Keep the frequencies between ``low`` and ``high`` (a ring in the spectrum).
@@ -402,7 +414,7 @@ def bandpass(
     True
     """
     cutoffs = _check_band(low, high)
-    return _filter(x, "band", cutoffs, kind, order, axes, boundary, pad, fill_value, workers)
+    return _filter(x, "band", cutoffs, kind, order, axes, boundary, pad, fill_value, nan_policy, workers, "bandpass")
 
 
 for _f in (lowpass, highpass, bandpass):
@@ -462,14 +474,14 @@ def mask_to_kernel(mask: ArrayLike, *, centered: bool = False, size: int | Seque
     _check_finite("mask", mask)
     if centered:
         mask = np.fft.ifftshift(mask)
-    kernel = _sfft.ifftn(mask)
+    kernel = B.ifftn(mask.astype(np.complex128), None)
     scale = float(np.max(np.abs(kernel))) or 1.0
     if float(np.max(np.abs(kernel.imag))) <= 1e-12 * scale:
         kernel = kernel.real
     kernel = np.roll(kernel, [_origin(n) for n in mask.shape], axis=tuple(range(mask.ndim)))
     if size is None:
         return kernel
-    size = _check_shape(size if not isinstance(size, (int, np.integer)) else (size,) * mask.ndim)
+    size = check_shape("size", size if not isinstance(size, (int, np.integer)) else (size,) * mask.ndim)
     if len(size) != mask.ndim or any(s > n for s, n in zip(size, mask.shape)):
         raise ValueError(
             f"size must have {mask.ndim} entries, each at most the mask's shape {mask.shape}; got {size!r}"
@@ -517,279 +529,14 @@ def frequency_response(
     """
     kernel = check_array("kernel", kernel)
     _check_finite("kernel", kernel)
-    shape = kernel.shape if shape is None else _check_shape(shape)
+    shape = kernel.shape if shape is None else check_shape("shape", shape)
     if len(shape) != kernel.ndim or any(s < k for s, k in zip(shape, kernel.shape)):
         raise ValueError(
             f"shape must have {kernel.ndim} entries, each at least the kernel's shape {kernel.shape}; got {shape!r}"
         )
+    check_alloc(shape, np.complex128, what="frequency_response", copies=2)
     padded = np.zeros(shape, dtype=np.result_type(kernel.dtype, np.float32))
     padded[tuple(slice(0, k) for k in kernel.shape)] = kernel
     padded = np.roll(padded, [-_origin(k) for k in kernel.shape], axis=tuple(range(kernel.ndim)))
-    resp = _sfft.fftn(padded)
+    resp = B.fftn(padded, None)
     return np.fft.fftshift(resp) if centered else resp
-
-
-# --------------------------------------------------------------------------- Gaussian
-
-
-def _check_sigmas(sigma, n_axes: int) -> tuple[float, ...]:
-    if isinstance(sigma, (int, float, np.integer, np.floating)) and not isinstance(sigma, bool):
-        sig = (float(sigma),) * n_axes
-    else:
-        try:
-            sig = tuple(float(s) for s in sigma)
-        except (TypeError, ValueError):
-            raise TypeError(f"sigma must be a number or one number per axis; got {sigma!r}") from None
-        if len(sig) != n_axes:
-            raise ValueError(f"sigma must be a number or have one entry per filtered axis ({n_axes}); got {sigma!r}")
-    if any(not (s >= 0 and math.isfinite(s)) for s in sig):
-        raise ValueError(f"sigma must be non-negative and finite (in samples); got {sigma!r}")
-    return sig
-
-
-def _check_truncate(truncate) -> float:
-    if (
-        isinstance(truncate, bool)
-        or not isinstance(truncate, (int, float, np.integer, np.floating))
-        or not truncate > 0
-    ):
-        raise ValueError(f"truncate must be a positive number of standard deviations; got {truncate!r}")
-    return float(truncate)
-
-
-def _radius(sigma: float, truncate: float) -> int:
-    # scipy.ndimage.gaussian_filter's radius rule
-    return int(truncate * sigma + 0.5)
-
-
-def _kernel1d(sigma: float, radius: int) -> np.ndarray:
-    """scipy.ndimage's truncated, normalized 1-D Gaussian."""
-    x = np.arange(-radius, radius + 1, dtype=np.float64)
-    phi = np.exp(-0.5 * (x / sigma) ** 2)
-    return phi / phi.sum()
-
-
-def _kernel_response(weights: np.ndarray):
-    """DTFT of a symmetric kernel (w_0 at the centre): w_0 + 2 sum_k w_k cos(2 pi f k), for any frequency array."""
-    r = weights.size // 2
-    half = weights[r:]
-    k = np.arange(1, r + 1)
-
-    def response(f: np.ndarray) -> np.ndarray:
-        flat = f.reshape(-1)
-        vals = half[0] + 2.0 * (np.cos(2.0 * np.pi * np.outer(flat, k)) @ half[1:])
-        return vals.reshape(f.shape)
-
-    return response
-
-
-def gaussian(
-    image: ArrayLike,
-    sigma: float | Sequence[float],
-    *,
-    boundary: str = "symmetric",
-    fill_value: float = 0,
-    truncate: float = 4.0,
-    axes: int | Sequence[int] | None = None,
-    method: str = "auto",
-    workers: int | None = None,
-) -> np.ndarray:
-    """Gaussian smoothing, equal to ``scipy.ndimage.gaussian_filter`` with the same boundary.
-
-    The kernel is ndimage's: sampled at integer offsets, cut at radius
-    ``int(truncate * sigma + 0.5)`` and normalized to sum 1.  Small sigmas are
-    done as one 1-D convolution per axis (the engine's fast direct path);
-    large ones spectrally, multiplying the spectrum of the boundary-extended
-    image by the truncated kernel's exact frequency response, so both methods
-    give ndimage's result to float round-off, everywhere (not only inside).
-
-    Parameters
-    ----------
-    image : array_like
-        Any ndim (real or complex).  For a colour (H, W, 3) image pass
-        ``sigma=(s, s, 0)`` or ``axes=(0, 1)``.
-    sigma : float or sequence of float
-        Standard deviation in samples, one for all axes or one per filtered
-        axis; 0 leaves an axis alone.
-    boundary : {'symmetric', 'reflect', 'edge', 'wrap', 'constant'}, optional
-        ``numpy.pad``'s rule for the samples past the edges.  The default
-        'symmetric' (d c b a | a b c d) is ndimage's default mode 'reflect';
-        numpy 'reflect' is ndimage 'mirror', 'edge' is 'nearest'.
-    fill_value : float, optional
-        Value outside the image for ``boundary='constant'`` (ndimage's ``cval``).
-    truncate : float, optional
-        Kernel radius in standard deviations (default 4, as ndimage).
-    axes : int or sequence of int, optional
-        Axes to smooth (default: all).
-    method : {'auto', 'spatial', 'spectral'}, optional
-        'auto' chooses spectral from a kernel radius of 40 samples (measured
-        faster there on 2048**2 float32).
-    workers : int, optional
-        Threads (default: all cores).
-
-    Returns
-    -------
-    ndarray
-        Same shape; float32 stays float32, integer input gives float64 (ndimage
-        would return the input's integer dtype).
-
-    Raises
-    ------
-    ValueError
-        Negative or non-finite sigma, truncate <= 0, non-finite image values,
-        unknown boundary or method.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from convlens.filters import gaussian
-    >>> x = np.zeros(9); x[4] = 1.0
-    >>> np.round(gaussian(x, 1.0), 4).tolist()
-    [0.0001, 0.0044, 0.054, 0.242, 0.3989, 0.242, 0.054, 0.0044, 0.0001]
-    """
-    x = _float_input("image", image)
-    axes = check_axes(axes, x.ndim)
-    sigmas = _check_sigmas(sigma, len(axes))
-    boundary = check_choice("boundary", boundary, BOUNDARIES)
-    check_scalar("fill_value", fill_value)
-    truncate = _check_truncate(truncate)
-    method = check_choice("method", method, GAUSSIAN_METHODS)
-    workers = check_workers(workers)
-    # plan: the axes that get smoothed, their radii and the method
-    plan = [(ax, s, _radius(s, truncate)) for ax, s in zip(axes, sigmas) if s > 0]
-    plan = [(ax, s, r) for ax, s, r in plan if r > 0]  # ndimage: a radius-0 kernel is the identity
-    if not plan:
-        return x.copy()
-    if method == "auto":
-        method = "spectral" if max(r for _, _, r in plan) >= _SPECTRAL_FROM_RADIUS else "spatial"
-    kw = {"boundary": boundary, "fill_value": fill_value, "workers": workers}
-    if method == "spatial":
-        out = x
-        for ax, s, r in plan:
-            k = _kernel1d(s, r).astype(x.real.dtype)
-            out = convolve(out, k, "same", axes=(ax,), **kw)
-        return out
-    responses = [_kernel_response(_kernel1d(s, r)) for _, s, r in plan]
-
-    def response(*freqs):
-        h = responses[0](freqs[0])
-        for resp, f in zip(responses[1:], freqs[1:]):
-            h = h * resp(f)
-        return h
-
-    # padding by the radius puts every wrap-around of the circular product on the extension
-    return fourier_filter(x, response, axes=tuple(ax for ax, _, _ in plan), pad=tuple(r for _, _, r in plan), **kw)
-
-
-# --------------------------------------------------------------------------- kernel builders
-
-
-def _check_ndim(ndim) -> int:
-    if isinstance(ndim, bool) or not isinstance(ndim, (int, np.integer)) or ndim < 1:
-        raise ValueError(f"ndim must be a positive integer; got {ndim!r}")
-    return int(ndim)
-
-
-def _outer(vectors: Sequence[np.ndarray]) -> np.ndarray:
-    out = np.ones(())
-    for v in vectors:
-        out = np.multiply.outer(out, v)
-    return out
-
-
-def gaussian_kernel(sigma: float | Sequence[float], *, ndim: int = 2, truncate: float = 4.0) -> np.ndarray:
-    """The truncated, normalized Gaussian kernel of ``scipy.ndimage.gaussian_filter``.
-
-    Parameters
-    ----------
-    sigma : float or sequence of float
-        Standard deviation(s) in samples (> 0); a sequence sets ``ndim``.
-    ndim : int, optional
-        Number of dimensions for a scalar sigma (default 2).
-    truncate : float, optional
-        Radius in standard deviations (default 4): ``int(truncate * sigma + 0.5)``.
-
-    Returns
-    -------
-    ndarray
-        float64 kernel of odd size ``2 * radius + 1`` per axis, summing to 1.
-
-    Examples
-    --------
-    >>> from convlens.filters import gaussian_kernel
-    >>> np.round(gaussian_kernel(0.5, ndim=1), 4).tolist()
-    [0.0003, 0.1065, 0.7866, 0.1065, 0.0003]
-    """
-    ndim = _check_ndim(ndim) if np.ndim(sigma) == 0 else len(sigma)
-    sigmas = _check_sigmas(sigma, ndim)
-    if any(s <= 0 for s in sigmas):
-        raise ValueError(f"sigma must be positive for a kernel; got {sigma!r}")
-    truncate = _check_truncate(truncate)
-    return _outer([_kernel1d(s, _radius(s, truncate)) for s in sigmas])
-
-
-def box_kernel(size: int | Sequence[int], *, ndim: int = 2) -> np.ndarray:
-    """Normalized box (moving-average) kernel, ``scipy.ndimage.uniform_filter``'s weights.
-
-    Parameters
-    ----------
-    size : int or sequence of int
-        Side length(s) (>= 1); a sequence sets ``ndim``.
-    ndim : int, optional
-        Number of dimensions for a scalar size (default 2).
-
-    Examples
-    --------
-    >>> from convlens.filters import box_kernel
-    >>> box_kernel(2)
-    array([[0.25, 0.25],
-           [0.25, 0.25]])
-    """
-    if np.ndim(size) == 0:
-        size = (size,) * _check_ndim(ndim)
-    shape = _check_shape(size)
-    return np.full(shape, 1.0 / math.prod(shape))
-
-
-def laplacian_kernel(*, ndim: int = 2) -> np.ndarray:
-    """The discrete Laplacian (sum of second differences), ``scipy.ndimage.laplace``'s stencil.
-
-    Examples
-    --------
-    >>> from convlens.filters import laplacian_kernel
-    >>> laplacian_kernel()
-    array([[ 0.,  1.,  0.],
-           [ 1., -4.,  1.],
-           [ 0.,  1.,  0.]])
-    """
-    ndim = _check_ndim(ndim)
-    k = np.zeros((3,) * ndim)
-    centre = (1,) * ndim
-    for ax in range(ndim):
-        for off in (0, 2):
-            idx = list(centre)
-            idx[ax] = off
-            k[tuple(idx)] = 1.0
-    k[centre] = -2.0 * ndim
-    return k
-
-
-def sobel_kernel(axis: int = 0, *, ndim: int = 2) -> np.ndarray:
-    """Sobel derivative kernel along ``axis`` (for convolution), as ``scipy.ndimage.sobel``.
-
-    ``convolve(x, sobel_kernel(axis), 'same')`` equals ``scipy.ndimage.sobel(x, axis)``
-    (with matching boundaries): central difference ``x[i+1] - x[i-1]`` along
-    ``axis``, smoothed by ``[1, 2, 1]`` along the others.
-
-    Examples
-    --------
-    >>> from convlens.filters import sobel_kernel
-    >>> sobel_kernel(1)
-    array([[ 1.,  0., -1.],
-           [ 2.,  0., -2.],
-           [ 1.,  0., -1.]])
-    """
-    ndim = _check_ndim(ndim)
-    (axis,) = check_axes(axis, ndim, "axis")
-    # convolution flips the kernel: [1, 0, -1] convolved gives x[i+1] - x[i-1]
-    return _outer([np.array([1.0, 0.0, -1.0]) if ax == axis else np.array([1.0, 2.0, 1.0]) for ax in range(ndim)])
