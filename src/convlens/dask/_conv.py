@@ -79,10 +79,7 @@ def _plan_for(key, make):
 def _conv_block(region, extras, kernel, ktoken, axes, method, nan_policy, workers):
     """Valid convolution of one region (runs on a worker): one cached plan per region shape."""
     # a stack of kernels along a non-convolved axis: this block uses its own slice of them
-    ksl = tuple(
-        e if ax not in axes and kernel.shape[ax] > 1 and kernel.shape[ax] == region.shape[ax] else slice(None)
-        for ax, e in enumerate(extras)
-    )
+    ksl = tuple(e if ax not in axes and kernel.shape[ax] > 1 else slice(None) for ax, e in enumerate(extras))
     key = (ktoken, tuple((s.start, s.stop) for s in ksl), region.shape, region.dtype.str, axes, method, nan_policy)
     plan = _plan_for(
         key + (workers,),
