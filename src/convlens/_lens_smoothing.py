@@ -107,6 +107,35 @@ def smooth_separable(
     )
 
 
+def even_extension(x: np.ndarray, axes: tuple[int, ...], boundary: str) -> np.ndarray:
+    """One period of the mirror extension: 2n ('symmetric') or 2n - 2 ('reflect') samples per axis."""
+    for a in axes:
+        n = x.shape[a]
+        back = np.flip(x, a)
+        if boundary == "reflect":
+            if n < 3:
+                continue  # period 2n - 2 <= n: the extension adds nothing new
+            back = np.take(back, range(1, n - 1), axis=a)
+        x = np.concatenate([x, back], axis=a)
+    return x
+
+
+def periodic_filter(x, response, axes, boundary: str, *, nan_policy: str, radius, workers: int) -> np.ndarray:
+    """Filter ``x`` exactly for a boundary whose extension is periodic.
+
+    'wrap' at x's own length; 'symmetric' and 'reflect' by filtering one period
+    of the mirror extension periodically and keeping the first copy (no
+    padding, however far the response reaches: the closed form of any width).
+    """
+    period = x if boundary == "wrap" else even_extension(x, axes, boundary)
+    out = fourier_filter(
+        period, response, axes=axes, boundary="wrap", nan_policy=nan_policy, radius=radius, workers=workers
+    )
+    if period is x:
+        return out
+    return np.ascontiguousarray(out[tuple(slice(0, n) for n in x.shape)])
+
+
 def gaussian(
     image: ArrayLike,
     sigma: float | Sequence[float],

@@ -9,14 +9,12 @@ through the engine, not a time-stepping loop:
 * :func:`heat_kernel` samples the propagator on a grid;
 * :func:`diffuse` diffuses an image for a time ``t`` (spectral and exact for
   periodic boundaries, the sampled propagator through :func:`convlens.convolve`
-  for the others);
-* :func:`diffuse_steps` applies a normalized kernel ``n`` times as one
-  convolution with its ``n``-th power in the Fourier domain (a random walk of
-  ``n`` steps, which tends to the Gaussian propagator by the central limit
-  theorem);
-* :func:`propagator` turns any kernel into a probability kernel by the essay's
-  softmax (computed stably), and :func:`is_propagator` tells whether a kernel
-  already is one.
+  for the others), at a cost that does not grow with ``t``: a propagator wider
+  than the image is folded onto the boundary's period (see
+  ``convlens._lens_kernels``), so any ``t`` reaches the equilibrium;
+* :func:`diffuse_steps`, :func:`propagator`, :func:`is_propagator` (defined in
+  ``convlens._lens_walks``): ``n`` steps of a random walk as one convolution,
+  and kernels as propagators.
 
 The finite-difference solvers that check these results independently live in
 :mod:`convlens.reference`.
@@ -30,9 +28,24 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from . import _backend as B
 from ._engine import convolve, fourier_filter
-from ._validation import BOUNDARIES, check_array, check_axes, check_choice, check_scalar, check_workers
+from ._lens_kernels import check_truncate, fold_radius, folded_gaussian, gaussian_nd, radius_of
+from ._lens_smoothing import periodic_filter, smooth_separable
+from ._lens_walks import diffuse_steps, is_propagator, propagator
+from ._validation import (
+    BOUNDARIES,
+    NAN_POLICIES,
+    as_work,
+    check_alloc,
+    check_axes,
+    check_choice,
+    check_finite,
+    check_scalar,
+    check_shape,
+    check_workers,
+    real_dtype,
+    user_function,
+)
 
 __all__ = ["diffuse", "diffuse_steps", "heat_kernel", "is_propagator", "propagator"]
 
@@ -117,67 +130,6 @@ def _covariance(t: float, D, dx: np.ndarray) -> np.ndarray:
     return 2.0 * _integrated_coefficient(D, t, dx.size) / np.outer(dx, dx)
 
 
-def _check_shape(shape) -> tuple[int, ...]:
-    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
-        shape = (int(shape),)
-    try:
-        out = tuple(int(s) for s in shape)
-    except TypeError:
-        raise TypeError(f"shape must be a positive int or a tuple of positive ints; got {shape!r}") from None
-    if not out or any(s < 1 for s in out):
-        raise ValueError(f"shape must be a non-empty tuple of positive ints; got {shape!r}")
-    return out
-
-
-def _check_kernel(kernel, name: str = "kernel") -> np.ndarray:
-    k = check_array(name, kernel, allow_complex=False)
-    if not np.all(np.isfinite(k)):
-        bad = int(np.count_nonzero(~np.isfinite(k)))
-        raise ValueError(f"{name} must be finite; got {bad} NaN or infinite entries")
-    return k
-
-
-def _float_dtype(dtype: np.dtype) -> np.dtype:
-    """Output dtype of a diffusion: float32 stays float32, complex stays complex, the rest float64."""
-    return B.work_dtype(dtype)
-
-
-# ---------------------------------------------------------------------------------------------
-# the propagator
-
-
-def _gaussian_1d(n: int, var: float) -> np.ndarray:
-    """Normalized samples of a centred 1-D Gaussian at offsets i - (n - 1) / 2."""
-    d = np.arange(n) - (n - 1) / 2
-    if var <= 0:
-        # the limit sigma -> 0: all weight on the sample(s) nearest the centre
-        w = (np.abs(d) == np.abs(d).min()).astype(float)
-    else:
-        w = np.exp(-0.5 * d * d / var)
-    return w / w.sum()
-
-
-def _gaussian_nd(shape: tuple[int, ...], cov: np.ndarray) -> np.ndarray:
-    """Normalized samples of the Gaussian of covariance ``cov`` centred in a grid of ``shape``."""
-    off = np.diag(np.diag(cov))
-    if np.array_equal(cov, off):  # axis-aligned: a separable product of 1-D Gaussians
-        k = np.ones(())
-        for n, var in zip(shape, np.diag(cov)):
-            k = np.multiply.outer(k, _gaussian_1d(n, float(var)))
-        return k
-    evals = np.linalg.eigvalsh(cov)
-    if evals.min() <= 1e-12 * evals.max():
-        raise ValueError(
-            "D must be positive definite when it has off-diagonal terms (a degenerate tilted Gaussian "
-            f"cannot be sampled on the grid); the covariance 2*t*D has eigenvalues {evals.tolist()!r}"
-        )
-    grids = np.meshgrid(*[np.arange(n) - (n - 1) / 2 for n in shape], indexing="ij", sparse=True)
-    prec = np.linalg.inv(cov)
-    q = sum(prec[a, b] * grids[a] * grids[b] for a in range(len(shape)) for b in range(len(shape)))
-    k = np.exp(-0.5 * (q - np.min(q)))
-    return k / k.sum()
-
-
 def heat_kernel(shape, t: float, D: DiffusionCoefficient = 1.0, *, dx=1.0) -> np.ndarray:
     """The diffusion propagator (Gaussian heat kernel) for time ``t``, sampled on a grid.
 
@@ -227,10 +179,11 @@ def heat_kernel(shape, t: float, D: DiffusionCoefficient = 1.0, *, dx=1.0) -> np
     >>> heat_kernel((3, 3), t=0).astype(int).tolist()
     [[0, 0, 0], [0, 1, 0], [0, 0, 0]]
     """
-    shape = _check_shape(shape)
+    shape = check_shape("shape", shape)
     t = _check_time(t)
     cov = _covariance(t, D, _check_dx(dx, len(shape)))
-    return _gaussian_nd(shape, cov)
+    check_alloc(shape, np.float64, what="heat_kernel", copies=3)  # grids, exponent, kernel
+    return gaussian_nd(shape, cov)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -269,6 +222,7 @@ def diffuse(
     method: str = "auto",
     truncate: float | None = None,
     fill_value: float = 0,
+    nan_policy: str = "propagate",
     workers: int | None = None,
 ) -> np.ndarray:
     """Diffuse an image for a time ``t``: the exact solution of the diffusion equation.
@@ -317,13 +271,21 @@ def diffuse(
         5.3 for float32).  ``truncate=4.0`` reproduces ``gaussian_filter``.
     fill_value : float, optional
         Outside concentration for ``boundary='constant'``.
+    nan_policy : {'propagate', 'raise', 'interpolate'}, optional
+        NaN and inf in the image, as :func:`convlens.convolve` with the
+        sampled propagator, whatever the method and boundary: the window of an
+        output is the propagator's radius ``truncate * sigma`` (folded to the
+        image's size, see below) on the boundary-extended image.  'propagate'
+        (default) spoils the outputs in that window, 'raise' refuses them,
+        'interpolate' diffuses the finite samples only (normalized convolution).
     workers : int, optional
         Threads (default: all cores).
 
     Returns
     -------
     ndarray
-        The diffused image, same shape; float32 stays float32, integers give float64.
+        The diffused image, same shape; float32 stays float32, float16 is
+        computed in float32 and returned as float16, integers give float64.
 
     Raises
     ------
@@ -338,7 +300,16 @@ def diffuse(
     Notes
     -----
     Mass ``sum(image)`` is conserved to round-off with 'wrap' and 'symmetric'
-    (and with 'reflect' in the trapezoid sense).  For a tilted tensor (off-
+    (and with 'reflect' in the trapezoid sense).  Any ``t`` costs the same:
+    a propagator wider than the image is folded onto it exactly (taps that
+    read the same sample of the periodic or mirrored extension are summed;
+    with 'constant' and 'edge' every tap past the image reads the outside
+    value), so a long time reaches the equilibrium: the mean with 'wrap' and
+    'symmetric' (the trapezoid mean with 'reflect'), ``fill_value`` with
+    'constant', and with 'edge' the mean of the two edge values of each
+    axis (the medium beyond each edge holds its edge value forever, so the
+    image ends up between its two reservoirs; in N-d the axes act one after
+    the other).  For a tilted tensor (off-
     diagonal ``D``) only 'wrap' solves a boundary-value problem; the other
     boundaries then give the free-space diffusion of the extended image.
 
@@ -351,295 +322,57 @@ def diffuse(
     >>> float(np.round(diffuse(u, t=100.0).sum(), 12))   # closed walls: mass is conserved
     1.0
     """
-    x = check_array("image", image)
+    x, out_dtype = as_work("image", image)
     t = _check_time(t)
     axes = check_axes(axes, x.ndim)
     boundary = check_choice("boundary", boundary, BOUNDARIES)
     method = check_choice("method", method, _METHODS)
     check_scalar("fill_value", fill_value)
+    nan_policy = check_choice("nan_policy", nan_policy, NAN_POLICIES)
     workers = check_workers(workers)
     cov = _covariance(t, D, _check_dx(dx, len(axes)))
-    work = _float_dtype(x.dtype)
-    if truncate is None:
-        truncate = _default_truncate(work)
-    elif isinstance(truncate, bool) or not isinstance(truncate, numbers.Real) or not 0 < truncate < math.inf:
-        raise ValueError(f"truncate must be a positive number of sigmas; got {truncate!r}")
-    x = x.astype(work, copy=False)
+    truncate = _default_truncate(x.dtype) if truncate is None else check_truncate(truncate)
     if not np.any(cov):
-        return x.copy()
-    # plan: the kernel's reach per axis, scipy's rounding so that truncate=4 matches gaussian_filter
-    radii = tuple(int(truncate * math.sqrt(cov[a, a]) + 0.5) for a in range(len(axes)))
+        if nan_policy == "raise":
+            check_finite("image", x)
+        return x.astype(out_dtype, copy=True)
+    # plan: the kernel's reach per axis (scipy's rounding, so that truncate=4 matches gaussian_filter)
+    sigmas = np.sqrt(np.diag(cov))
+    radii = tuple(radius_of(float(s), truncate) for s in sigmas)
+    separable = np.count_nonzero(cov - np.diag(np.diag(cov))) == 0
     if method == "auto":
         method = "spectral" if boundary == "wrap" else "spatial"
-    pad_options = {"fill_value": fill_value} if boundary == "constant" else {}
-    if method == "spectral":
-        if boundary == "symmetric":
-            # Periodic filtering of the mirrored copy [x, x[::-1]] is exactly the symmetric extension,
-            # so mass is conserved to round-off; padding by the kernel's reach instead would leak the
-            # band-limited propagator's ringing past the pad (2e-8 of the mass at sigma 1.4).
-            mirrored = x
-            for a in axes:
-                mirrored = np.concatenate([mirrored, np.flip(mirrored, axis=a)], axis=a)
-            out = fourier_filter(mirrored, _spectral_response(cov), axes=axes, boundary="wrap", workers=workers)
-            return np.ascontiguousarray(out[tuple(slice(0, n) for n in x.shape)])
-        return fourier_filter(
-            x, _spectral_response(cov), axes=axes, boundary=boundary, pad=radii, workers=workers, **pad_options
-        )
-    real_dtype = np.empty(0, work).real.dtype
-    if np.count_nonzero(cov - np.diag(np.diag(cov))) == 0:
-        # axis-aligned: one 1-D convolution per axis (the Gaussian is separable)
-        out = x
-        for a, r, var in zip(axes, radii, np.diag(cov)):
-            if var > 0:
-                k = _gaussian_1d(2 * r + 1, float(var)).astype(real_dtype)
-                out = convolve(out, k, "same", axes=(a,), boundary=boundary, workers=workers, **pad_options)
-        return out if out is not x else x.copy()
-    kernel = _gaussian_nd(tuple(2 * r + 1 for r in radii), cov).astype(real_dtype)
-    return convolve(x, kernel, "same", axes=axes, boundary=boundary, workers=workers, **pad_options)
+    options = {"boundary": boundary, "fill_value": fill_value, "nan_policy": nan_policy, "workers": workers}
+    with user_function("diffuse"):
+        if method == "spectral":
+            out = _spectral(x, cov, axes, radii, **options)
+        elif separable:
+            plan = [(a, folded_gaussian(float(s), r, x.shape[a], boundary)) for a, s, r in zip(axes, sigmas, radii)]
+            out = smooth_separable(x, [(a, k) for a, k in plan if k.size > 1], method="spatial", **options)
+        else:
+            shape = tuple(2 * r + 1 for r in radii)
+            check_alloc(shape, np.float64, what="diffuse", copies=2)
+            kernel = gaussian_nd(shape, cov).astype(real_dtype(x.dtype))
+            out = convolve(x, kernel, "same", axes=axes, **options)
+    return out.astype(out_dtype, copy=False)
 
 
-# ---------------------------------------------------------------------------------------------
-# repeated steps of a kernel
-
-
-def _kernel_response(kernel: np.ndarray, n: int, axes: tuple[int, ...], ndim: int) -> Callable[..., np.ndarray]:
-    """The DTFT of ``kernel`` (centred as in mode 'same') raised to the power ``n``."""
-    centre = [(s - 1) // 2 for s in kernel.shape]
-    symmetric = all(s % 2 == 1 for s in kernel.shape) and all(
-        np.array_equal(kernel, np.flip(kernel, a)) for a in range(kernel.ndim)
+def _spectral(x, cov, axes, radii, *, boundary, fill_value, nan_policy, workers) -> np.ndarray:
+    """The heat propagator's response on the spectrum, exact for periodic and mirror boundaries."""
+    folded = tuple(min(r, fold_radius(x.shape[a], boundary)) for a, r in zip(axes, radii))
+    options = {"nan_policy": nan_policy, "workers": workers}
+    if boundary in ("wrap", "symmetric", "reflect"):
+        # Periodic filtering of one period of the extension is exactly that extension, for any t,
+        # and conserves mass to round-off (padding by the reach instead would leak the band-limited
+        # propagator's ringing past the pad: 2e-8 of the mass at sigma 1.4).
+        return periodic_filter(x, _spectral_response(cov), axes, boundary, radius=folded, **options)
+    fill = {"fill_value": fill_value} if boundary == "constant" else {}
+    if folded != radii and np.count_nonzero(cov - np.diag(np.diag(cov))) == 0:
+        # wider than the image: every tap past the image reads the outside value, so the sampled
+        # propagator folded to the image's size is exact and costs the same for any t
+        sigmas = np.sqrt(np.diag(cov))
+        plan = [(a, folded_gaussian(float(s), r, x.shape[a], boundary)) for a, s, r in zip(axes, sigmas, radii)]
+        return smooth_separable(x, plan, method="spectral", boundary=boundary, fill_value=fill_value, **options)
+    return fourier_filter(
+        x, _spectral_response(cov), axes=axes, boundary=boundary, pad=radii, radius=radii, **fill, **options
     )
-
-    def response(*freqs: np.ndarray) -> np.ndarray:
-        h = kernel.astype(np.complex128)
-        # one small matrix product per axis: H(f) = sum_j k[j] exp(-2 pi i f . (j - c));
-        # this evaluates the kernel's frequency response, it does not convolve anything.
-        for f, c, size in zip(freqs, centre, kernel.shape):
-            e = np.exp(-2j * np.pi * np.outer(f.ravel(), np.arange(size) - c))
-            h = np.tensordot(h, e, axes=([0], [1]))
-        if symmetric:
-            h = h.real  # a mirror-symmetric kernel has a real response
-        shape = [1] * ndim
-        for a, f in zip(axes, freqs):
-            shape[a] = f.size
-        return h.reshape(shape) ** n
-
-    return response
-
-
-def _even_extension(x: np.ndarray, axes: tuple[int, ...], boundary: str) -> np.ndarray:
-    """One period of the mirror extension: 2n ('symmetric') or 2n - 2 ('reflect') samples per axis."""
-    for a in axes:
-        n = x.shape[a]
-        back = np.flip(x, a)
-        if boundary == "reflect":
-            if n < 3:
-                continue  # period 2n - 2 <= n: the extension adds nothing new
-            back = np.take(back, range(1, n - 1), axis=a)
-        x = np.concatenate([x, back], axis=a)
-    return x
-
-
-def diffuse_steps(
-    image,
-    kernel,
-    n: int,
-    *,
-    boundary: str = "symmetric",
-    axes=None,
-    fill_value: float = 0,
-    workers: int | None = None,
-) -> np.ndarray:
-    """Apply a propagator kernel ``n`` times, as one convolution with its ``n``-th power.
-
-    Each step moves every unit of mass to a neighbour drawn with the kernel's
-    probabilities (a random walk); ``n`` steps are computed at once by raising
-    the kernel's frequency response to the power ``n`` (one forward and one
-    inverse FFT, whatever ``n``).
-
-    Parameters
-    ----------
-    image : array_like
-        Initial concentrations.
-    kernel : array_like
-        A propagator: finite, non-negative, summing to 1 (see :func:`is_propagator`;
-        normalize with ``kernel / kernel.sum()`` or :func:`propagator`), with one
-        dimension per diffused axis, centred at ``(size - 1) // 2`` like
-        ``convolve(..., mode='same')``.
-    n : int
-        Number of steps, >= 0.
-    boundary : {'symmetric', 'reflect', 'wrap', 'constant', 'edge'}, optional
-        How the image is extended (numpy.pad's rules; default 'symmetric').
-        'wrap' is exactly ``n`` passes of ``convolve(x, kernel, 'same',
-        boundary='wrap')``.  'symmetric' and 'reflect' are exactly ``n``
-        passes with that boundary when the kernel is mirror-symmetric with odd
-        sizes (a mirrored image stays mirrored after each step).  Otherwise,
-        and for 'constant' and 'edge', the result is the ``n``-step walk on the
-        infinite extension of the image (the image is extended once by ``n``
-        kernel radii), which differs near the edges from ``n`` passes that
-        re-extend the image after every step.
-    axes : int or sequence of int, optional
-        Axes to diffuse over (default all); ``kernel.ndim`` must equal their number.
-    fill_value : float, optional
-        Outside value for ``boundary='constant'``.
-    workers : int, optional
-        FFT threads (default: all cores).
-
-    Returns
-    -------
-    ndarray
-        Same shape as ``image``; float32 stays float32, integers give float64.
-
-    Raises
-    ------
-    ValueError
-        A kernel that is not a propagator, non-finite or of the wrong
-        dimension; negative ``n``; bad options.
-
-    Notes
-    -----
-    The ``n``-step kernel has ``n`` times the kernel's mean and covariance,
-    and tends to the Gaussian with that covariance (the central limit
-    theorem): ``diffuse_steps(x, k, n)`` approaches ``diffuse(x, t, D)`` with
-    ``2 D t = n * var(k)``.
-
-    Examples
-    --------
-    >>> from convlens.diffusion import diffuse_steps
-    >>> u = np.zeros(9); u[4] = 1.0
-    >>> np.round(diffuse_steps(u, [0.25, 0.5, 0.25], 2), 4).tolist()   # two steps = binomial(4)
-    [0.0, 0.0, 0.0625, 0.25, 0.375, 0.25, 0.0625, 0.0, 0.0]
-    """
-    x = check_array("image", image)
-    k = _check_kernel(kernel)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"n must be a non-negative integer number of steps; got {n!r}")
-    if n < 0:
-        raise ValueError(f"n must be a non-negative integer number of steps; got {n!r}")
-    axes = check_axes(axes, x.ndim)
-    boundary = check_choice("boundary", boundary, BOUNDARIES)
-    check_scalar("fill_value", fill_value)
-    workers = check_workers(workers)
-    if k.ndim != len(axes):
-        raise ValueError(
-            f"kernel must have one dimension per diffused axis ({len(axes)} for axes {axes}); "
-            f"got a {k.ndim}-d kernel of shape {k.shape}; pass axes=... to choose the axes"
-        )
-    _require_propagator(k)
-    work = _float_dtype(x.dtype)
-    x = x.astype(work, copy=False)
-    if n == 0:
-        return x.copy()
-    # plan: exact periodic filtering wherever the extension commutes with the steps
-    response = _kernel_response(k.astype(np.float64), int(n), axes, x.ndim)
-    exact_mirror = all(s % 2 == 1 for s in k.shape) and all(np.array_equal(k, np.flip(k, a)) for a in range(k.ndim))
-    if boundary == "wrap":
-        return fourier_filter(x, response, axes=axes, boundary="wrap", workers=workers)
-    if boundary in ("symmetric", "reflect") and exact_mirror:
-        period = _even_extension(x, axes, boundary)
-        out = fourier_filter(period, response, axes=axes, boundary="wrap", workers=workers)
-        crop = tuple(slice(0, x.shape[a]) if a in axes else slice(None) for a in range(x.ndim))
-        return np.ascontiguousarray(out[crop])
-    reach = [int(n) * max((s - 1) // 2, s - 1 - (s - 1) // 2) for s in k.shape]
-    options = {"fill_value": fill_value} if boundary == "constant" else {}
-    return fourier_filter(x, response, axes=axes, boundary=boundary, pad=reach, workers=workers, **options)
-
-
-# ---------------------------------------------------------------------------------------------
-# kernels as propagators
-
-
-def _sum_tolerance(k: np.ndarray) -> float:
-    eps = np.finfo(k.dtype).eps if k.dtype.kind == "f" else np.finfo(np.float64).eps
-    return 64 * eps * max(1.0, math.sqrt(k.size))
-
-
-def _require_propagator(k: np.ndarray) -> None:
-    if np.any(k < 0):
-        raise ValueError(
-            f"kernel must be a propagator (non-negative, summing to 1); it has {int(np.count_nonzero(k < 0))} "
-            "negative entries: turn it into one with propagator(kernel) (the softmax)"
-        )
-    total = float(np.sum(k, dtype=np.float64))
-    if abs(total - 1.0) > _sum_tolerance(k):
-        raise ValueError(
-            f"kernel must be a propagator (non-negative, summing to 1); its entries sum to {total!r}: "
-            "normalize it with kernel / kernel.sum() or propagator(kernel)"
-        )
-
-
-def propagator(kernel, temperature: float = 1.0) -> np.ndarray:
-    """The essay's softmax: turn any kernel into a probability kernel (a propagator).
-
-    ``p = exp(k / T) / sum(exp(k / T))``, computed as ``exp(k/T - max(k/T))``
-    normalized (the log-sum-exp shift), so that no entry overflows or
-    underflows to a 0/0, whatever the kernel's values.
-
-    Parameters
-    ----------
-    kernel : array_like
-        Any finite real kernel.
-    temperature : float, optional
-        ``T > 0`` (default 1).  Low temperatures concentrate the probability on
-        the largest entries, high ones spread it evenly.
-
-    Returns
-    -------
-    ndarray
-        Same shape, non-negative, summing to 1; float32 stays float32, other
-        inputs give float64.
-
-    Raises
-    ------
-    ValueError
-        Non-finite kernel entries or a temperature that is not finite and > 0.
-
-    Examples
-    --------
-    The essay's edge detector: almost all mass stays at the centre.
-
-    >>> from convlens.diffusion import propagator
-    >>> edge = [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]]
-    >>> np.round(propagator(edge), 4).tolist()
-    [[0.0001, 0.0001, 0.0001], [0.0001, 0.999, 0.0001], [0.0001, 0.0001, 0.0001]]
-    >>> propagator([1e4, -1e4, 1e4]).tolist()   # no overflow
-    [0.5, 0.0, 0.5]
-    """
-    k = _check_kernel(kernel)
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
-        raise TypeError(f"temperature must be a positive real number; got {temperature!r}")
-    if not (0 < temperature < math.inf):
-        raise ValueError(f"temperature must be finite and > 0; got {temperature!r}")
-    dtype = np.float32 if k.dtype == np.float32 else np.float64
-    z = k.astype(np.float64) / float(temperature)
-    e = np.exp(z - z.max())  # the largest entry becomes exp(0) = 1: no overflow, sum >= 1
-    return (e / e.sum()).astype(dtype)
-
-
-def is_propagator(kernel, *, atol: float | None = None) -> bool:
-    """Whether ``kernel`` is a probability kernel: finite, non-negative, summing to 1.
-
-    Parameters
-    ----------
-    kernel : array_like
-        Kernel to test.
-    atol : float, optional
-        Allowed ``|sum - 1|``; default a few round-offs of the kernel's dtype,
-        growing with its size.
-
-    Returns
-    -------
-    bool
-
-    Examples
-    --------
-    >>> from convlens.diffusion import is_propagator
-    >>> is_propagator(np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]]) / 16)   # Gaussian blur
-    True
-    >>> is_propagator([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]])          # edge detector
-    False
-    """
-    k = check_array("kernel", kernel, allow_complex=False)
-    if not np.all(np.isfinite(k)) or np.any(k < 0):
-        return False
-    tol = _sum_tolerance(k) if atol is None else float(atol)
-    return bool(abs(float(np.sum(k, dtype=np.float64)) - 1.0) <= tol)
