@@ -1,0 +1,123 @@
+"""Local sums of an image over every template-sized window, and their round-off bounds.
+
+The sums ``sum I`` and ``sum I**2`` of every window are running sums (integral
+images, Lewis 1995) in float64: O(N) whatever the window.  A running sum is as
+accurate as the *prefix* it is a difference of, so a window's error follows the
+energy of everything before it, not the window's own.  :func:`stats_error` bounds
+that error; the callers flag windows whose own variance is not far above it and
+recompute them locally (``_refine``), so that a window's accuracy depends only on
+that window.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+EPS64 = float(np.finfo(np.float64).eps)
+
+# OpenCV's integral images (sum and squared sum in float64, one pass) serve 2-D data;
+# imported on first use, so that importing this lens stays light.
+HAVE_CV2 = importlib.util.find_spec("cv2") is not None
+
+SumsReader = Callable[[int, int], tuple[np.ndarray, np.ndarray]]
+
+
+def window_sums(a: np.ndarray, wshape: Sequence[int]) -> np.ndarray:
+    """Sums of ``a`` (C, *sp) over every window of ``wshape`` fully inside, in float64.
+
+    Separable running sums: per axis a cumulative sum and one difference.  Along
+    leading axes a loop of whole-slice adds is used: NumPy's ``cumsum`` over a
+    non-contiguous axis is about 5x slower.
+    """
+    s = np.asarray(a, dtype=np.float64)
+    for k, m in enumerate(wshape):
+        ax = k + 1
+        n = s.shape[ax]
+        moved = np.moveaxis(s, ax, 0)
+        c = np.empty((n + 1, *moved.shape[1:]), dtype=np.float64)
+        c[0] = 0
+        if ax == s.ndim - 1 or moved[0].size < 64:
+            np.cumsum(moved, axis=0, out=c[1:])
+        else:
+            for i in range(n):
+                np.add(c[i], moved[i], out=c[i + 1])
+        s = np.moveaxis(c[m:] - c[: n + 1 - m], 0, ax)
+    return np.ascontiguousarray(s)
+
+
+def sums_reader(xs: np.ndarray, wshape: Sequence[int]) -> tuple[SumsReader, float]:
+    """``(read, energy)``: ``read(r0, r1)`` gives the window sums of ``xs`` and ``xs**2`` for output rows r0..r1.
+
+    ``xs`` is (C, *sp); ``energy`` is ``sum xs**2`` (float64), the scale of the round-off.
+    2-D single-channel data use OpenCV's float64 integral images when available.
+    """
+    if HAVE_CV2 and xs.shape[0] == 1 and len(wshape) == 2:
+        import cv2
+
+        S, Q = cv2.integral2(xs[0], sdepth=cv2.CV_64F, sqdepth=cv2.CV_64F)
+        m, n = wshape
+
+        def read2d(r0: int, r1: int) -> tuple[np.ndarray, np.ndarray]:
+            res = []
+            for integral in (S, Q):
+                rows = integral[r0 + m : r1 + m] - integral[r0:r1]  # 2 differences instead of 3 corners
+                res.append((rows[:, n:] - rows[:, :-n])[np.newaxis])
+            return res[0], res[1]
+
+        return read2d, float(Q[-1, -1])
+    sq = np.square(xs, dtype=np.float64)
+    B_all, C_all = window_sums(xs, wshape), window_sums(sq, wshape)
+
+    def read(r0: int, r1: int) -> tuple[np.ndarray, np.ndarray]:
+        return B_all[:, r0:r1], C_all[:, r0:r1]
+
+    return read, float(sq.sum())
+
+
+def stats_error(energy: float, shape: Sequence[int], n: float) -> float:
+    """Bound on the round-off of a window's ``sum (I - mean)**2`` computed from running sums.
+
+    Each prefix sum carries about ``eps * (its length) * (its magnitude)``; the
+    difference of two keeps it, and ``(sum I)**2 / n`` adds twice that relative to
+    ``sqrt(n * energy)``.  Generous by design: a flagged window is only recomputed.
+    """
+    length = sum(int(s) for s in shape)
+    size = max(math.prod(int(s) for s in shape), 1)
+    return EPS64 * length * energy * (1.0 + 2.0 * math.sqrt(size / max(n, 1.0)))
+
+
+def fft_error(eps_work: float, energy: float, kernel_energy: float, size: int) -> float:
+    """Bound on the round-off of one output of an FFT correlation: ``eps * log2(N) * ||x|| * ||k||``."""
+    return 4.0 * eps_work * math.log2(max(size, 2)) * math.sqrt(max(energy, 0.0) * max(kernel_energy, 0.0))
+
+
+def unsure_threshold(e_fft: float, e_stats: float, t_energy: float, tol: float) -> float:
+    """Window energies (variance sums) below this have a score error that may exceed ``tol``.
+
+    The score error is about ``e_fft / sqrt(s_i * s_t) + e_stats / (2 s_i)`` for a
+    window energy ``s_i`` and template energy ``s_t``.
+    """
+    a = (2.0 * e_fft / tol) ** 2 / max(t_energy, np.finfo(np.float64).tiny)
+    return max(a, e_stats / tol)
+
+
+def box_range(x: np.ndarray, valid: np.ndarray | None, wshape: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Minimum and maximum of ``x`` (C, *sp) over every window (valid pixels only), per channel.
+
+    A window whose box holds one value (on its valid pixels) is flat, whatever the
+    template mask: an exact test, independent of any sum.
+    """
+    from scipy import ndimage  # minimum / maximum filters, not convolutions
+
+    size = (1, *wshape)
+    origin = (0, *(-(m // 2) for m in wshape))  # window starting at the index
+    lo_in = x if valid is None else np.where(valid, x, np.inf)
+    hi_in = x if valid is None else np.where(valid, x, -np.inf)
+    lo = ndimage.minimum_filter(lo_in, size=size, origin=origin, mode="nearest")
+    hi = ndimage.maximum_filter(hi_in, size=size, origin=origin, mode="nearest")
+    crop = (slice(None), *(slice(0, n - m + 1) for n, m in zip(x.shape[1:], wshape)))
+    return lo[crop], hi[crop]
