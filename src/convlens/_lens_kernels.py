@@ -210,6 +210,7 @@ def folded_gaussian(sigma: float, radius: int, n: int, boundary: str) -> np.ndar
     if period % 2 == 0 and period // 2 == R:  # +-R are the same residue: half its weight on each
         w[0] /= 2
         w[-1] /= 2
+    w = (w + w[::-1]) / 2  # exactly mirror-symmetric (the sums ran in different orders): a real response
     return w / w.sum()
 
 

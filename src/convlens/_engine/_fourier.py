@@ -251,6 +251,8 @@ def fourier_filter(
         what = report or f"fill_value={fill_value!r} is non-finite"
         raise ValueError(what + " and nan_policy='raise'; use nan_policy='propagate' or 'interpolate' to accept them")
     dc = plan.gain(x.ndim)
+    if real:  # a real x sees the Hermitian part of the response, whose value at frequency 0 is real
+        dc = dc.real
     # execute
     a = x.astype(work, copy=False)
     if not (report or fill_bad):
