@@ -13,7 +13,7 @@ import pytest
 
 from _engine_ref import BOUNDARIES, METHODS, MODES
 from convlens import Convolver, choose_method, convolve, convolve_channels, correlate
-from convlens._validation import InsufficientMemoryError
+from convlens._validation import InsufficientMemoryError, default_workers
 
 FUNCS = [convolve, correlate]
 
@@ -269,10 +269,19 @@ def test_mismatched_non_convolved_axes(f, xs, ks, axes):
 
 
 @pytest.mark.parametrize("f", ALL)
-@pytest.mark.parametrize(("workers", "err"), [(0, ValueError), (-1, ValueError), (-8, ValueError)])
-def test_non_positive_workers(f, workers, err):
-    with pytest.raises(err, match=rf"^workers must be None or a positive integer.*got {workers}$"):
+@pytest.mark.parametrize("back", [None, 1, 8])
+def test_non_positive_workers(f, back):
+    # 0 is refused; negatives count back from the cores as in scipy.fft, down to -cores
+    workers = 0 if back is None else -(default_workers() + back)
+    with pytest.raises(ValueError, match=rf"^workers must be None or a positive integer.*got {workers}$"):
         f(np.ones(4), np.ones(2), workers=workers)
+
+
+@pytest.mark.parametrize("f", ALL)
+def test_negative_workers_count_back_from_the_cores(f):
+    want = f(np.arange(6.0), np.ones(2), workers=1)
+    for workers in (-1, -default_workers()):
+        np.testing.assert_array_equal(f(np.arange(6.0), np.ones(2), workers=workers), want)
 
 
 @pytest.mark.parametrize("f", ALL)
@@ -286,7 +295,7 @@ def test_workers_in_choose_method_and_channels():
     with pytest.raises(ValueError, match=r"^workers must be None or a positive integer"):
         choose_method((10,), (3,), workers=0)
     with pytest.raises(ValueError, match=r"^workers must be None or a positive integer"):
-        convolve_channels(np.ones((1, 2, 8)), np.ones((3, 2, 3)), workers=-1)
+        convolve_channels(np.ones((1, 2, 8)), np.ones((3, 2, 3)), workers=0)
 
 
 # -- convolve_channels shapes -------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import numpy as np
 from .._validation import BOUNDARIES, MODES, check_array, check_choice, check_memory, check_workers
 from . import _cost
 from ._convolver import Convolver, _result_dtypes, time_methods
-from ._direct import DIRECT_SUM_TAPS, _cv2_ok, pad
+from ._direct import _cv2_ok, pad
 from ._geometry import make_geometry
 
 _COMMON_DOC = """
@@ -28,7 +28,9 @@ _COMMON_DOC = """
         Value outside x for ``boundary='constant'`` (default 0).
     method : {'auto', 'direct', 'fft', 'overlap-add'}, optional
         Algorithm.  All give the same result up to round-off; 'auto' picks the
-        fastest by a cost model (see :func:`choose_method`).
+        fastest by a cost model (see :func:`choose_method`).  'direct' is a
+        literal sum of products for every kernel size (no FFT anywhere): use it
+        for data near the dtype's range or with a huge dynamic range.
     nan_policy : {'propagate', 'raise', 'interpolate'}, optional
         'propagate' (default): a NaN or inf spoils only the outputs whose
         window covers it, exactly as a direct sum would.  'raise': ValueError
@@ -36,7 +38,9 @@ _COMMON_DOC = """
         'interpolate': normalized convolution, non-finite samples are skipped
         and the kernel weights renormalized over the finite ones (astropy's
         ``nan_treatment='interpolate'``); outputs with no finite sample in
-        their window are NaN.
+        their window are NaN, and so are outputs whose finite weights cancel,
+        ``|sum of k over the finite samples| <= sqrt(eps) * sum of |k|`` over
+        them (eps of the working precision), the same for every method.
     workers : int, optional
         Threads (default: every core available to the process).
 """
@@ -327,7 +331,7 @@ def _channels_float_is_exact(x, weight, geom, method, fill_value) -> bool:
     """Whether float64 sums give the exact integer result (the rule of Convolver._exact_integer)."""
     wsum = float(np.abs(weight).reshape(weight.shape[0], -1).sum(axis=1).max())
     bound = max(float(np.abs(x).max()), abs(float(fill_value))) * wsum
-    if method == "direct" and geom.kernel_volume < DIRECT_SUM_TAPS:
+    if method == "direct":
         return bound < 2.0**53
     points = math.prod(geom.out_shape) * x.shape[1] + weight[0, 0].size
     return bound * points * np.finfo(np.float64).eps < 0.25

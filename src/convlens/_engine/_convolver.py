@@ -19,9 +19,10 @@ from .._validation import (
     check_memory,
     check_scalar,
     check_workers,
+    result_dtype,
 )
 from . import _cost
-from ._direct import DIRECT_SUM_TAPS, _cv2_ok, convolve_direct, convolve_exact_int, direct_is_local, pad
+from ._direct import _cv2_ok, convolve_direct, convolve_exact_int, direct_is_local, pad
 from ._fft import FFTPlan, OverlapAddPlan, OverlapSave1DPlan, overlap_add_length
 from ._geometry import Geometry, align_kernel_ndim, make_geometry
 from ._nan import apply_nonfinite, nonfinite_report
@@ -33,22 +34,26 @@ _EPS64 = np.finfo(np.float64).eps
 
 
 def _result_dtypes(x_dtype: np.dtype, k_dtype: np.dtype, fill_value=0) -> tuple[np.dtype, np.dtype, bool]:
-    """(output dtype, working dtype, integer-exact?) for inputs of these dtypes.
+    """(output dtype, working dtype, integer-exact?) for inputs of these dtypes, by the package's dtype rule.
 
-    A non-zero constant ``fill_value`` takes part in the promotion like a NumPy
-    scalar (2.5 or nan with integer inputs gives float64, 1j gives complex).
+    Integer and bool inputs of any widths and signedness give an exact integer
+    result: uint64 when both are unsigned (or bool) and one is uint64, else int64
+    (NumPy would promote int64 with uint64 to float64 and round).  A constant
+    ``fill_value`` takes part like a NumPy scalar: an integer keeps the result
+    integer, 2.5 or nan gives float64, 1j complex.  ``longdouble`` is refused
+    (``TypeError``) rather than narrowed; byte order never leaks into the output.
     """
+    result_dtype(x_dtype, name="x")
+    result_dtype(k_dtype, name="kernel")
+    fill_int = fill_value == 0 or isinstance(fill_value, (int, np.integer))
+    if x_dtype.kind in "biu" and k_dtype.kind in "biu" and fill_int:
+        out, work = result_dtype(x_dtype, k_dtype, exact_int=True)
+        if out == np.uint64 and fill_value < 0:  # a negative fill can make the result negative
+            out = np.dtype(np.int64)
+        return out, work, True
     promoted = np.result_type(x_dtype, k_dtype, fill_value) if fill_value != 0 else np.result_type(x_dtype, k_dtype)
-    if promoted.kind in "biu":
-        unsigned = x_dtype.kind in "bu" and k_dtype.kind in "bu" and np.uint64 in (x_dtype, k_dtype)
-        return np.dtype(np.uint64 if unsigned else np.int64), np.dtype(np.float64), True
-    if promoted == np.float16:
-        return promoted, np.dtype(np.float32), False
-    if promoted.kind == "f" and promoted.itemsize > 8:
-        return np.dtype(np.float64), np.dtype(np.float64), False
-    if promoted.kind == "c" and promoted.itemsize > 16:
-        return np.dtype(np.complex128), np.dtype(np.complex128), False
-    return promoted, B.work_dtype(promoted), False
+    out, work = result_dtype(promoted)
+    return out, work, False
 
 
 def _check_shape(shape: Any) -> tuple[int, ...]:
@@ -144,7 +149,7 @@ class Convolver:
             )
         self.kernel = np.array(kernel, copy=True)  # private copy: later changes to the caller's array do not leak in
         self.geometry: Geometry = make_geometry(shape, k_shape, norm_axes, mode)
-        self._local_direct = direct_is_local(self.geometry, self.kernel)
+        self._local_direct = True
         self.shape, self.mode, self.axes = shape, mode, norm_axes
         self._cached_kernel = _cached_kernel
         self._plans: dict = {}
@@ -180,6 +185,7 @@ class Convolver:
         fill = self.fill_value if self.boundary == "constant" else 0
         out_dtype, work, exact = _result_dtypes(x_dtype, self.kernel.dtype, fill)
         self._dtype = (x_dtype, out_dtype, work, exact)
+        self._local_direct = direct_is_local(self.geometry, self.kernel, work) if work.kind == "f" else True
         if self.method_requested != "auto":
             self._method = self.method_requested
         else:
@@ -319,9 +325,13 @@ class Convolver:
         """x extended by the boundary rule where the FFT paths need it explicitly (else x itself)."""
         return pad(a, self.geometry, self.boundary, self.fill_value) if self._needs_pad_fft else a
 
-    def _valid_of_padded(self, a: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-        """Valid convolution of an already extended array with another kernel (bookkeeping)."""
-        sub = Convolver(kernel, a.shape, "valid", axes=self.axes, method="fft", workers=self.workers)
+    def _valid_of_padded(self, a: np.ndarray, kernel: np.ndarray, shift: int = 0) -> np.ndarray:
+        """Valid convolution of an already extended array with another kernel (bookkeeping).
+
+        ``shift`` leading axes were added in front of x's (a stack of kernels).
+        """
+        axes = tuple(ax + shift for ax in self.axes)
+        sub = Convolver(kernel, a.shape, "valid", axes=axes, method="fft", workers=self.workers)
         return sub(a)
 
     def _nonfinite(self, x: np.ndarray, work: np.dtype) -> np.ndarray:
@@ -334,22 +344,34 @@ class Convolver:
             if not res.flags.writeable or res.base is not None:
                 res = np.array(res)
             return apply_nonfinite(res, xe, self.kernel, self.geometry, self._valid_of_padded)
-        # interpolate: normalized convolution over the finite samples
+        return self._interpolate(clean, finite, work)
+
+    def _interpolate(self, clean: np.ndarray, finite: np.ndarray, work: np.dtype) -> np.ndarray:
+        """Normalized convolution over the finite samples of the extended input.
+
+        ``conv(x·w) / conv(w) · sum(k)``.  The weight sums ``conv(w)`` (and ``conv(w, |k|)``, and the
+        count of finite samples under non-zero taps) are computed once in float64 by the same
+        route whatever the method, so every method declares the same outputs undefined: NaN
+        where no finite sample sits under a non-zero tap, or where the finite weights cancel,
+        ``|sum of w·k| <= sqrt(eps) · sum of w·|k|`` (eps of the working precision; at least
+        half the digits of such a ratio would be round-off).
+        """
         ksum = self.kernel.sum(axis=self.axes, keepdims=True)  # one sum per batch kernel
         if np.any(ksum == 0):
             raise ValueError(
                 "nan_policy='interpolate' needs a kernel whose sum is not zero (the weights are renormalized by it)"
             )
         num = self._run(clean, work, padded=True)
-        den = self._run(finite.astype(work), work, padded=True)
-        # a window is empty when no finite sample sits under a non-zero tap; counted exactly
-        # (an FFT's den would be round-off there, not 0)
-        counts = self._valid_of_padded(finite.astype(np.float64), (self.kernel != 0).astype(np.float64))
-        empty = np.rint(counts) == 0
+        # three weight sums in one batched float64 FFT: [count of non-zero taps, k, |k|]
+        stack = np.stack([(self.kernel != 0), self.kernel, np.abs(self.kernel)]).astype(
+            np.result_type(self.kernel.dtype, np.float64)
+        )
+        counts, den, scale = self._valid_of_padded(finite[None].astype(np.float64), stack, shift=1)
+        undefined = (np.rint(counts.real) == 0) | (np.abs(den) <= np.sqrt(np.finfo(work).eps) * scale.real)
         with np.errstate(divide="ignore", invalid="ignore"):
             res = num / den * ksum
-        res = np.array(res, dtype=np.result_type(res, work))
-        res[np.broadcast_to(empty, res.shape)] = np.nan
+        res = np.array(res, dtype=np.result_type(num.dtype, work))
+        res[np.broadcast_to(undefined, res.shape)] = np.nan
         return res
 
     def _exact_integer(self, x: np.ndarray) -> np.ndarray:
@@ -359,19 +381,22 @@ class Convolver:
         bound = max(abs(int(x.max())), abs(int(x.min()))) * ksum
         if self.boundary == "constant":
             bound = max(bound, abs(int(self.fill_value)) * ksum)
-        if self._method == "direct" and self.geometry.kernel_volume < DIRECT_SUM_TAPS:
+        if self._method == "direct":
             ok = bound < _EXACT_LIMIT  # true direct sums: exact while every partial sum is
-        else:  # FFT round-off (OpenCV's direct path also turns into a DFT from 50 taps)
+        else:  # FFT round-off
             points = math.prod(self.geometry.out_shape) + self.kernel.size
             ok = bound * points * _EPS64 < 0.25
         if ok:
             return np.rint(self._run(x.astype(np.float64), np.dtype(np.float64), padded=False))
-        xe = pad(x, self.geometry, self.boundary, self.fill_value)
-        if bound <= np.iinfo(np.int64).max:
-            return convolve_exact_int(xe, kern, self.geometry)  # int64 (uint64 for unsigned) sums cannot overflow
-        # int64 partial sums could overflow: sum Python integers (slow, rare), keep int64 if the result fits
-        res = convolve_exact_int(xe.astype(object), kern.astype(object), self.geometry)
         out_dtype = self._dtype[1]
+        if bound <= np.iinfo(np.int64).max:
+            # every value and partial sum fits the output dtype (int64, or uint64 for unsigned inputs)
+            xe = pad(x.astype(out_dtype), self.geometry, self.boundary, self.fill_value)
+            return convolve_exact_int(xe, kern.astype(out_dtype), self.geometry)
+        # int64 partial sums could overflow: sum Python integers (slow, rare), keep the dtype if the result fits
+        to_int = np.frompyfunc(int, 1, 1)  # Python integers everywhere (np.pad fills with NumPy ints)
+        xe = to_int(pad(x.astype(object), self.geometry, self.boundary, int(self.fill_value)))
+        res = convolve_exact_int(xe, to_int(kern.astype(object)), self.geometry)
         info = np.iinfo(out_dtype)
         if res.size and (res.max() > info.max or res.min() < info.min):
             raise ValueError(

@@ -1,15 +1,26 @@
-"""Direct (spatial) convolution for small kernels.
+"""Direct (spatial) convolution: a true direct sum for every size and dtype.
 
-Two compiled back ends, picked per call:
+``method="direct"`` promises the numbers of a literal sum of products (no FFT
+anywhere, so near-overflow data stays finite and huge dynamic ranges keep their
+small values).  Three back ends, picked per call, each of them a genuine sum:
 
-* OpenCV's ``filter2D`` for 2-D float32/float64 planes (SIMD loops; about 10x
-  faster than ``scipy.ndimage`` on a 3x3 kernel over a 4096² image).  NumPy
+* OpenCV's ``filter2D`` for 2-D float32/float64 planes below the size where it
+  switches to a DFT of its own (measured on OpenCV 5.0: from 50 taps in float64,
+  130 in float32 -- a NaN then spreads over the whole plane).  SIMD loops; about
+  10x faster than ``scipy.ndimage`` on a 3x3 kernel over a 4096² image.  NumPy
   boundary rules map onto OpenCV's border types, so 'same' needs no padding copy.
-* ``scipy.ndimage.correlate`` for everything else (any ndim, complex).
+* ``numpy.convolve`` for one 1-D signal (dot products over every tap).
+* ``scipy.ndimage.correlate`` for other real inputs whose kernel is one for the
+  whole batch and has no weight with ``|w| <= 2.2e-16``: ndimage silently drops
+  such weights (zeros included, so ``0 * nan`` would be lost), and its 1-D
+  ``correlate1d`` even treats a kernel as symmetric within that tolerance, so
+  outside this case it is not a direct sum.
+* a loop over the kernel taps with whole-array shifted products (``out += k[m] *
+  x[shifted]``) for everything else: complex, per-batch kernels, zero or tiny taps.
 
-Both compute a correlation, so the kernel is flipped here.  Anchors: OpenCV and
-ndimage both centre a kernel of length K at index K // 2, which is exactly the
-centring of scipy's 'same' mode (also for even K).
+OpenCV computes a correlation, so the kernel is flipped for it.  It centres a
+kernel of length K at index K // 2, which is exactly the centring of scipy's
+'same' mode (also for even K).
 """
 
 from __future__ import annotations
@@ -54,9 +65,15 @@ def _cv_threads(n: int):
             cv2.setNumThreads(old)
 
 
+# filter2D is a direct sum below these tap counts and a DFT from them on (OpenCV 5.0, measured)
+CV2_DIRECT_TAPS = {np.dtype(np.float32): 130, np.dtype(np.float64): 50}
+
+
 def _cv2_ok(a: np.ndarray, kernel: np.ndarray, geom: Geometry) -> bool:
-    """True when OpenCV can do this convolution plane by plane (last two axes)."""
+    """True when OpenCV can do this convolution plane by plane (last two axes) as a direct sum."""
     if not HAVE_CV2 or a.dtype not in (np.float32, np.float64) or kernel.dtype.kind != "f":
+        return False
+    if geom.kernel_volume >= CV2_DIRECT_TAPS[a.dtype]:
         return False
     nd = a.ndim
     if not all(ax >= nd - 2 for ax in geom.axes):
@@ -65,18 +82,16 @@ def _cv2_ok(a: np.ndarray, kernel: np.ndarray, geom: Geometry) -> bool:
     return all(kernel.shape[ax] == 1 for ax in range(max(nd - 2, 0), nd) if ax not in geom.axes)
 
 
-# OpenCV's filter2D switches to a DFT of its own at 50 kernel taps (130 for float32),
-# after which a NaN would spread; below that every back end here sums directly.
-DIRECT_SUM_TAPS = 50
-
-
-def direct_is_local(geom: Geometry, kernel: np.ndarray) -> bool:
+def direct_is_local(geom: Geometry, kernel: np.ndarray, dtype: np.dtype) -> bool:
     """True when the direct path gives a direct sum's NaN/inf by itself.
 
-    Both back ends skip zero weights (so ``0 * nan`` would be lost): only kernels
-    without zero taps qualify.
+    OpenCV skips zero weights (so ``0 * nan`` would be lost there): on its path
+    only kernels without zero taps qualify.  The other back ends multiply every tap.
     """
-    return geom.kernel_volume < DIRECT_SUM_TAPS and bool(np.all(kernel != 0))
+    probe = np.empty((1,) * len(geom.x_shape), dtype)
+    if _cv2_ok(probe, kernel.astype(dtype, copy=False), geom):
+        return bool(np.all(kernel != 0))
+    return True
 
 
 def convolve_direct(
@@ -99,7 +114,9 @@ def convolve_direct(
         return _direct_cv2(a, kernel, geom, padded, boundary, workers)
     if not padded:
         a = pad(a, geom, boundary)
-    return _direct_ndimage(a, kernel, geom)
+    if dtype.kind not in "fc":
+        dtype = np.dtype(np.float64)
+    return tap_sum(a.astype(dtype, copy=False), kernel.astype(dtype, copy=False), geom)
 
 
 def pad(a: np.ndarray, geom: Geometry, boundary: str, fill_value=0) -> np.ndarray:
@@ -141,62 +158,77 @@ def _direct_cv2(a, kernel, geom: Geometry, padded: bool, boundary: str, workers:
     return out
 
 
-def _direct_ndimage(a, kernel, geom: Geometry) -> np.ndarray:
-    dtype = np.result_type(a.dtype, kernel.dtype)
-    if dtype.kind not in "fc":
-        dtype = np.dtype(np.float64)
-    a = a.astype(dtype, copy=False)
-    kf = np.flip(kernel, axis=geom.axes).astype(dtype, copy=False)
-    if kf.dtype.kind == "c":
-        kf = np.conj(kf)  # ndimage.correlate conjugates complex weights; undo it for a convolution
-    # ndimage needs equal ndim and broadcasts nothing: expand x along kernel batch axes.
-    if any(kd > xd for kd, xd in zip(kf.shape, a.shape)):
-        shape = tuple(max(kd, xd) if ax not in geom.axes else xd for ax, (kd, xd) in enumerate(zip(kf.shape, a.shape)))
-        a = np.broadcast_to(a, shape)
-    if any(kf.shape[ax] > 1 for ax in range(a.ndim) if ax not in geom.axes):
-        # a different kernel per batch index: loop over the batch axes that differ
-        out = np.empty(geom.out_shape, dtype=dtype)
-        batch_axes = [ax for ax in range(a.ndim) if ax not in geom.axes and kf.shape[ax] > 1]
-        for idx in np.ndindex(*[a.shape[ax] for ax in batch_axes]):
-            sl_a = [slice(None)] * a.ndim
-            for ax, i in zip(batch_axes, idx):
-                sl_a[ax] = slice(i, i + 1)
-            res = ndi.correlate(a[tuple(sl_a)], kf[tuple(sl_a)], mode="constant", cval=0.0)
-            out[tuple(sl_a)] = _valid_crop(res, geom)
-        return out
-    res = ndi.correlate(a, kf, mode="constant", cval=0.0)
-    return _valid_crop(res, geom)
+def _one_line(a: np.ndarray, kernel: np.ndarray, geom: Geometry) -> bool:
+    """One 1-D signal and one 1-D kernel along one convolved axis (numpy.convolve's case)."""
+    if len(geom.axes) != 1:
+        return False
+    ax = geom.axes[0]
+    return all(s == 1 for d, s in enumerate(a.shape) if d != ax) and all(
+        s == 1 for d, s in enumerate(kernel.shape) if d != ax
+    )
 
 
-def _valid_crop(res: np.ndarray, geom: Geometry) -> np.ndarray:
-    index = [slice(None)] * res.ndim
-    for ax, g in zip(geom.axes, geom.per_axis):
-        index[ax] = slice(g.k // 2, g.k // 2 + g.out_len)
-    return res[tuple(index)]
+def _ndimage_ok(a: np.ndarray, kernel: np.ndarray, geom: Geometry) -> bool:
+    """Whether ``scipy.ndimage.correlate`` computes this as a faithful direct sum (see the module doc)."""
+    if a.dtype.kind != "f" or kernel.dtype.kind != "f" or a.ndim != kernel.ndim:
+        return False
+    if any(kernel.shape[d] != 1 for d in range(a.ndim) if d not in geom.axes):
+        return False
+    return bool(np.all(np.abs(kernel) > np.finfo(np.float64).eps))
+
+
+def tap_sum(a: np.ndarray, kernel: np.ndarray, geom: Geometry) -> np.ndarray:
+    """Valid convolution of ``a`` (x already extended) as a literal sum over every tap.
+
+    The accumulator has ``a``'s dtype (object arrays: Python integers, no overflow).
+    One signal and one kernel along one axis go to ``numpy.convolve`` (the same sum,
+    in compiled dot products); otherwise one whole-array multiply-add per tap.
+    Zero taps are kept, so ``0 * nan`` is nan as in any direct sum.
+    """
+    if a.dtype != object and _one_line(a, kernel, geom):
+        res = np.convolve(a.reshape(-1), kernel.reshape(-1).astype(a.dtype, copy=False), "valid")
+        return res.reshape(geom.out_shape).astype(a.dtype, copy=False)
+    if _ndimage_ok(a, kernel, geom):
+        # ndimage correlates (flip the kernel) and centres at K // 2: keep the valid part
+        res = ndi.correlate(a, np.flip(kernel, axis=geom.axes), mode="constant", cval=0.0)
+        index = [slice(None)] * a.ndim
+        for ax, g in zip(geom.axes, geom.per_axis):
+            index[ax] = slice(g.k // 2, g.k // 2 + g.out_len)
+        return res[tuple(index)]
+    out = np.zeros(geom.out_shape, dtype=a.dtype)
+    kern = kernel.astype(a.dtype, copy=False)
+    tmp = None if a.dtype == object else np.empty(geom.out_shape, dtype=a.dtype)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is nan in any direct sum: no warning
+        _accumulate_taps(out, tmp, a, kern, geom)
+    return out
+
+
+def _accumulate_taps(out: np.ndarray, tmp: np.ndarray | None, a: np.ndarray, kern: np.ndarray, geom: Geometry) -> None:
+    for tap in np.ndindex(*[g.k for g in geom.per_axis]):
+        index = [slice(None)] * a.ndim
+        kidx = [slice(None)] * a.ndim
+        for ax, g, m in zip(geom.axes, geom.per_axis, tap):
+            # full index i reads x index i - m; the valid part of the extended input starts at K - 1
+            start = g.k - 1 - m
+            index[ax] = slice(start, start + g.out_len)
+            kidx[ax] = slice(m, m + 1)
+        if tmp is None:
+            out += a[tuple(index)] * kern[tuple(kidx)]
+        else:
+            np.multiply(a[tuple(index)], kern[tuple(kidx)], out=tmp)
+            out += tmp
 
 
 def convolve_exact_int(a: np.ndarray, kernel: np.ndarray, geom: Geometry) -> np.ndarray:
-    """Exact integer convolution by summing shifted copies (one per non-zero tap).
+    """Exact integer convolution of ``a`` (already extended): a direct sum in integers.
 
     Used when the values are too large for float64 to represent every partial
-    sum exactly (|x| * sum|k| >= 2**53).  ``a`` must already be extended.
+    sum exactly (|x| * sum|k| >= 2**53).  Sums run in uint64 when both inputs are
+    unsigned, else in int64 (the caller has checked that no partial sum overflows),
+    or in Python integers for object arrays.
     """
     if a.dtype == object:  # Python integers: no overflow at all
         acc_dtype = object
     else:
-        acc_dtype = np.uint64 if a.dtype.kind == "u" and kernel.dtype.kind in "ub" else np.int64
-    out = np.zeros(geom.out_shape, dtype=acc_dtype)
-    a = a.astype(acc_dtype, copy=False)
-    kern = kernel.astype(acc_dtype, copy=False)
-    # one pass per tap position of the convolved axes (a kernel may differ along batch axes)
-    taps = sorted({tuple(int(m[ax]) for ax in geom.axes) for m in zip(*np.nonzero(kernel))})
-    for tap in taps:
-        index = [slice(None)] * a.ndim
-        kidx = [slice(None)] * a.ndim
-        for ax, g, m in zip(geom.axes, geom.per_axis, tap):
-            # full index i uses x index i - m; valid part of the padded input starts at K - 1
-            start = g.k - 1 - m
-            index[ax] = slice(start, start + g.out_len)
-            kidx[ax] = slice(m, m + 1)
-        out += a[tuple(index)] * kern[tuple(kidx)]
-    return out
+        acc_dtype = np.uint64 if a.dtype.kind in "ub" and kernel.dtype.kind in "ub" else np.int64
+    return tap_sum(a.astype(acc_dtype, copy=False), kernel.astype(acc_dtype, copy=False), geom)
