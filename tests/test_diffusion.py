@@ -490,3 +490,129 @@ def test_is_propagator():
     assert not is_propagator([1.5, -0.5])
     assert is_propagator(np.full(1000, 1e-3))
     assert tol_for(np.float64) < 1e-10  # the table the tolerances above lean on
+
+
+# ---------------------------------------------------------------------------------------------
+# non-finite data (issue 10): the same answer for every method and boundary
+
+
+def _spoiled(rng, shape):
+    x = rng.standard_normal(shape)
+    flat = x.reshape(-1)
+    idx = rng.choice(flat.size, 4, replace=False)
+    flat[idx[:2]] = np.nan
+    flat[idx[2]] = np.inf
+    flat[idx[3]] = -np.inf
+    return x
+
+
+@pytest.mark.parametrize("boundary", sorted(NDIMAGE_MODE))
+@pytest.mark.parametrize("policy", ["propagate", "interpolate"])
+def test_diffuse_nonfinite_equals_engine_for_every_method(rng, boundary, policy):
+    x = _spoiled(rng, (90, 84))
+    t = 2.0  # sigma 2: spectral and sampled propagators differ by exp(-pi^2 sigma^2 / 2) ~ 3e-9
+    r = int(8.2 * 2 + 0.5)
+    kernel = np.outer(*(2 * [heat_kernel(2 * r + 1, t)]))
+    ref = convolve(x, kernel, "same", boundary=boundary, fill_value=0.5, nan_policy=policy, method="direct")
+    for method in ("auto", "spatial", "spectral"):
+        got = diffuse(x, t, boundary=boundary, fill_value=0.5, nan_policy=policy, method=method)
+        fin = np.isfinite(ref)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(ref), err_msg=method)
+        np.testing.assert_array_equal(got[np.isinf(ref)], ref[np.isinf(ref)], err_msg=method)
+        assert_close(np.where(fin, got, 0), np.where(fin, ref, 0), rel=1e-7, err_msg=method)
+    if policy == "propagate":
+        assert np.isfinite(got).any() and not np.isfinite(got).all()  # local, not everywhere
+    else:
+        assert np.isfinite(got).all()  # every window holds finite samples
+
+
+def test_diffuse_one_nan_stays_local_with_wrap_and_spectral(rng):
+    # the issue's example: method='spectral' and boundary='wrap' used to raise
+    x = rng.random((64, 64))
+    x[30, 30] = np.nan
+    for kwargs in ({"method": "spatial"}, {"method": "spectral"}, {"boundary": "wrap"}):
+        got = diffuse(x, 0.5, **kwargs)  # sigma 1, radius 8
+        expect = ndi.maximum_filter(np.isnan(x), size=17, mode="wrap" if kwargs.get("boundary") else "reflect")
+        np.testing.assert_array_equal(np.isnan(got), expect, err_msg=str(kwargs))
+    with pytest.raises(ValueError, match=r"image must be finite; got 1 NaN .* index \(30, 30\)"):
+        diffuse(x, 0.5, nan_policy="raise")
+
+
+def test_diffuse_steps_nan_policy(rng):
+    x = rng.random((32, 32))
+    x[3, 4] = np.nan
+    blur = np.outer([1, 2, 1], [1, 2, 1]) / 16
+    got = diffuse_steps(x, blur, 3, boundary="wrap")  # reach 3 steps x radius 1
+    np.testing.assert_array_equal(np.isnan(got), ndi.maximum_filter(np.isnan(x), size=7, mode="wrap"))
+    with pytest.raises(ValueError, match=r"image must be finite|non-finite"):
+        diffuse_steps(x, blur, 3, nan_policy="raise")
+
+
+# ---------------------------------------------------------------------------------------------
+# any t (issue 11, case 9): cost independent of t, equilibrium reached
+
+
+@pytest.mark.parametrize("boundary", sorted(NDIMAGE_MODE))
+def test_diffuse_long_times_match_gaussian_filter(rng, boundary):
+    x = rng.random((50, 40))
+    for sigma in (30.0, 300.0, 1e4):
+        t = sigma**2 / 2
+        ref = ndi.gaussian_filter(x, sigma, mode=NDIMAGE_MODE[boundary], cval=0.25)
+        got = diffuse(x, t, boundary=boundary, truncate=4.0, fill_value=0.25, method="spatial")
+        assert_close(got, ref, rel=1e-12, err_msg=f"sigma {sigma}")
+        spectral = diffuse(x, t, boundary=boundary, truncate=4.0, fill_value=0.25, method="spectral")
+        assert_close(spectral, got, rel=1e-4, err_msg=f"spectral, sigma {sigma}")  # truncation at 4 sigma
+
+
+@pytest.mark.parametrize("method", ["spatial", "spectral"])
+@pytest.mark.parametrize("t", [1e4, 1e9, 1e15])
+def test_diffuse_reaches_equilibrium_for_any_t(rng, method, t):
+    x = rng.random((30, 24))
+    close = {"rel": 1e-9}
+    mean = np.full_like(x, x.mean())
+    assert_close(diffuse(x, t, boundary="wrap", method=method), mean, **close)
+    assert_close(diffuse(x, t, boundary="symmetric", method=method), mean, **close)
+    trapezoid = x.copy()  # 'reflect' conserves the trapezoid-weighted mass (end samples count half)
+    trapezoid[[0, -1], :] /= 2
+    trapezoid[:, [0, -1]] /= 2
+    tmean = trapezoid.sum() / (29 * 23)
+    assert_close(diffuse(x, t, boundary="reflect", method=method), np.full_like(x, tmean), **close)
+    # an infinite medium at 0.3 and one that holds the edge values: the image's share falls as n / sigma
+    share = 60 / np.sqrt(2 * t)
+    assert_close(diffuse(x, t, boundary="constant", fill_value=0.3, method=method), np.full_like(x, 0.3), rel=share)
+    corners = x[[0, 0, -1, -1], [0, -1, 0, -1]].mean()
+    assert_close(diffuse(x, t, boundary="edge", method=method), np.full_like(x, corners), rel=share)
+
+
+def test_diffuse_float32_any_t_keeps_dtype(rng):
+    x = rng.random((20, 30)).astype(np.float32)
+    for t in (0.5, 50.0, 5e3, 5e8):
+        for boundary in sorted(NDIMAGE_MODE):
+            got = diffuse(x, t, boundary=boundary)
+            assert got.dtype == np.float32
+            ref = diffuse(x.astype(np.float64), t, boundary=boundary, truncate=5.3)
+            assert_close(got, ref, np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# dtypes and sizes (issue 10)
+
+
+def test_diffusion_dtype_rule(rng):
+    x = rng.random((12, 10))
+    for fn in (lambda a: diffuse(a, 2.0), lambda a: diffuse_steps(a, np.ones((3, 3)) / 9, 4)):
+        assert fn(x.astype(np.float16)).dtype == np.float16
+        got = fn(x.astype(">f4"))
+        assert got.dtype == np.float32 and got.dtype.isnative
+        assert_close(got, fn(x), np.float32)
+        with pytest.raises(TypeError, match=r"longdouble|float128"):
+            fn(x.astype(np.longdouble))
+
+
+def test_diffusion_sizes_are_refused_up_front(rng):
+    from convlens import InsufficientMemoryError
+
+    with pytest.raises(InsufficientMemoryError, match=r"^heat_kernel: "):
+        heat_kernel((200000, 200000), 1)
+    with pytest.raises(InsufficientMemoryError, match=r"^diffuse: "):  # a tilted propagator has no fold
+        diffuse(rng.random((8, 8)), 1e12, D=[[1.0, 0.5], [0.5, 1.0]], method="spatial")
