@@ -1,31 +1,419 @@
-"""The ``convlens`` command: ``convlens demo`` runs the engine and every lens on real data."""
+"""The ``convlens`` command, end to end on real files.
+
+Most cases call ``main([...])`` in-process (fast); a handful run ``python -m convlens`` as a real subprocess
+to check what a user sees: exit status, stdout, and stderr without a traceback.
+"""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+from scipy import ndimage
 
+import convlens
+from convlens import data, filters, io
 from convlens.cli import main
 
+pytest.importorskip("PIL")
+pytest.importorskip("pandas")
+pytest.importorskip("soundfile")
 
-def test_demo_reports_each_lens(capsys):
-    assert main(["demo"]) == 0
-    out = capsys.readouterr().out
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """Real bundled data saved as the files a user would have."""
+    skdata = pytest.importorskip("skimage.data")
+    folder = tmp_path_factory.mktemp("files")
+    camera = np.ascontiguousarray(data.load_image("camera")[100:228, 150:278])  # 128x128 uint8
+    io.write_image(folder / "camera.png", camera)
+    io.write_image(folder / "camera.jpg", camera)
+    io.write_image(folder / "camera.tif", camera.astype(np.float32) / 255)
+    io.write_image(folder / "brick.png", data.load_image("brick")[:256, :256])
+    astronaut = skdata.astronaut()[20:220, 120:320]  # colour; the face sits at (50, 55)
+    io.write_image(folder / "astronaut.png", astronaut)
+    io.write_image(folder / "face.png", astronaut[50:143, 55:148])
+    np.save(folder / "cube.npy", np.zeros((4, 5, 6)))
+    (folder / "broken.png").write_bytes(b"not a PNG at all")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def audio(files):
+    if not hasattr(data, "audio_path"):
+        pytest.skip("no shipped recording")
+    song = data.audio_path("music")
+    samples, rate = io.read_audio(song, mono=True)
+    io.write_audio(files / "clip.wav", samples[5 * rate + 123 : 6 * rate + 123], rate)
+    return song, samples, rate
+
+
+@pytest.fixture(scope="module")
+def sunspots_csv(files):
+    sunspots = pytest.importorskip("statsmodels.datasets.sunspots")
+    frame = sunspots.load_pandas().data
+    frame.to_csv(files / "sunspots.csv", index=False)
+    return files / "sunspots.csv", frame["SUNACTIVITY"].to_numpy()
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys, *argv) -> dict:
+    code, out, err = run(capsys, *argv, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def cli(*argv) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "convlens", *map(str, argv)], capture_output=True, text=True)
+
+
+def camera(files) -> np.ndarray:
+    return io.read_image(files / "camera.png").astype(np.float64)
+
+
+# --------------------------------------------------------------------------- as a user sees it (subprocesses)
+
+
+def test_version_and_help_with_worked_examples():
+    res = cli("--version")
+    assert res.returncode == 0 and res.stdout.strip() == f"convlens {convlens.__version__}"
+    res = cli("--help")
+    for command in ("convolve", "correlate", "filter", "gaussian", "spectrum", "orientation", "compress", "diffuse"):
+        assert command in res.stdout
+    for command in ("match", "locate", "bands", "forecast", "whiten", "report", "demo"):
+        assert command in res.stdout
+
+
+def test_every_subcommand_help_has_an_example(capsys):
+    parser = convlens.cli.build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert len(commands) == 15
+    for name, sub in commands.items():
+        text = sub.format_help()
+        assert "example:" in text and f"convlens {name}" in text.split("example:")[1], name
+
+
+def test_convolve_subprocess_writes_png_and_is_quiet_on_stderr(files, tmp_path):
+    res = cli("convolve", files / "camera.png", "gaussian:2", tmp_path / "out.png", "--boundary", "symmetric")
+    assert res.returncode == 0 and res.stderr == ""  # no progress bar when stderr is not a terminal
+    assert res.stdout.count("\n") == 1 and "out.png" in res.stdout
+    expected = convlens.convolve(camera(files), filters.gaussian_kernel(2), "same", boundary="symmetric")
+    np.testing.assert_array_equal(io.read_image(tmp_path / "out.png"), np.clip(expected, 0, 255).round())
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["orientation", "missing.png"], "missing.png: no such file"),
+        (["convolve", "{files}/camera.png", "box:3", "{tmp}/o.png", "--mode", "middle"], "invalid choice: 'middle'"),
+    ],
+)
+def test_bad_input_subprocess_is_one_line_and_exit_2(files, tmp_path, argv, message):
+    res = cli(*(a.format(files=files, tmp=tmp_path) for a in argv))
+    assert res.returncode == 2, res.stderr
+    assert res.stdout == "" and "Traceback" not in res.stderr
+    assert res.stderr.count("\n") == 1 and res.stderr.startswith(f"convlens {argv[0]}: error: ")
+    assert message in res.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_json_is_one_object(files, capsys):
+    result = run_json(capsys, "orientation", files / "brick.png")
+    o = convlens.spectrum.orientation(io.read_image(files / "brick.png", gray=True).astype(np.float64))
+    assert result["command"] == "orientation"
+    assert result["angle"] == pytest.approx(o.angle, abs=1e-9) and result["confidence"] == pytest.approx(o.confidence)
+    assert 85 < result["angle"] < 95  # brick()'s mortar lines run horizontally: the spectrum peaks vertically
+
+
+# --------------------------------------------------------------------------- each subcommand against its function
+
+
+@pytest.mark.parametrize("source", ["camera.png", "camera.jpg", "camera.tif"])
+def test_convolve_matches_the_engine_and_ndimage(files, tmp_path, capsys, source):
+    code, out, _ = run(capsys, "convolve", files / source, "box:5x3", tmp_path / "o.npy", "--boundary", "reflect")
+    assert code == 0 and "box 5x3" in out
+    x = io.read_image(files / source)
+    x = x if x.dtype == np.float32 else x.astype(np.float64)
+    expected = convlens.convolve(x, filters.box_kernel((5, 3)).astype(x.dtype), "same", boundary="reflect")
+    got = np.load(tmp_path / "o.npy")
+    np.testing.assert_array_equal(got, expected)
+    reference = ndimage.uniform_filter(x.astype(np.float64), (5, 3), mode="mirror")  # numpy reflect = ndimage mirror
+    np.testing.assert_allclose(got, reference, rtol=1e-5 if x.dtype == np.float32 else 1e-10, atol=1e-6)
+
+
+def test_convolve_colour_per_channel_and_kernel_files(files, tmp_path, capsys):
+    kernel = np.random.default_rng(0).random((4, 3))
+    np.save(tmp_path / "k.npy", kernel)
+    assert (
+        run(capsys, "convolve", files / "astronaut.png", tmp_path / "k.npy", tmp_path / "o.tif", "--mode", "full")[0]
+        == 0
+    )
+    rgb = io.read_image(files / "astronaut.png").astype(np.float64)
+    got = io.read_image(tmp_path / "o.tif")
+    assert got.shape == (203, 202, 3)
+    for c in range(3):
+        np.testing.assert_allclose(got[..., c], convlens.convolve(rgb[..., c], kernel, "full"), rtol=1e-12, atol=1e-9)
+
+
+def test_correlate_with_sobel_to_float_tiff(files, tmp_path, capsys):
+    assert run(capsys, "correlate", files / "camera.png", "sobel:1", tmp_path / "e.tif")[0] == 0
+    got = io.read_image(tmp_path / "e.tif")
+    assert got.dtype == np.float64 and got.min() < 0  # signs kept
+    np.testing.assert_allclose(
+        got, ndimage.correlate(camera(files), filters.sobel_kernel(1), mode="constant"), atol=1e-9
+    )
+
+
+def test_convolve_audio_keeps_the_rate(audio, files, tmp_path, capsys):
+    song, _, rate = audio
+    assert run(capsys, "convolve", song, "box:9", tmp_path / "s.wav")[0] == 0
+    back, back_rate = io.read_audio(tmp_path / "s.wav")
+    assert back_rate == rate
+    expected = convlens.convolve(io.read_audio(song)[0], filters.box_kernel(9, ndim=1), "same")
+    np.testing.assert_allclose(back, expected, atol=1e-7)  # WAV float32
+
+
+def test_filter_gaussian_diffuse(files, tmp_path, capsys):
+    x = camera(files)
+    assert run(capsys, "filter", "low", files / "camera.png", tmp_path / "l.npy", "--cutoff", "0.1")[0] == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "l.npy"), filters.lowpass(x, 0.1))
+    argv = [
+        "filter",
+        "band",
+        files / "camera.png",
+        tmp_path / "b.npy",
+        "--cutoff",
+        "0.05",
+        "0.2",
+        "--kind",
+        "butterworth",
+    ]
+    assert run(capsys, *argv)[0] == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "b.npy"), filters.bandpass(x, 0.05, 0.2, kind="butterworth"))
+    assert run(capsys, "gaussian", files / "camera.png", tmp_path / "g.npy", "--sigma", "3")[0] == 0
+    np.testing.assert_allclose(np.load(tmp_path / "g.npy"), ndimage.gaussian_filter(x, 3, mode="reflect"), atol=1e-9)
+    result = run_json(capsys, "diffuse", files / "camera.png", tmp_path / "d.npy", "--time", "8")
+    np.testing.assert_array_equal(np.load(tmp_path / "d.npy"), convlens.diffuse(x, 8.0))
+    assert result["sigma"] == 4.0 and result["mass_out"] == pytest.approx(result["mass_in"], rel=1e-12)
+
+
+def test_image_outputs_keep_the_input_range_or_rescale(files, tmp_path, capsys):
+    assert run(capsys, "filter", "high", files / "camera.png", tmp_path / "h.png", "--cutoff", "0.1")[0] == 0
+    assert (
+        run(capsys, "filter", "high", files / "camera.png", tmp_path / "r.png", "--cutoff", "0.1", "--rescale")[0] == 0
+    )
+    high = filters.highpass(camera(files), 0.1)  # zero mean: half of it is negative
+    np.testing.assert_array_equal(io.read_image(tmp_path / "h.png"), np.clip(high, 0, 255).round())
+    stretched = io.read_image(tmp_path / "r.png")
+    assert stretched.min() == 0 and stretched.max() == 255
+
+
+def test_spectrum_and_orientation(files, tmp_path, capsys):
+    assert run(capsys, "spectrum", files / "brick.png", tmp_path / "s.npy", "--window", "hann")[0] == 0
+    brick = io.read_image(files / "brick.png").astype(np.float64)
+    np.testing.assert_array_equal(np.load(tmp_path / "s.npy"), convlens.log_spectrum(brick, window="hann"))
+    assert run(capsys, "spectrum", files / "brick.png", tmp_path / "s.png")[0] == 0
+    picture = io.read_image(tmp_path / "s.png")
+    assert (
+        picture.min() == 0 and picture.max() == 255 and np.unravel_index(picture.argmax(), picture.shape) == (128, 128)
+    )
+    code, out, _ = run(capsys, "orientation", files / "astronaut.png")  # colour: converted to grey
+    o = convlens.orientation(io.read_image(files / "astronaut.png", gray=True))
+    assert code == 0 and f"{o.angle:.1f} degrees, confidence {o.confidence:.2f}" in out
+
+
+def test_compress_reports_psnr_and_ssim(files, tmp_path, capsys):
+    result = run_json(capsys, "compress", files / "camera.png", tmp_path / "c.png", "--fraction", "0.1")
+    res = convlens.keep_frequencies(io.read_image(files / "camera.png"), 0.1)
+    assert result["psnr"] == pytest.approx(res.psnr, abs=1e-9) and result["ssim"] == pytest.approx(res.ssim, abs=1e-9)
+    assert result["ratio"] == pytest.approx(10, rel=1e-3)
+    np.testing.assert_array_equal(io.read_image(tmp_path / "c.png"), np.clip(res.image, 0, 255).round())
+
+
+def test_match_finds_the_face_as_skimage_does(files, tmp_path, capsys):
+    feature = pytest.importorskip("skimage.feature")
+    result = run_json(capsys, "match", files / "astronaut.png", files / "face.png", "--scores", tmp_path / "s.npy")
+    assert result["matches"][0]["index"] == [50, 55] and result["matches"][0]["score"] == pytest.approx(1, abs=1e-9)
+    image, face = (io.read_image(files / p, gray=True) for p in ("astronaut.png", "face.png"))
+    np.testing.assert_allclose(np.load(tmp_path / "s.npy"), feature.match_template(image, face), atol=1e-6)
+    argv = [
+        "match",
+        files / "astronaut.png",
+        files / "face.png",
+        "-n",
+        "2",
+        "--min-distance",
+        "10",
+        "--method",
+        "sqdiff",
+    ]
+    code, out, _ = run(capsys, *argv)
+    assert code == 0 and "at (50, 55)" in out and "sqdiff score 0.000; 1 more match" in out
+
+
+def test_locate_a_clip_in_the_shipped_recording(audio, files, capsys):
+    song, _, rate = audio
+    result = run_json(capsys, "locate", song, files / "clip.wav")
+    assert result["sample"] == 5 * rate + 123 and result["score"] > 0.999
+    assert result["offset"] == pytest.approx((5 * rate + 123) / rate)
+
+
+def test_bands_csv_equals_band_levels(audio, tmp_path, capsys):
+    pd = pytest.importorskip("pandas")
+    song, samples, rate = audio
+    code, out, _ = run(capsys, "bands", song, tmp_path / "b.csv", "--bands", "third")
+    assert code == 0 and "third-octave" in out
+    table = pd.read_csv(tmp_path / "b.csv", index_col=0)
+    bars = convlens.band_levels(samples, rate, bands="third")
+    assert table.index.name == "time_s" and table.shape == bars.levels.shape
+    np.testing.assert_allclose(table.to_numpy(), bars.levels, rtol=1e-12)
+    np.testing.assert_allclose(table.index.to_numpy(), bars.times, atol=1e-6)
+
+
+def test_forecast_equals_forecast_arima_and_statsmodels(sunspots_csv, tmp_path, capsys):
+    pd = pytest.importorskip("pandas")
+    arima = pytest.importorskip("statsmodels.tsa.arima.model")
+    path, y = sunspots_csv
+    argv = ["forecast", path, tmp_path / "f.csv", "--order", "2,0,1", "--trend", "c", "--steps", "5"]
+    result = run_json(capsys, *argv)
+    assert result["column"] == "SUNACTIVITY" and result["order"] == [2, 0, 1]
+    table = pd.read_csv(tmp_path / "f.csv", index_col=0)
+    assert table.index.tolist() == [2009.0, 2010.0, 2011.0, 2012.0, 2013.0]  # the years go on
+    np.testing.assert_allclose(table["mean"], result["mean"], rtol=1e-15)
+    params = result["params"]  # statsmodels' fit, as the command used it (no second fit here)
+    fc = convlens.forecast_arima(y, (2, 0, 1), params, 5, trend="c")
+    np.testing.assert_allclose(table["mean"], fc.mean, rtol=1e-12)
+    ref = arima.ARIMA(y, order=(2, 0, 1), trend="c").filter(params).get_forecast(5)  # statsmodels, same params
+    np.testing.assert_allclose(table["mean"], ref.predicted_mean, rtol=1e-6)
+    np.testing.assert_allclose(table[["lower", "upper"]], ref.conf_int(), rtol=1e-6)
+
+
+def test_whiten_a_real_matrix(files, tmp_path, capsys):
+    datasets = pytest.importorskip("sklearn.datasets")
+    X = datasets.load_digits().data[:, [10, 12, 19, 20, 21, 27, 28, 36, 43, 44]]  # pixels that vary
+    io.write_array(files / "digits.csv", X)
+    result = run_json(capsys, "whiten", files / "digits.csv", tmp_path / "w.csv", "--method", "zca")
+    Z = io.read_table(tmp_path / "w.csv").array
+    np.testing.assert_allclose(Z, convlens.zca_whiten(X), atol=1e-12)
+    np.testing.assert_allclose(np.cov(Z, rowvar=False), np.eye(10), atol=1e-9)
+    assert result["max_offdiag_cov"] < 1e-9
+    np.save(tmp_path / "X.npy", X)
+    assert run(capsys, "whiten", tmp_path / "X.npy", tmp_path / "p.npy", "--method", "pca", "--components", "3")[0] == 0
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy"), convlens.pca_whiten(X, 3), atol=1e-12)
+
+
+def test_demo_draws_the_scenes(capsys):
+    code, out, _ = run(capsys, "demo")
+    assert code == 0
+    from convlens import scenes
+
     assert "nan_policy='propagate': 196 NaN outputs" in out  # a 10x10 NaN block widened by the 5x5 window only
-    assert "found at (110, 115)" in out  # the astronaut's face after the shift
-    assert "error ~ samples^-0.5" in out
-    for lens in ("spectrum:", "compress:", "diffusion:", "stochastic:", "matching:", "timeseries:"):
-        assert lens in out
+    assert f"the face found at {scenes.face_match().peak}" in out and "(110, 115)" in out
+    assert "error ~ samples^-0.50" in out
+    for section in ("time -> frequency", "diffusion", "the stochastic view", "cross-correlation", "statistics"):
+        assert f"{section}:" in out
+    assert "data: " in out and "CC0" in out
 
 
-def test_unknown_subcommand_is_a_usage_error():
-    with pytest.raises(SystemExit) as exc:
-        main(["nope"])
-    assert exc.value.code == 2
+def test_report_calls_build(monkeypatch, tmp_path, capsys):
+    import types
+
+    calls = []
+
+    def build(out, *, open_browser=False):
+        calls.append((out, open_browser))
+        return tmp_path / "index.html"
+
+    monkeypatch.setitem(sys.modules, "convlens.report", types.SimpleNamespace(build=build))
+    monkeypatch.setattr(convlens, "report", sys.modules["convlens.report"], raising=False)
+    result = run_json(capsys, "report", "--out", tmp_path, "--open")
+    assert calls == [(str(tmp_path), True)] and result["index"] == str(tmp_path / "index.html")
 
 
-def test_python_dash_m_convlens_runs():
-    res = subprocess.run([sys.executable, "-m", "convlens", "--help"], capture_output=True, text=True, check=True)
-    assert "demo" in res.stdout
+# --------------------------------------------------------------------------- bad input: exit 2, one line, no traceback
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["convolve", "{f}/camera.png", "blur:3", "{t}/o.png"], "kernel must be a file"),
+        (["convolve", "{f}/camera.png", "box:0", "{t}/o.png"], "kernel 'box:0'"),
+        (["convolve", "{f}/camera.png", "{f}/cube.npy", "{t}/o.png"], "the kernel has 3 dimension(s)"),
+        (["convolve", "{f}/camera.png", "box:3", "{t}/o.wav"], "needs a sample rate"),
+        (["convolve", "{f}/camera.png", "box:3", "{t}/o.bmp"], "unsupported output format '.bmp'"),
+        (["convolve", "{f}/camera.png", "box:3", "{t}/no/o.png"], "does not exist"),
+        (["convolve", "{f}/camera.png", "{f}/brick.png", "{f}/brick.png"], "brick.png: the output would overwrite"),
+        (["convolve", "{f}/camera.png", "box:3", "{f}/../{fn}/camera.png"], "would overwrite an input"),
+        (["filter", "band", "{f}/camera.png", "{t}/o.png", "--cutoff", "0.1"], "needs 2 value(s)"),
+        (["filter", "low", "{f}/camera.png", "{t}/o.png", "--cutoff", "0.7"], "cutoff must be in (0, 0.5]"),
+        (["compress", "{f}/camera.png", "{t}/o.png", "--fraction", "1.5"], "fraction"),
+        (["compress", "{f}/camera.png", "{t}/o.wav", "--fraction", "0.5"], "unsupported output format"),
+        (["diffuse", "{f}/camera.png", "{t}/o.png", "--time", "-1"], "t must be"),
+        (["orientation", "{f}/cube.npy"], "2-D grey image"),
+        (["orientation", "{f}/broken.png"], "broken.png: cannot read it as image"),
+        (["gaussian", "{f}/broken.png", "{t}/o.png", "--sigma", "1"], "cannot read it as image (.png, .jpg"),
+        (["gaussian", "{f}/camera.png", "{t}/o.png", "--sigma", "nan"], "sigma"),
+        (["gaussian", "{f}/missing.png", "{t}/o.png", "--sigma", "1"], "missing.png: no such file"),
+        (["match", "{f}/face.png", "{f}/astronaut.png"], "larger than image"),
+        (["whiten", "{f}/cube.npy", "{t}/o.npy"], "needs a 2-D matrix"),
+        (["bands", "{f}/camera.png", "{t}/o.csv"], "unsupported format '.png'"),
+        (["forecast", "{f}/camera.png", "{t}/o.csv", "--order", "1,0,0"], "unsupported format '.png'"),
+    ],
+)
+def test_bad_input_is_exit_2_with_one_clear_line(files, tmp_path, capsys, argv, message):
+    before = (files / "camera.png").read_bytes()
+    code, out, err = run(capsys, *(a.format(f=files, t=tmp_path, fn=files.name) for a in argv))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith(f"convlens {argv[0]}: error: ") and message in err, err
+    assert list(tmp_path.iterdir()) == [] and (files / "camera.png").read_bytes() == before
+
+
+def test_bad_input_on_real_series_and_recordings(files, sunspots_csv, audio, tmp_path, capsys):
+    path, _ = sunspots_csv
+    song, _, rate = audio
+    io.write_audio(tmp_path / "fast.wav", np.zeros(rate // 2), 2 * rate)
+    cases = [
+        (["forecast", path, tmp_path / "o.csv", "--order", "2,0,1", "--column", "spots"], "no column 'spots'"),
+        (["forecast", path, tmp_path / "o.csv", "--order", "2,1,1", "--trend", "c"], "trend"),
+        (["locate", song, tmp_path / "fast.wav"], f"sampled at {2 * rate} Hz"),
+        (["locate", tmp_path / "fast.wav", song], "sampled at"),
+        (["locate", song, files / "camera.png"], "unsupported format"),
+    ]
+    for argv, message in cases:
+        code, out, err = run(capsys, *argv)
+        assert code == 2 and out == "" and message in err and err.count("\n") == 1, (argv, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fast.wav"]
+
+
+def test_argparse_errors_are_one_line(capsys):
+    for argv in (["nope"], ["gaussian", "a.png", "b.png"], ["forecast", "a.csv", "b.csv", "--order", "1,2"], []):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and err.count("\n") == 1 and "error:" in err and "--help" in err
+
+
+def test_a_failed_computation_is_exit_1_and_writes_nothing(files, tmp_path, capsys, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the FFT library crashed")
+
+    monkeypatch.setattr(convlens.filters, "gaussian", broken)
+    code, out, err = run(capsys, "gaussian", files / "camera.png", tmp_path / "o.png", "--sigma", "1")
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert "computation failed: RuntimeError: the FFT library crashed" in err
+    assert list(tmp_path.iterdir()) == []
+
+    def too_big(*args, **kwargs):
+        raise convlens.InsufficientMemoryError("would need about 600 GiB")
+
+    monkeypatch.setattr(convlens.filters, "gaussian", too_big)
+    code, _, err = run(capsys, "gaussian", files / "camera.png", tmp_path / "o.png", "--sigma", "1")
+    assert code == 1 and "600 GiB" in err

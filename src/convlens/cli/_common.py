@@ -1,0 +1,186 @@
+"""What every ``convlens`` subcommand shares: parsing, errors, output, progress, kernels."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from .. import io
+
+KERNEL_SPECS = "box:N[xM], gaussian:SIGMA, laplacian, sobel[:AXIS]"
+
+
+class UsageError(ValueError):
+    """Bad input or options found by a subcommand: exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (and exit status 2)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def add_command(
+    sub, name: str, func: Callable[[argparse.Namespace], dict], summary: str, example: str, *, description: str = ""
+) -> argparse.ArgumentParser:
+    """A subparser whose ``--help`` ends with a worked example, and a ``--json`` switch."""
+    parser = sub.add_parser(
+        name,
+        help=summary,
+        description=(description or summary[0].upper() + summary[1:] + "."),
+        epilog="example:\n" + textwrap.indent(textwrap.dedent(example).strip("\n"), "  "),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the summary line")
+    parser.set_defaults(func=func, command=name)
+    return parser
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    value = float(text)
+    if not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def report(args: argparse.Namespace, line: str, result: dict) -> None:
+    """The one-line summary on stdout, or the JSON object with ``--json``."""
+    if args.json:
+        print(json.dumps({"command": args.command, **result}, default=_jsonable))
+    else:
+        print(line)
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+@contextlib.contextmanager
+def busy(args: argparse.Namespace, text: str, *, size: int = 0, threshold: int = 4_000_000) -> Iterator[None]:
+    """A spinner on stderr while long work runs: only on a terminal, without --json, for large inputs."""
+    show = size >= threshold and not args.json and sys.stderr.isatty()
+    if not show:
+        yield
+        return
+    try:
+        from rich.console import Console
+    except ImportError:  # rich is optional: no spinner then
+        yield
+        return
+    with Console(stderr=True).status(text):
+        yield
+
+
+# --------------------------------------------------------------------------- data in, data out
+
+
+def inputs_and_output(args: argparse.Namespace, inputs: list[str], out: str | None, kinds=tuple(io.KINDS)) -> None:
+    """Check the output path first, so that no work is done for a result that cannot be written."""
+    if out is not None:
+        io.check_output(out, inputs, kinds=kinds)
+
+
+def as_float(array: np.ndarray) -> np.ndarray:
+    """float32 and float64 (and complex) stay as they are; integers and bool become float64."""
+    if array.dtype.kind in "fc" and array.dtype.itemsize >= 4:
+        return array
+    return array.astype(np.float64)
+
+
+def signal_axes(data: io.Data) -> tuple[int, ...] | None:
+    """The axes a kernel runs over: rows and columns of an image (colour channels apart), time for audio/tables."""
+    if data.kind == "image":
+        return (0, 1)
+    if data.kind in ("audio", "table"):
+        return (0,)
+    return None
+
+
+def spatial_ndim(data: io.Data) -> int:
+    axes = signal_axes(data)
+    return data.array.ndim if axes is None else len(axes)
+
+
+def image_range(data: io.Data, rescale: bool):
+    """The data_range for writing a result as PNG/JPEG: the input's own range, or a min-max stretch."""
+    if rescale:
+        return "minmax"
+    if data.kind == "image" and data.array.dtype.kind == "u":
+        return (0, np.iinfo(data.array.dtype).max)
+    return None
+
+
+def add_rescale(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rescale",
+        action="store_true",
+        help="stretch the result's min..max to black..white in PNG/JPEG (default: the input's range, clipped)",
+    )
+
+
+def write_result(out: str, result: np.ndarray, data: io.Data, rescale: bool = False) -> Path:
+    """Write a result in the format of ``out``, with the input's rate, index or pixel range."""
+    if np.iscomplexobj(result) and io.kind_of(out) != "array":
+        raise UsageError(f"{out}: the result is complex; write it as .npy")
+    return io.write_any(out, result, like=data, data_range=image_range(data, rescale))
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    return "x".join(str(n) for n in shape)
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+def parse_kernel(spec: str, ndim: int) -> tuple[np.ndarray, str]:
+    """A kernel from a file (.npy, .csv, image) or a name: box:5, box:5x3, gaussian:2, laplacian, sobel:1.
+
+    Returns the kernel (float64, ``ndim`` dimensions) and a short description.
+    """
+    from .. import filters
+
+    name, _, arg = spec.partition(":")
+    try:
+        if name == "box" and arg:
+            sizes = tuple(int(s) for s in arg.lower().split("x"))
+            size = sizes[0] if len(sizes) == 1 else sizes
+            return filters.box_kernel(size, ndim=ndim), f"box {arg}"
+        if name == "gaussian" and arg:
+            return filters.gaussian_kernel(float(arg), ndim=ndim), f"gaussian sigma {arg}"
+        if name == "laplacian" and not arg:
+            return filters.laplacian_kernel(ndim=ndim), "laplacian"
+        if name == "sobel":
+            return filters.sobel_kernel(int(arg or 0), ndim=ndim), f"sobel axis {arg or 0}"
+    except ValueError as exc:
+        raise UsageError(f"kernel {spec!r}: {exc}") from None
+    if Path(spec).suffix.lower() not in tuple(s for suffixes in io.KINDS.values() for s in suffixes):
+        raise UsageError(f"kernel must be a file (.npy, .csv or an image) or one of {KERNEL_SPECS}; got {spec!r}")
+    kernel = as_float(np.asarray(io.read_any(spec, gray=True).array))
+    if kernel.ndim != ndim:
+        raise UsageError(
+            f"{spec}: the kernel has {kernel.ndim} dimension(s) (shape {kernel.shape}), but the input needs {ndim}"
+        )
+    return kernel, f"{Path(spec).name} {shape_text(kernel.shape)}"
