@@ -218,3 +218,73 @@ def test_bad_input():
         fourier_filter(x, h, workers=0)
     with pytest.raises(TypeError, match=r"^fill_value must be a real or complex number"):
         fourier_filter(x, h, boundary="constant", pad=1, fill_value="a")
+
+
+# -- non-finite values: the engine's nan_policy with the window given by radius -------------------------------------
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+@pytest.mark.parametrize("policy", ["propagate", "interpolate"])
+def test_nan_policy_equals_convolve_with_that_kernel(rng, boundary, policy):
+    k0 = np.array([0.05, 0.2, 0.5, 0.2, 0.05])
+    k1 = np.array([0.25, 0.5, 0.25])
+    x = rng.standard_normal((30, 26))
+    x[4, 5] = x[20, 25] = np.nan
+    x[12, 3] = np.inf
+    x[27, 15] = -np.inf
+    x[13, 4] = -np.inf  # next to the +inf: their common windows are NaN
+    got = fourier_filter(x, _response_of([k0, k1]), boundary=boundary, pad=(2, 1), radius=(2, 1), nan_policy=policy)
+    ref = convolve(x, np.outer(k0, k1), "same", boundary=boundary, nan_policy=policy, method="direct")
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    np.testing.assert_array_equal(got[np.isinf(ref)], ref[np.isinf(ref)])
+    fin = np.isfinite(ref)
+    assert_close(np.where(fin, got, 0), np.where(fin, ref, 0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex128])
+def test_nan_policy_keeps_dtype_and_complex_marks_nan(rng, dtype):
+    x = rng.standard_normal((20, 24)).astype(dtype)
+    x[3, 4] = np.inf
+    got = fourier_filter(x, lambda a, b: np.exp(-(a**2 + b**2)), radius=2)
+    assert got.dtype == dtype
+    expect = ndi.maximum_filter(~np.isfinite(x), size=5, mode="wrap")
+    if np.dtype(dtype).kind == "c":  # complex infinities have no sign to keep: NaN, as the engine's FFT paths
+        np.testing.assert_array_equal(np.isnan(got), expect)
+    else:
+        np.testing.assert_array_equal(np.isposinf(got), expect)
+
+
+def test_default_radius_is_the_whole_axis(rng):
+    x = rng.standard_normal((6, 40))
+    x[2, 17] = np.nan
+    got = fourier_filter(x, lambda f: (np.abs(f) < 0.2).astype(float), axes=1)
+    assert np.isnan(got[2]).all() and np.isfinite(np.delete(got, 2, axis=0)).all()
+
+
+def test_nonfinite_fill_value_and_zero_gain(rng):
+    x = rng.standard_normal(20)
+    h = _response_of([np.array([0.25, 0.5, 0.25])])
+    got = fourier_filter(x, h, boundary="constant", pad=1, fill_value=np.nan, radius=1)
+    ref = convolve(x, [0.25, 0.5, 0.25], "same", fill_value=np.nan)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    assert np.isnan(got[[0, -1]]).all() and np.isfinite(got[1:-1]).all()
+    with pytest.raises(ValueError, match=r"fill_value=nan is non-finite and nan_policy='raise'"):
+        fourier_filter(x, h, boundary="constant", pad=1, fill_value=np.nan, nan_policy="raise")
+    x[5] = np.nan
+    with pytest.raises(ValueError, match="not zero at frequency 0"):
+        fourier_filter(x, lambda f: np.sin(np.pi * f) ** 2, radius=1, nan_policy="interpolate")
+    edge = fourier_filter(x, lambda f: np.sin(np.pi * f) ** 2 + 0 * f, radius=1)  # zero gain: infinities -> NaN
+    assert np.isnan(edge[4:7]).all()
+
+
+def test_dtype_rule(rng):
+    x = rng.standard_normal((10, 12))
+    h = _response_of([np.array([0.25, 0.5, 0.25])] * 2)
+    ref = fourier_filter(x, h)
+    assert fourier_filter(x.astype(np.float16), h).dtype == np.float16
+    for dtype, out in [(">f4", np.float32), (">f8", np.float64), (">c8", np.complex64)]:
+        got = fourier_filter(x.astype(dtype), h)
+        assert got.dtype == out and got.dtype.isnative
+        assert_close(got.real, ref, np.float32)
+    with pytest.raises(TypeError, match=r"longdouble|float128"):
+        fourier_filter(x.astype(np.longdouble), h)

@@ -91,6 +91,18 @@ class _Spectral:
         self.lengths, self.widths = lengths, widths
         self.response = response
 
+    def widened(self) -> _Spectral:
+        """The same filter computed in float64 (complex128), for the weight sums of 'interpolate'."""
+        work = np.dtype(np.complex128 if self.work.kind == "c" else np.float64)
+        if work == self.work:
+            return self
+        wide = _Spectral(
+            self.shape, self.axes, self.boundary, (0,) * len(self.axes), self.response, self.real, work, self.workers
+        )
+        wide.lengths, wide.widths = self.lengths, self.widths
+        wide.gain(len(self.shape))
+        return wide
+
     def spectrum_shape(self) -> tuple[int, ...]:
         shape = list(self.shape)
         for i, (ax, n) in enumerate(zip(self.axes, self.lengths)):
@@ -188,8 +200,10 @@ def fourier_filter(
         of the first.  'interpolate': normalized convolution,
         ``F(x * w) / F(w) * H(0)`` over the finite samples ``w`` (as
         ``convolve(..., nan_policy='interpolate')``); outputs with no finite
-        sample in their window, or whose finite weights cancel
-        (``|F(w)| <= 64 eps max|H|``), are NaN.  Needs ``H(0) != 0``.
+        sample in their window, or whose finite weights cancel to round-off
+        (``|F(w)| <= 64 eps max|H|``, in float64), are NaN.  A non-negative
+        kernel (Gaussian, heat) never cancels, as in the engine.  Needs
+        ``H(0) != 0``.
     radius : int or tuple of int, optional
         Reach of the response's impulse response, in samples per filtered
         axis, for ``nan_policy`` (e.g. the truncation radius of a Gaussian).
@@ -299,10 +313,12 @@ def _nonfinite(plan: _Spectral, a: np.ndarray, dc: np.ndarray, radii, fill_value
             "renormalized by it); a high-pass has no local mean to fill gaps with"
         )
     num = plan(clean, fill)
-    den = plan(finite.astype(np.empty(0, plan.work).real.dtype), 1.0 if fill_ok else 0.0)
+    # the weight sums in float64 whatever x's precision (as the engine's other paths): a window whose
+    # only finite samples sit under the kernel's far taps keeps its few significant digits
+    wide = plan.widened()
+    den = wide(finite.astype(np.float64), 1.0 if fill_ok else 0.0)
     empty = ~_window_test(finite, plan, radii, fill_ok)
-    eps = np.finfo(den.dtype).eps
-    cancelled = np.abs(den) <= 64 * eps * float(np.max(np.abs(plan.h)))
+    cancelled = np.abs(den) <= 64 * np.finfo(np.float64).eps * float(np.max(np.abs(wide.h)))
     with np.errstate(divide="ignore", invalid="ignore"):
         res = num / den * dc
     res = np.array(res, dtype=np.result_type(res.dtype, plan.work))
