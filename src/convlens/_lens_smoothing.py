@@ -9,10 +9,13 @@ onto the boundary's period, so no wider than the image: see
 * 'spectral': one :func:`convlens.fourier_filter` on the image extended by the
   kernel radius, multiplying by the kernels' exact frequency responses.
 
-Data holding NaN or inf always take the spectral route, whose ``nan_policy``
-has the engine's meaning with the kernel radius as the window, so both
-methods give the answer of ``convolve(x, kernel, 'same', nan_policy=...)``
-with the N-d kernel; a single scan decides, and finite data never pay for it.
+With ``nan_policy='propagate'`` the spatial passes already give the engine's
+N-d answer (a NaN spreads over the box of the radii, infinities keep the sign
+an N-d direct sum gives them, pass by pass).  Normalized convolution
+('interpolate') is not separable, so data holding NaN or inf take the
+spectral route, whose ``nan_policy`` has the engine's meaning with the kernel
+radius as the window; either way both methods give the answer of
+``convolve(x, kernel, 'same', nan_policy=...)`` with the N-d kernel.
 """
 
 from __future__ import annotations
@@ -89,7 +92,9 @@ def smooth_separable(
         check_finite(name, x, hint="use nan_policy='propagate' or 'interpolate' to accept them")
     real = np.empty(0, x.dtype).real.dtype
     options = {"boundary": boundary, "fill_value": fill_value, "workers": workers}
-    if method == "spatial" and not has_nonfinite(x):
+    # 'propagate' is exact pass by pass (a NaN or inf spreads over the box of the radii, with the signs
+    # an N-d direct sum gives); 'interpolate' renormalizes over the N-d window, so it needs one filter
+    if method == "spatial" and (nan_policy != "interpolate" or not has_nonfinite(x)):
         out = x
         for ax, k in plan:
             out = convolve(out, k.astype(real), "same", axes=(ax,), **options)
