@@ -114,6 +114,7 @@ def test_padding_schemes_against_scipy():
     np.testing.assert_allclose(s.zero, signal.fftconvolve(s.image, s.kernel, "same"), atol=1e-12)
     np.testing.assert_allclose(s.wrap, ndimage.convolve(s.image, s.kernel, mode="wrap"), atol=1e-12)
     np.testing.assert_allclose(s.overlap_add, s.zero, atol=1e-12)
+    np.testing.assert_allclose(s.mirror, ndimage.convolve(s.image, s.kernel, mode="reflect"), atol=1e-12)
     # the wrap-around artefact sits along the borders, not in the middle
     border = np.abs(s.wrap_artefact[:5]).mean()
     middle = np.abs(s.wrap_artefact[100:150, 100:150]).mean()
@@ -217,7 +218,7 @@ def test_decorrelation_against_sklearn_pca():
     ref = PCA(whiten=True).fit(s.points)
     np.testing.assert_allclose(np.abs(s.eigenvectors), np.abs(ref.components_), atol=1e-8)
     np.testing.assert_allclose(s.eigenvalues, ref.explained_variance_, rtol=1e-8)
-    assert s.correlation_before > 0.9
+    assert s.correlation_before > 0.6
 
 
 def test_zca_filters_form_a_symmetric_matrix():

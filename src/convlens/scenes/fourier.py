@@ -321,13 +321,15 @@ def jpeg_comparison(fraction: float = 0.05) -> JpegVersusKeepK:
 
 @frozen
 class PaddingSchemes:
-    """One blur three ways: zero padding, wrap-around (circular) and overlap-add blocks."""
+    """One blur three ways (zero padding, wrap-around, overlap-add), each against the mirrored extension."""
 
     image: np.ndarray
     kernel: np.ndarray
     zero: np.ndarray
     wrap: np.ndarray
     overlap_add: np.ndarray
+    mirror: np.ndarray
+    zero_artefact: np.ndarray
     wrap_artefact: np.ndarray
     overlap_add_error: float
     source: str
@@ -336,6 +338,10 @@ class PaddingSchemes:
 @scene
 def padding_schemes(kernel_size: int = 41) -> PaddingSchemes:
     """``camera()`` (256 x 256) blurred by a wide Gaussian: wrap drags the bottom rows into the top.
+
+    The artefacts are differences from the blur with a mirrored border
+    (``boundary='symmetric'``), which continues the photo most naturally:
+    zero padding darkens every border, wrap-around brings in the opposite side.
 
     Examples
     --------
@@ -349,6 +355,8 @@ def padding_schemes(kernel_size: int = 41) -> PaddingSchemes:
     zero = convolve(image, kernel, "same", boundary="constant", method="fft")
     wrap = convolve(image, kernel, "same", boundary="wrap", method="fft")
     oa = convolve(image, kernel, "same", boundary="constant", method="overlap-add")
+    mirror = convolve(image, kernel, "same", boundary="symmetric", method="fft")
     return PaddingSchemes(
-        image, kernel, zero, wrap, oa, wrap - zero, float(np.abs(oa - zero).max()), PHOTO_SOURCES["camera"]
-    )
+        image, kernel, zero, wrap, oa, mirror, zero - mirror, wrap - mirror, float(np.abs(oa - zero).max()),
+        PHOTO_SOURCES["camera"],
+    )  # fmt: skip

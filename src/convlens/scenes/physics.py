@@ -60,7 +60,7 @@ def aquarium_1d(times: tuple[float, ...] = (0.0, 4.0, 16.0, 64.0, 256.0, 1024.0)
 
 
 @scene
-def aquarium_2d(times: tuple[float, ...] = (0.0, 4.0, 16.0, 64.0, 256.0, 1024.0), n: int = 96) -> Aquarium:
+def aquarium_2d(times: tuple[float, ...] = (0.0, 4.0, 16.0, 64.0, 256.0, 1024.0), n: int = 64) -> Aquarium:
     """A square tank of ``n`` x ``n`` cubes, salt in the top-left quadrant and a salty stripe.
 
     Examples
