@@ -214,7 +214,7 @@ def register(sub) -> None:
         "convolve a file with a kernel (a file or a named kernel)",
         """
         convlens convolve camera.png gaussian:3 blurred.png --boundary symmetric
-        convlens convolve song.wav box:441 smooth.wav          # 1-D kernels for audio and CSV
+        convlens convolve song.flac box:441 smooth.wav         # 1-D kernels for audio and CSV
         convlens convolve volume.npy kernel.npy out.npy --mode full --method fft
         """,
     )
