@@ -26,10 +26,21 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from ._validation import check_alloc, check_axes, check_float, check_int, check_shape
+from . import _backend as B
+from ._validation import check_alloc, check_array, check_axes, check_finite, check_float, check_int, check_shape
 
-__all__ = ["box_kernel", "gaussian_kernel", "laplacian_kernel", "sobel_kernel"]
+__all__ = [
+    "box_kernel",
+    "frequency_response",
+    "gaussian_kernel",
+    "laplacian_kernel",
+    "mask_to_kernel",
+    "sobel_kernel",
+]
+
+_FILL_HINT = "fill them first, e.g. with convlens.convolve(..., nan_policy='interpolate')"
 
 # Euler-Maclaurin sums of sampled Gaussians are exact to round-off from this width (in samples)
 _EM_MIN_WIDTH = 16.0
@@ -324,3 +335,124 @@ def sobel_kernel(axis: int = 0, *, ndim: int = 2) -> np.ndarray:
     check_alloc((3,) * ndim, np.float64, what="sobel_kernel")
     # convolution flips the kernel: [1, 0, -1] convolved gives x[i+1] - x[i-1]
     return outer([np.array([1.0, 0.0, -1.0]) if ax == axis else np.array([1.0, 2.0, 1.0]) for ax in range(ndim)])
+
+
+# --------------------------------------------------------------------------- mask <-> kernel
+
+
+def _origin(n: int) -> int:
+    """Index of a kernel's origin as ``convolve(..., mode='same')`` centres it (also for even n)."""
+    return (n - 1) // 2
+
+
+def mask_to_kernel(mask: ArrayLike, *, centered: bool = False, size: int | Sequence[int] | None = None) -> np.ndarray:
+    """The spatial kernel whose convolution equals multiplying the spectrum by ``mask``.
+
+    "Imagine that the circle is a convolution kernel": the inverse DFT of the
+    mask, with its origin moved to index ``(n - 1) // 2`` of each axis, so that
+    ``convolve(x, kernel, 'same', boundary='wrap')`` equals filtering x with the
+    mask (for x of the mask's shape).
+
+    Parameters
+    ----------
+    mask : array_like
+        Frequency response in the ``numpy.fft.fftn`` layout (or centred, with
+        ``centered=True``).
+    centered : bool, optional
+        The mask has zero frequency in the middle (``fftshift`` layout).
+    size : int or sequence of int, optional
+        Crop the kernel to this size around its origin (default: the mask's
+        full shape).  A cropped ideal-mask kernel is a truncated sinc, an
+        approximation of the mask.
+
+    Returns
+    -------
+    ndarray
+        Real (float64) when the mask is Hermitian-symmetric (every real, even
+        mask such as the ones in this module), complex otherwise.
+
+    Raises
+    ------
+    ValueError
+        Non-finite mask, ``size`` larger than the mask or not positive.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convlens.filters import lowpass_mask, mask_to_kernel
+    >>> k = mask_to_kernel(lowpass_mask(8, 0.2))        # keeps 0 and +-1/8
+    >>> np.round(k, 3)
+    array([-0.052,  0.125,  0.302,  0.375,  0.302,  0.125, -0.052, -0.125])
+    >>> int(np.argmax(k)), float(np.round(k.sum(), 6))     # origin at (8 - 1) // 2 = 3; gain 1 at f = 0
+    (3, 1.0)
+    """
+    mask = check_array("mask", mask)
+    check_finite("mask", mask, hint=_FILL_HINT)
+    if centered:
+        mask = np.fft.ifftshift(mask)
+    kernel = B.ifftn(mask.astype(np.complex128), None)
+    scale = float(np.max(np.abs(kernel))) or 1.0
+    if float(np.max(np.abs(kernel.imag))) <= 1e-12 * scale:
+        kernel = kernel.real
+    kernel = np.roll(kernel, [_origin(n) for n in mask.shape], axis=tuple(range(mask.ndim)))
+    if size is None:
+        return kernel
+    size = check_shape("size", size if not isinstance(size, (int, np.integer)) else (size,) * mask.ndim)
+    if len(size) != mask.ndim or any(s > n for s, n in zip(size, mask.shape)):
+        raise ValueError(
+            f"size must have {mask.ndim} entries, each at most the mask's shape {mask.shape}; got {size!r}"
+        )
+    crop = tuple(slice(_origin(n) - _origin(s), _origin(n) - _origin(s) + s) for n, s in zip(mask.shape, size))
+    return kernel[crop]
+
+
+def frequency_response(
+    kernel: ArrayLike, shape: int | Sequence[int] | None = None, *, centered: bool = False
+) -> np.ndarray:
+    """The mask that convolving with ``kernel`` multiplies the spectrum by.
+
+    The DFT of the kernel, zero-padded to ``shape`` with its origin (index
+    ``(k - 1) // 2`` of each axis, the centre that ``convolve(..., 'same')``
+    uses) moved to index 0.  Then ``convolve(x, kernel, 'same',
+    boundary='wrap')`` equals ``ifftn(fftn(x) * frequency_response(kernel, x.shape))``.
+
+    Parameters
+    ----------
+    kernel : array_like
+        Convolution kernel (any ndim).
+    shape : int or sequence of int, optional
+        DFT shape, at least the kernel's (default: the kernel's shape).
+    centered : bool, optional
+        Return the response with zero frequency in the middle, for display.
+
+    Returns
+    -------
+    ndarray
+        Complex response of ``shape`` (complex128; complex64 for float32 kernels).
+        For a symmetric kernel it is real up to round-off.
+
+    Raises
+    ------
+    ValueError
+        Non-finite kernel, ``shape`` smaller than the kernel or of another ndim.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convlens.filters import frequency_response
+    >>> np.round(frequency_response([1/3, 1/3, 1/3], 6).real, 4)   # (1 + 2 cos 2 pi f) / 3
+    array([ 1.    ,  0.6667,  0.    , -0.3333,  0.    ,  0.6667])
+    """
+    kernel = check_array("kernel", kernel)
+    check_finite("kernel", kernel, hint=_FILL_HINT)
+    shape = kernel.shape if shape is None else check_shape("shape", shape)
+    if len(shape) != kernel.ndim or any(s < k for s, k in zip(shape, kernel.shape)):
+        raise ValueError(
+            f"shape must have {kernel.ndim} entries, each at least the kernel's shape {kernel.shape}; got {shape!r}"
+        )
+    check_alloc(shape, np.complex128, what="frequency_response", copies=2)
+    padded = np.zeros(shape, dtype=np.result_type(kernel.dtype, np.float32))
+    padded[tuple(slice(0, k) for k in kernel.shape)] = kernel
+    padded = np.roll(padded, [-_origin(k) for k in kernel.shape], axis=tuple(range(kernel.ndim)))
+    resp = B.fftn(padded, None)
+    return np.fft.fftshift(resp) if centered else resp
