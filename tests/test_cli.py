@@ -417,3 +417,30 @@ def test_a_failed_computation_is_exit_1_and_writes_nothing(files, tmp_path, caps
     monkeypatch.setattr(convlens.filters, "gaussian", too_big)
     code, _, err = run(capsys, "gaussian", files / "camera.png", tmp_path / "o.png", "--sigma", "1")
     assert code == 1 and "600 GiB" in err
+
+
+def test_the_examples_in_docs_cli_md_run(tmp_path, monkeypatch, capsys):
+    """Every block of docs/cli.md: the Python blocks as written, each command line of the bash block."""
+    import re
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
+    if not doc.exists():
+        pytest.skip("docs/cli.md is not in this checkout")
+    pytest.importorskip("sklearn")
+    pytest.importorskip("statsmodels")
+    monkeypatch.chdir(tmp_path)
+    blocks = re.findall(r"```(\w*)\n(.*?)```", doc.read_text(), re.S)
+    commands = 0
+    for lang, code in blocks:
+        if lang == "python":
+            exec(compile(code, str(doc), "exec"), {})
+        elif lang == "bash":
+            for line in code.splitlines():
+                argv = line.split("  #")[0].split()
+                if not argv or argv[1] in ("demo", "report"):  # tested above, and slow
+                    continue
+                assert argv[0] == "convlens"
+                assert main(argv[1:]) == 0, (line, capsys.readouterr().err)
+                commands += 1
+    assert commands >= 15
