@@ -328,14 +328,14 @@ def test_report_calls_build(monkeypatch, tmp_path, capsys):
 
     calls = []
 
-    def build(out, *, open_browser=False):
-        calls.append((out, open_browser))
+    def build(out, *, open_browser=False, progress=True):
+        calls.append((out, open_browser, progress))
         return tmp_path / "index.html"
 
     monkeypatch.setitem(sys.modules, "convlens.report", types.SimpleNamespace(build=build))
     monkeypatch.setattr(convlens, "report", sys.modules["convlens.report"], raising=False)
     result = run_json(capsys, "report", "--out", tmp_path, "--open")
-    assert calls == [(str(tmp_path), True)] and result["index"] == str(tmp_path / "index.html")
+    assert calls == [(str(tmp_path), True, False)] and result["index"] == str(tmp_path / "index.html")
 
 
 # --------------------------------------------------------------------------- bad input: exit 2, one line, no traceback

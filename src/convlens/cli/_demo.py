@@ -230,11 +230,18 @@ def _neighbours(kernel: np.ndarray) -> float:
 
 def _report(args: argparse.Namespace) -> None:
     """Render the essay's figures from real data into one offline HTML page."""
+    import inspect
+    import sys
+
     try:
         from .. import report as report_module
     except ImportError as exc:
         raise RuntimeError(f"the HTML report is not available: {exc}") from None
-    index = report_module.build(args.out, open_browser=args.open)
+    options = {"open_browser": args.open}
+    if "progress" in inspect.signature(report_module.build).parameters:
+        # a progress bar on a terminal; nothing on stderr for --json, pipes and logs
+        options["progress"] = not args.json and sys.stderr.isatty()
+    index = report_module.build(args.out, **options)
     line = f"report written to {index}"
     report(args, line, {"out": str(args.out), "index": str(index)})
 
