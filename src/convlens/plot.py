@@ -166,11 +166,16 @@ def rotation(s, i: int):
     return fig
 
 
+def _centre(a, r):
+    c = [(n - 1) // 2 + 1 for n in a.shape]  # zero frequency of a centred (fftshift) spectrum: n // 2
+    return a[c[0] - r : c[0] + r + 1, c[1] - r : c[1] + r + 1]
+
+
 def lowpass(s, i: int):
     """The circle, the filtered photo and the circle as a kernel (section 4, slider over radius)."""
     return _images(
         [
-            (s.masks[i], f"mask: |f| <= {s.cutoffs[i]:g} cycles/px", {}),
+            (_centre(s.masks[i], 64), f"mask |f| <= {s.cutoffs[i]:g} (centre 129 x 129)", {}),
             (s.filtered[i], "photo, filtered", {}),
             (
                 s.kernels[i],
@@ -469,9 +474,8 @@ def layers(s):
     a.plot(s.kernel_sizes, s.conv2d_ms, "o-", label="torch.nn.Conv2d")
     a.plot(s.kernel_sizes, s.fftconv2d_ms, "s-", label="convlens.torch.FFTConv2d")
     a.set_yscale("log")
-    a.set(
-        xlabel="kernel size k (k x k)", ylabel="forward time (ms)", title=f"input {s.input_shape}, {s.threads} threads"
-    )
+    threads = f"{s.threads} thread" + ("s" if s.threads != 1 else "")
+    a.set(xlabel="kernel size k (k x k)", ylabel="forward time (ms)", title=f"input {s.input_shape}, {threads}")
     a.set_xticks(s.kernel_sizes)
     a.legend(fontsize=8)
     return fig

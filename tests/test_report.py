@@ -1,0 +1,157 @@
+"""The HTML report: built once per session, checked as files and in a real headless Chromium."""
+
+from __future__ import annotations
+
+import csv
+import html.parser
+import importlib.util
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import convlens.report as report
+from convlens.report.sections import SECTIONS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """The report built once for every test of this module."""
+    return report.build(tmp_path_factory.mktemp("report"), progress=False)
+
+
+class _Page(html.parser.HTMLParser):
+    """Collects tags and attributes of the page (no regexes over HTML)."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def _parse(index: Path) -> _Page:
+    page = _Page()
+    page.feed(index.read_text(encoding="utf-8"))
+    return page
+
+
+def test_build_writes_page_images_and_numbers(built):
+    assert built.name == "index.html" and built.is_file()
+    page = _parse(built)
+    imgs = [a["src"] for t, a in page.tags if t == "img"]
+    expected = sum(len(s.figures) for s in SECTIONS) - (importlib.util.find_spec("torch") is None)
+    assert len(imgs) == expected
+    for src in imgs:
+        png = built.parent / src
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    figures = [a["id"] for t, a in page.tags if t == "figure"]
+    assert figures[:2] == ["theorem", "recording"] and len(figures) == expected
+
+
+def test_sections_in_essay_order_with_captions_code_and_sources(built):
+    text = built.read_text(encoding="utf-8")
+    positions = [text.index(f"<h2>{s.title}</h2>") for s in SECTIONS]
+    assert positions == sorted(positions) and len(positions) == 10
+    assert text.count("<figcaption>") == text.count("<figure ")
+    assert text.count("<pre><code>") == text.count("<figure ")
+    assert "Data: scikit-image data.camera(), CC0" in text
+    assert "CC-BY-SA-3.0" in text and "Manolo Camp" in text
+    assert "The quiz, answered: Gaussian blur" in text
+
+
+def test_numbers_saved_beside_figures(built):
+    page = _parse(built)
+    links = [a["href"] for t, a in page.tags if t == "a" and a.get("href", "").startswith("data/")]
+    assert len(links) >= len(SECTIONS)
+    for link in links:
+        path = built.parent / link
+        assert path.is_file(), link
+        if path.suffix == ".npy":
+            assert np.load(path).size > 0
+        else:
+            rows = list(csv.reader(path.open()))
+            assert len(rows) >= 2 and all(len(r) == len(rows[0]) for r in rows)
+    rows = list(csv.DictReader((built.parent / "data" / "face.csv").open()))
+    assert (int(rows[0]["row"]), int(rows[0]["col"])) == (110, 115)
+
+
+def test_no_network_resources(built):
+    text = built.read_text(encoding="utf-8")
+    page = _parse(built)
+    for tag, attrs in page.tags:
+        for name in ("src", "href"):
+            value = attrs.get(name, "")
+            assert not re.match(r"(https?:)?//", value), f"<{tag} {name}={value!r}> needs the network"
+    assert "<script src" not in text and "<link" not in text
+
+
+def test_sliders_have_frames_and_work_without_scripts(built):
+    page = _parse(built)
+    sliders = [a for t, a in page.tags if t == "input" and a.get("type") == "range"]
+    assert len(sliders) == 7
+    shown = {a["id"]: a["src"] for t, a in page.tags if t == "img"}
+    for s in sliders:
+        frames = s["data-frames"].split("|")
+        assert 5 <= len(frames) <= 8 and int(s["max"]) == len(frames) - 1
+        assert shown[s["data-target"]] == frames[0]  # first frame shown by default
+        assert all((built.parent / f).is_file() for f in frames)
+
+
+def test_build_rejects_bad_arguments(tmp_path):
+    with pytest.raises(TypeError, match="out_dir"):
+        report.build(3)
+    with pytest.raises(TypeError, match="progress"):
+        report.build(tmp_path, progress="yes")
+
+
+def _browser():
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    driver = shutil.which("chromedriver")
+    if not chromium or not driver:
+        pytest.skip(
+            "end-to-end browser test needs Debian chromium and chromium-driver (apt-get install chromium chromium-driver)"
+        )
+    if importlib.util.find_spec("selenium") is None:
+        pytest.skip("end-to-end browser test needs selenium (pip install selenium)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1100,900"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # the driver path is given, so selenium-manager never downloads anything
+    return webdriver.Chrome(service=Service(executable_path=driver), options=options)
+
+
+def test_report_in_headless_chromium(built):
+    driver = _browser()
+    try:
+        driver.get(built.resolve().as_uri())
+        sizes = driver.execute_script(
+            "return Array.from(document.images).map(i => [i.getAttribute('src'), i.complete, i.naturalWidth]);"
+        )
+        assert sizes and all(complete and width > 0 for _, complete, width in sizes), sizes
+        slider = driver.find_element("id", "slider-rotation")
+        target = driver.find_element("id", "img-rotation")
+        before = target.get_attribute("src")
+        driver.execute_script("arguments[0].value = 3; arguments[0].dispatchEvent(new Event('input'));", slider)
+        after = target.get_attribute("src")
+        assert before != after and after.endswith("img/rotation_3.png")
+        assert driver.find_element("id", "readout-rotation").text == "37"
+        loaded = driver.execute_script("return [arguments[0].complete, arguments[0].naturalWidth];", target)
+        assert loaded[1] > 0
+        driver.execute_script("window.scrollTo(0, 0);")
+        driver.save_screenshot(str(built.parent / "screenshot.png"))
+        severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        assert not severe, severe
+    finally:
+        driver.quit()
+    assert (built.parent / "screenshot.png").stat().st_size > 10_000
