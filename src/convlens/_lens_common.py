@@ -30,8 +30,13 @@ def check_finite_input(name: str, x: np.ndarray) -> None:
     check_finite(name, x, hint=FILL_HINT)
 
 
-def check_gray(name: str, image, *, allow_complex: bool = False) -> np.ndarray:
-    """A finite 2-D grey image; a colour image gets a ValueError that says how to convert it."""
+def check_gray(name: str, image, *, allow_complex: bool = False, finite: bool = True) -> np.ndarray:
+    """A 2-D grey image (finite unless ``finite=False``); a colour image gets a ValueError that says how to convert it.
+
+    Callers that guard memory pass ``finite=False`` and check finiteness after
+    the guard: the check itself reads the whole image (a broadcast view of a
+    huge image would otherwise be scanned before it is refused).
+    """
     image = check_array(name, image, allow_complex=allow_complex)
     if image.ndim == 3 and image.shape[-1] in (3, 4):
         raise ValueError(
@@ -40,7 +45,8 @@ def check_gray(name: str, image, *, allow_complex: bool = False) -> np.ndarray:
         )
     if image.ndim != 2:
         raise ValueError(f"{name} must be a 2-D grey image; got {image.ndim} dimensions (shape {image.shape})")
-    check_finite_input(name, image)
+    if finite:
+        check_finite_input(name, image)
     return image
 
 

@@ -273,8 +273,8 @@ DTYPE_TABLE: dict[str, tuple[str, str]] = {
 }
 _EXACT_INT = {"bool": ("int64", "float64"), "int": ("int64", "float64"), "uint": ("uint64", "float64")}
 _REFUSED_WIDE = (
-    "{name} has dtype {dtype}, which convlens refuses rather than narrowing it silently: every path computes "
-    "in at most 64-bit floats; convert it explicitly first, e.g. {name}.astype(np.{fix})"
+    "{name} has dtype {dtype} ({kind}), which convlens refuses rather than narrowing it silently: every path "
+    "computes in at most 64-bit floats; convert it explicitly first, e.g. {name}.astype(np.{fix})"
 )
 
 
@@ -287,8 +287,8 @@ def _as_dtype(name: str, d: Any) -> np.dtype:
     if dt.kind not in "biufc":
         raise TypeError(f"{name} must have a numeric dtype (bool, integer, float or complex); got dtype {dt}")
     if (dt.kind == "f" and dt.itemsize > 8) or (dt.kind == "c" and dt.itemsize > 16):
-        fix = "float64" if dt.kind == "f" else "complex128"
-        raise TypeError(_REFUSED_WIDE.format(name=name, dtype=dt, fix=fix))
+        fix, kind = ("float64", "longdouble") if dt.kind == "f" else ("complex128", "clongdouble")
+        raise TypeError(_REFUSED_WIDE.format(name=name, dtype=dt, kind=kind, fix=fix))
     return dt.newbyteorder("=")  # byte order never leaks: outputs are native
 
 

@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _backend as B
-from ._lens_common import check_gray
+from ._lens_common import check_finite_input, check_gray
 from ._validation import check_alloc, check_choice, check_float, check_workers, result_dtype
 
 __all__ = ["Compressed", "JpegComparison", "compare_jpeg", "keep_frequencies"]
@@ -199,18 +199,19 @@ def keep_frequencies(
     >>> res.kept, res.total, round(res.ratio, 1), round(res.psnr, 1), round(res.ssim, 2)
     (26214, 262144, 10.0, 28.5, 0.82)
     """
-    image = check_gray("image", image)
+    image = check_gray("image", image, finite=False)
     fraction = check_float("fraction", fraction, minimum=0, maximum=1, min_open=True)
     transform = check_choice("transform", transform, TRANSFORMS)
     select = check_choice("select", select, SELECTIONS)
     workers = check_workers(workers)
     dtype, work = result_dtype(image.dtype, name="image")
-    if data_range is None:
-        data_range = 255.0 if image.dtype == np.uint8 else float(np.max(image) - np.min(image)) or 1.0
-    else:
-        data_range = check_float("data_range", data_range, minimum=0, min_open=True)
     # coefficients, their ordering key, the masked copy and the reconstruction (complex for the DFT)
     check_alloc(image.shape, B.complex_of(work) if transform == "dft" else work, what="keep_frequencies", copies=4)
+    check_finite_input("image", image)
+    if data_range is None:
+        data_range = 255.0 if image.dtype == np.uint8 else (float(np.max(image)) - float(np.min(image))) or 1.0
+    else:
+        data_range = check_float("data_range", data_range, minimum=0, min_open=True)
     total = image.size
     k = max(1, round(fraction * total))
     x = image.astype(work)

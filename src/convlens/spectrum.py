@@ -210,18 +210,24 @@ def log_spectrum(
     axes = check_axes(axes, x.ndim)
     window = check_choice("window", window, WINDOWS)
     workers = check_workers(workers)
-    check_finite_input("x", x)
     out, work = _dtypes(x, "x")
     check_alloc(x.shape, B.complex_of(work), what="log_spectrum", copies=2)  # windowed copy and spectrum
+    check_finite_input("x", x)
     a, _ = windowed(x, axes, window, work, demean=False)
     spec = B.fftn(a, axes, workers)
     return np.fft.fftshift(np.log1p(np.abs(spec)), axes=axes).astype(out, copy=False)
 
 
-def _power_and_freqs(x, axes, window, workers, what):
+def _check_power_input(name: str, x: np.ndarray, what: str) -> None:
+    """Memory first (x may be a broadcast view of a huge array), then finiteness."""
+    _, work = _dtypes(x, name)
+    check_alloc(x.shape, B.complex_of(work), what=what, copies=3)  # windowed copy, spectrum, power
+    check_finite_input(name, x)
+
+
+def _power_and_freqs(x, axes, window, workers):
     """Full power spectrum (scaled to a density per coefficient) and the frequency grids."""
     _, work = _dtypes(x, "x")
-    check_alloc(x.shape, B.complex_of(work), what=what, copies=3)  # windowed copy, spectrum, power
     a, wsum = windowed(x, axes, window, work, demean=True)
     spec = B.fftn(a, axes, workers)
     power = (spec.real**2 + spec.imag**2) / wsum
@@ -286,9 +292,9 @@ def radial_profile(
     axes = check_axes(axes, x.ndim)
     window = check_choice("window", window, WINDOWS)
     workers = check_workers(workers)
-    check_finite_input("x", x)
     bins = max(1, min(x.shape[a] for a in axes) // 2) if bins is None else check_positive_int("bins", bins)
-    power, grids = _power_and_freqs(x, axes, window, workers, "radial_profile")
+    _check_power_input("x", x, "radial_profile")
+    power, grids = _power_and_freqs(x, axes, window, workers)
     radius = np.sqrt(sum(g * g for g in grids))
     radius = np.broadcast_to(radius, power.shape)
     edges = np.linspace(0.0, 0.5, bins + 1)
@@ -364,12 +370,13 @@ def angular_profile(
     >>> int(np.argmax(prof.power)), bool(prof.power[[0, 3]].sum() > 0.9)   # near 0 / 180 degrees
     (0, True)
     """
-    image = check_gray("image", image)
+    image = check_gray("image", image, finite=False)
     fmin, fmax = _check_band(fmin, fmax)
     window = check_choice("window", window, WINDOWS)
     workers = check_workers(workers)
     bins = check_positive_int("bins", bins)
-    power, grids = _power_and_freqs(image, (0, 1), window, workers, "angular_profile")
+    _check_power_input("image", image, "angular_profile")
+    power, grids = _power_and_freqs(image, (0, 1), window, workers)
     r2 = grids[0] ** 2 + grids[1] ** 2
     band = (r2 >= fmin**2) & (r2 <= fmax**2)
     angle = np.broadcast_to(_stripe_angles(grids), power.shape)
@@ -473,13 +480,14 @@ def orientation(
     >>> round(res.angle, 1), res.confidence > 0.9
     (30.0, True)
     """
-    image = check_gray("image", image)
+    image = check_gray("image", image, finite=False)
     fmin, fmax = _check_band(fmin, fmax)
     window = check_choice("window", window, WINDOWS)
     workers = check_workers(workers)
     result_dtype(image.dtype, name="image")  # the dtype rule's refusals (longdouble)
     # a centred copy, its half spectrum and the cached weights (3 x 2 floats per half-spectrum entry)
     check_alloc(image.shape, np.float32, what="orientation", copies=6)
+    check_finite_input("image", image)
     xf = image.astype(np.float32, copy=False)
     # the mean would leak into the low band through the window; numpy's pairwise
     # float32 sum is accurate enough for it and avoids a float64 conversion pass
@@ -582,7 +590,6 @@ def band_levels(
         raise ValueError(
             f"signal must be 1-D (mono); got shape {x.shape}: pick a channel (x[:, 0]) or average them (x.mean(axis=1))"
         )
-    check_finite_input("signal", x)
     rate = check_float("rate", rate, minimum=0, min_open=True)
     bands = check_choice("bands", bands, BANDS)
     workers = check_workers(workers)
@@ -613,6 +620,7 @@ def band_levels(
     dtype, work = _dtypes(x, "signal")
     # each frame is copied (detrended and windowed), transformed and squared: hop << frame multiplies the signal
     check_alloc(frames.shape, work, what="band_levels", copies=4)
+    check_finite_input("signal", x)
     win = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(frame) / frame)
     scale = np.full(freqs.size, 2.0 / (rate * np.sum(win**2)))
     scale[0] /= 2

@@ -203,6 +203,11 @@ class _EigenWhitener(_Whitener):
             if not 1 <= n_comp <= d:
                 raise ValueError(f"n_components must be an int in [1, {d}] or a float in (0, 1); got {n_comp!r}")
             return int(n_comp)
+        if isinstance(n_comp, (bool, np.bool_)) or not isinstance(n_comp, (int, float, np.integer, np.floating)):
+            raise TypeError(
+                f"n_components must be None, an int in [1, {d}] or a float in (0, 1) (explained-variance fraction); "
+                f"got {n_comp!r} ({type(n_comp).__name__})"
+            )
         if isinstance(n_comp, (float, np.floating)) and 0 < n_comp < 1:
             # As scikit-learn: the fewest components whose explained variance exceeds the fraction.
             return int(np.searchsorted(np.cumsum(ratio), n_comp, side="right") + 1)
@@ -372,7 +377,8 @@ def standardize(X, *, ddof: int = 0, epsilon: float = 0.0) -> np.ndarray:
            [ 0.    ,  0.    ],
            [ 1.2247,  1.2247]])
     """
-    return Standardizer(ddof=ddof, epsilon=epsilon).fit_transform(X)
+    with user_function("standardize"):
+        return Standardizer(ddof=ddof, epsilon=epsilon).fit_transform(X)
 
 
 def pca_whiten(X, n_components: int | float | None = None, *, epsilon: float = 0.0) -> np.ndarray:
@@ -385,7 +391,8 @@ def pca_whiten(X, n_components: int | float | None = None, *, epsilon: float = 0
     >>> pca_whiten(rng.standard_normal((100, 5)), 2).shape
     (100, 2)
     """
-    return PCAWhitener(n_components, epsilon=epsilon).fit_transform(X)
+    with user_function("pca_whiten"):
+        return PCAWhitener(n_components, epsilon=epsilon).fit_transform(X)
 
 
 def zca_whiten(X, n_components: int | float | None = None, *, epsilon: float = 0.0) -> np.ndarray:
@@ -399,7 +406,8 @@ def zca_whiten(X, n_components: int | float | None = None, *, epsilon: float = 0
     >>> bool(np.allclose(np.cov(Z, rowvar=False), np.eye(2)))
     True
     """
-    return ZCAWhitener(n_components, epsilon=epsilon).fit_transform(X)
+    with user_function("zca_whiten"):
+        return ZCAWhitener(n_components, epsilon=epsilon).fit_transform(X)
 
 
 # --------------------------------------------------------------------------- patch whitening
