@@ -67,6 +67,7 @@ def _scene_lines(scenes):
     yield from _fourier_lines(scenes)
     yield from _physics_lines(scenes)
     yield from _signal_lines(scenes)
+    yield from _statistics_lines(scenes)
 
 
 def _fourier_lines(scenes):
@@ -176,6 +177,9 @@ def _signal_lines(scenes):
             ),
         ],
     )
+
+
+def _statistics_lines(scenes):
     arma, fc = scenes.arma_kernels(), scenes.arima_forecast()
     noise, dec, zca, smooth = (
         scenes.white_noise(),
@@ -205,8 +209,8 @@ def _signal_lines(scenes):
                 noise.source,
             ),
             (
-                f"neighbouring pixels correlated {dec.correlation_before:.3f}; along the eigenvectors, scaled: "
-                f"{abs(dec.correlation_after):.1e}",
+                f"{dec.labels[0]} and {dec.labels[1]}: correlation {dec.correlation_before:.3f}; "
+                f"along the eigenvectors, scaled: {abs(dec.correlation_after):.1e}",
                 dec.source,
             ),
             (

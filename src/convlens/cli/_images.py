@@ -205,8 +205,7 @@ def _match(args: argparse.Namespace) -> None:
 # --------------------------------------------------------------------------- registration
 
 
-def register(sub) -> None:
-    """Add the image subcommands to ``sub``."""
+def _add_convolve(sub) -> None:
     p = add_command(
         sub,
         "convolve",
@@ -219,6 +218,7 @@ def register(sub) -> None:
         """,
     )
     _add_engine_options(p)
+
     p = add_command(
         sub,
         "correlate",
@@ -230,6 +230,8 @@ def register(sub) -> None:
     )
     _add_engine_options(p)
 
+
+def _add_filter(sub) -> None:
     p = add_command(
         sub,
         "filter",
@@ -249,6 +251,8 @@ def register(sub) -> None:
     p.add_argument("--boundary", choices=BOUNDARIES, default="wrap", help="default wrap (periodic)")
     add_rescale(p)
 
+
+def _add_gaussian(sub) -> None:
     p = add_command(
         sub,
         "gaussian",
@@ -266,6 +270,8 @@ def register(sub) -> None:
     p.add_argument("--method", choices=("auto", "spatial", "spectral"), default="auto")
     add_rescale(p)
 
+
+def _add_diffuse(sub) -> None:
     p = add_command(
         sub,
         "diffuse",
@@ -282,6 +288,8 @@ def register(sub) -> None:
     p.add_argument("--boundary", choices=BOUNDARIES, default="symmetric", help="default symmetric (closed walls)")
     add_rescale(p)
 
+
+def _add_spectrum(sub) -> None:
     p = add_command(
         sub,
         "spectrum",
@@ -295,6 +303,8 @@ def register(sub) -> None:
     p.add_argument("output", help="image (stretched min..max), float TIFF, .npy or .csv")
     p.add_argument("--window", choices=("none", "hann", "radial"), default="none", help="taper first")
 
+
+def _add_orientation(sub) -> None:
     p = add_command(
         sub,
         "orientation",
@@ -310,6 +320,8 @@ def register(sub) -> None:
     p.add_argument("--fmax", type=float, default=0.5, help="highest frequency used")
     p.add_argument("--window", choices=("radial", "hann", "none"), default="radial")
 
+
+def _add_compress(sub) -> None:
     p = add_command(
         sub,
         "compress",
@@ -325,6 +337,8 @@ def register(sub) -> None:
     p.add_argument("--transform", choices=("dct", "dft"), default="dct")
     p.add_argument("--select", choices=("lowest", "largest"), default="lowest")
 
+
+def _add_match(sub) -> None:
     p = add_command(
         sub,
         "match",
@@ -342,3 +356,18 @@ def register(sub) -> None:
         "--min-distance", type=positive_int, default=None, help="pixels between matches (default: template size)"
     )
     p.add_argument("--scores", default=None, help="also write the score map (image, TIFF or .npy)")
+
+
+def register(sub) -> None:
+    """Add the image subcommands to ``sub``."""
+    for add in (
+        _add_convolve,
+        _add_filter,
+        _add_gaussian,
+        _add_diffuse,
+        _add_spectrum,
+        _add_orientation,
+        _add_compress,
+        _add_match,
+    ):
+        add(sub)

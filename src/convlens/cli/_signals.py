@@ -136,8 +136,7 @@ def _whiten(args: argparse.Namespace) -> None:
     report(args, line, {"input": args.input, "output": str(out), "shape": list(Z.shape), "max_offdiag_cov": off})
 
 
-def register(sub) -> None:
-    """Add the signal and table subcommands to ``sub``."""
+def _add_locate(sub) -> None:
     p = add_command(
         sub,
         "locate",
@@ -152,6 +151,8 @@ def register(sub) -> None:
     p.add_argument("clip", help="the clip, at the recording's sample rate")
     p.add_argument("--within", type=float, nargs=2, metavar=("T0", "T1"), help="search only starts in [T0, T1] s")
 
+
+def _add_bands(sub) -> None:
     p = add_command(
         sub,
         "bands",
@@ -169,6 +170,8 @@ def register(sub) -> None:
     p.add_argument("--fmin", type=float, default=20.0, help="lowest band edge in Hz (default 20)")
     p.add_argument("--fmax", type=float, default=None, help="highest band edge in Hz (default: Nyquist)")
 
+
+def _add_forecast(sub) -> None:
     p = add_command(
         sub,
         "forecast",
@@ -186,6 +189,8 @@ def register(sub) -> None:
     p.add_argument("--trend", choices=("n", "c"), default="n", help="'c': a constant mean (only with d=0)")
     p.add_argument("--alpha", type=positive_float, default=0.05, help="interval level 1-alpha (default 0.05)")
 
+
+def _add_whiten(sub) -> None:
     p = add_command(
         sub,
         "whiten",
@@ -201,3 +206,9 @@ def register(sub) -> None:
     p.add_argument("--method", choices=("zca", "pca", "standardize"), default="zca")
     p.add_argument("--components", type=_components, default=None, help="count, or variance fraction in (0, 1)")
     p.add_argument("--epsilon", type=float, default=0.0, help="regularizer added to the eigenvalues")
+
+
+def register(sub) -> None:
+    """Add the signal and table subcommands to ``sub``."""
+    for add in (_add_locate, _add_bands, _add_forecast, _add_whiten):
+        add(sub)
