@@ -444,3 +444,22 @@ def test_the_examples_in_docs_cli_md_run(tmp_path, monkeypatch, capsys):
                 assert main(argv[1:]) == 0, (line, capsys.readouterr().err)
                 commands += 1
     assert commands >= 15
+
+
+def test_progress_only_on_a_terminal_and_never_with_json(monkeypatch, capsys):
+    import argparse
+
+    from convlens.cli._common import busy
+
+    pytest.importorskip("rich")
+    for tty, as_json, size, shown in [
+        (True, False, 10**7, True),
+        (False, False, 10**7, False),
+        (True, True, 10**7, False),
+        (True, False, 10, False),
+    ]:
+        monkeypatch.setattr(sys.stderr, "isatty", lambda tty=tty: tty, raising=False)
+        with busy(argparse.Namespace(json=as_json), "working hard", size=size):
+            pass
+        err = capsys.readouterr().err
+        assert ("working hard" in err) == shown, (tty, as_json, size, err)
