@@ -349,6 +349,8 @@ def test_report_calls_build(monkeypatch, tmp_path, capsys):
         (["convolve", "{f}/camera.png", "{f}/cube.npy", "{t}/o.png"], "the kernel has 3 dimension(s)"),
         (["convolve", "{f}/camera.png", "box:3", "{t}/o.wav"], "needs a sample rate"),
         (["convolve", "{f}/camera.png", "box:3", "{t}/o.bmp"], "unsupported output format '.bmp'"),
+        (["convolve", "{f}/cube.npy", "box:2", "{t}/o.png"], "an image holds (H, W) or (H, W, 3|4) data"),
+        (["gaussian", "{f}/cube.npy", "{t}/o.csv", "--sigma", "1"], "CSV holds 1-D or 2-D data"),
         (["convolve", "{f}/camera.png", "box:3", "{t}/no/o.png"], "does not exist"),
         (["convolve", "{f}/camera.png", "{f}/brick.png", "{f}/brick.png"], "brick.png: the output would overwrite"),
         (["convolve", "{f}/camera.png", "box:3", "{f}/../{fn}/camera.png"], "would overwrite an input"),

@@ -29,7 +29,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def add_command(
-    sub, name: str, func: Callable[[argparse.Namespace], dict], summary: str, example: str, *, description: str = ""
+    sub, name: str, func: Callable[[argparse.Namespace], None], summary: str, example: str, *, description: str = ""
 ) -> argparse.ArgumentParser:
     """A subparser whose ``--help`` ends with a worked example, and a ``--json`` switch."""
     parser = sub.add_parser(
@@ -101,6 +101,17 @@ def inputs_and_output(args: argparse.Namespace, inputs: list[str], out: str | No
     """Check the output path first, so that no work is done for a result that cannot be written."""
     if out is not None:
         io.check_output(out, inputs, kinds=kinds)
+
+
+def check_fits(out: str, data: io.Data) -> None:
+    """Before computing: can a result shaped like the input be written as ``out``'s format?"""
+    kind, shape = io.kind_of(out), data.array.shape
+    if kind == "audio" and data.rate is None:
+        raise UsageError(f"{out}: writing audio needs a sample rate, and the input has none; write .npy or .csv")
+    if kind == "image" and not (len(shape) == 2 or (len(shape) == 3 and shape[-1] in (3, 4))):
+        raise UsageError(f"{out}: an image holds (H, W) or (H, W, 3|4) data, the input is {shape}; write .npy")
+    if kind == "table" and len(shape) > 2:
+        raise UsageError(f"{out}: CSV holds 1-D or 2-D data, the input is {shape}; write .npy")
 
 
 def as_float(array: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from ._common import (
     add_rescale,
     as_float,
     busy,
+    check_fits,
     inputs_and_output,
     parse_kernel,
     positive_float,
@@ -47,6 +48,7 @@ def _convolve_or_correlate(args: argparse.Namespace, correlate: bool) -> None:
 
     inputs_and_output(args, [args.input, args.kernel], args.output)
     data = _read(args.input)
+    check_fits(args.output, data)
     kernel, described = parse_kernel(args.kernel, spatial_ndim(data))
     x = as_float(data.array)
     func = convlens.correlate if correlate else convlens.convolve
@@ -90,6 +92,7 @@ def _filter(args: argparse.Namespace) -> None:
     if len(args.cutoff) != want:
         raise UsageError(f"--cutoff needs {want} value(s) for a {args.band}-pass filter; got {len(args.cutoff)}")
     data = _read(args.input)
+    check_fits(args.output, data)
     x = as_float(data.array)
     options = {"kind": args.kind, "order": args.order, "axes": signal_axes(data), "boundary": args.boundary}
     func = {"low": filters.lowpass, "high": filters.highpass, "band": filters.bandpass}[args.band]
@@ -105,6 +108,7 @@ def _gaussian(args: argparse.Namespace) -> None:
 
     inputs_and_output(args, [args.input], args.output)
     data = _read(args.input)
+    check_fits(args.output, data)
     x = as_float(data.array)
     with busy(args, f"gaussian sigma {args.sigma} on {x.shape}", size=x.size):
         result = filters.gaussian(
@@ -118,6 +122,7 @@ def _diffuse(args: argparse.Namespace) -> None:
 
     inputs_and_output(args, [args.input], args.output)
     data = _read(args.input)
+    check_fits(args.output, data)
     x = as_float(data.array)
     with busy(args, f"diffusing {x.shape} for t={args.time}", size=x.size):
         result = diffusion.diffuse(x, args.time, args.D, boundary=args.boundary, axes=signal_axes(data))
