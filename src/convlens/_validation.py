@@ -185,6 +185,33 @@ def check_shape(name: str, shape: Any, *, ndim: int | None = None) -> tuple[int,
     return tuple(out)
 
 
+def check_spacing(name: str, value: Any, naxes: int) -> np.ndarray:
+    """Grid spacings: one positive finite number for every axis, or one per axis, as a float64 array.
+
+    >>> check_spacing("dx", 0.5, 2)
+    array([0.5, 0.5])
+    """
+    items = value if isinstance(value, (list, tuple, np.ndarray)) else [value]
+    if any(isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)) for v in items):
+        raise TypeError(f"{name} must be a positive number or one positive spacing per axis ({naxes}); got {value!r}")
+    arr = np.asarray(value, dtype=np.float64)
+    arr = np.full(naxes, float(arr)) if arr.ndim == 0 else arr
+    if arr.shape != (naxes,) or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise ValueError(f"{name} must be a positive number or one positive spacing per axis ({naxes}); got {value!r}")
+    return arr
+
+
+def check_rng(rng: Any, name: str = "rng") -> np.random.Generator:
+    """A NumPy ``Generator`` from None (fresh entropy), an int seed, a ``SeedSequence`` or a ``Generator``."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (
+        isinstance(rng, (int, np.integer, np.random.SeedSequence)) and not isinstance(rng, (bool, np.bool_))
+    ):
+        return np.random.default_rng(rng)
+    raise TypeError(f"{name} must be None, an int seed or a numpy.random.Generator; got {type(rng).__name__}")
+
+
 # --------------------------------------------------------------------------- arrays
 
 

@@ -34,7 +34,15 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ._validation import check_alloc, check_array, check_choice, check_scalar, check_shape, result_dtype
+from ._validation import (
+    check_alloc,
+    check_array,
+    check_choice,
+    check_scalar,
+    check_shape,
+    check_spacing,
+    result_dtype,
+)
 
 __all__ = ["heat_crank_nicolson", "heat_explicit", "laplacian_operator"]
 
@@ -120,7 +128,7 @@ def laplacian_operator(shape, D=1.0, *, dx=1.0, boundary: str = "wrap") -> sp.cs
     # with a few partial sums alive while they are added up
     entries = math.prod(shape) * (1 + 2 * d + 2 * d * (d - 1))
     check_alloc(entries * 12, what="laplacian_operator", copies=3)
-    dx = _check_dx(dx, d)
+    dx = check_spacing("dx", dx, d)
     tensor = _tensor(D, d)
     size = math.prod(shape)
     A = sp.csr_matrix((size, size))
@@ -133,14 +141,6 @@ def laplacian_operator(shape, D=1.0, *, dx=1.0, boundary: str = "wrap") -> sp.cs
                 gb = _kron_axis(_first_difference(shape[b], boundary), b, shape)
                 A = A + (2.0 * tensor[a, b] / (dx[a] * dx[b])) * (ga @ gb)
     return A.tocsr()
-
-
-def _check_dx(dx, d: int) -> np.ndarray:
-    arr = np.asarray(dx, dtype=float)
-    arr = np.full(d, float(arr)) if arr.ndim == 0 else arr
-    if arr.shape != (d,) or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        raise ValueError(f"dx must be a positive number or one positive spacing per axis ({d}); got {dx!r}")
-    return arr
 
 
 def _tensor(D, d: int) -> np.ndarray:

@@ -30,6 +30,7 @@ from ._validation import (
     check_array,
     check_choice,
     check_positive_int,
+    check_rng,
     check_scalar,
     result_dtype,
 )
@@ -39,14 +40,6 @@ __all__ = ["Convergence", "convergence", "monte_carlo_convolve"]
 # Pixels per block: the ~12 temporaries of a block stay in the L2 cache (measured: 2**15
 # is ~1.5x faster than whole-image temporaries on a 2048**2 image).
 _BLOCK = 1 << 15
-
-
-def _check_rng(rng) -> np.random.Generator:
-    if rng is None or (isinstance(rng, (int, np.integer, np.random.SeedSequence)) and not isinstance(rng, bool)):
-        return np.random.default_rng(rng)
-    if isinstance(rng, np.random.Generator):
-        return rng
-    raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator; got {type(rng).__name__}")
 
 
 def _check_kernel(kernel, ndim: int) -> np.ndarray:
@@ -183,7 +176,7 @@ def monte_carlo_convolve(
     samples = check_positive_int("samples", samples)
     boundary = check_choice("boundary", boundary, BOUNDARIES)
     check_scalar("fill_value", fill_value)
-    gen = _check_rng(rng)
+    gen = check_rng(rng)
     # the data's dtype decides (the kernel is a distribution to draw from, not data); a complex kernel
     # makes the result complex of the same precision
     out_dtype, work = result_dtype(x.dtype, name="x")
@@ -319,7 +312,7 @@ def convergence(
         raise TypeError(f"samples_list must be a sequence of positive integers; got {samples_list!r}") from None
     if len(set(counts)) < 2:
         raise ValueError(f"samples_list needs at least two distinct sample counts to fit a slope; got {samples_list!r}")
-    gen = _check_rng(rng)
+    gen = check_rng(rng)
     exact = convolve(x, k, "same", boundary=boundary, fill_value=fill_value)
     errors = []
     for s in counts:

@@ -39,6 +39,7 @@ from ._validation import (
     check_choice,
     check_float,
     check_positive_int,
+    check_rng,
     check_shape,
     result_dtype,
     user_function,
@@ -494,7 +495,7 @@ class PatchWhitener:
             raise ValueError("image must be finite: it has NaN or inf values")
         windows = np.lib.stride_tricks.sliding_window_view(img, (h, w), axis=(1, 2))
         total = windows.shape[0] * windows.shape[1] * windows.shape[2]
-        gen = np.random.default_rng(self.rng)
+        gen = check_rng(self.rng)
         pick = gen.choice(total, size=min(n_patches, total), replace=False)
         idx = np.unravel_index(pick, windows.shape[:3])
         patches = windows[idx].reshape(pick.size, h * w)
