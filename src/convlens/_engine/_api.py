@@ -9,7 +9,7 @@ import numpy as np
 from .._validation import BOUNDARIES, MODES, check_array, check_choice, check_memory, check_workers
 from . import _cost
 from ._convolver import Convolver, _result_dtypes, time_methods
-from ._direct import _cv2_ok, pad
+from ._direct import cv2_direct_ok, pad
 from ._geometry import make_geometry
 
 _COMMON_DOC = """
@@ -240,9 +240,7 @@ def choose_method(
         )
     except (TypeError, ValueError) as exc:
         raise type(exc)(str(exc).replace("shape must", "x_shape must", 1)) from None
-    _, work, exact = _result_dtypes(np.dtype(dtype), plan.kernel.dtype)
-    costs = plan._costs(work, exact)
-    return min(costs, key=costs.get)
+    return plan.recipe(dtype).method
 
 
 def convolve_channels(
@@ -341,8 +339,7 @@ def _channels_method(x_shape, w_shape, geom, groups, work, workers) -> str:
     n, c_in = x_shape[:2]
     c_out, c_in_g = w_shape[:2]
     pairs = n * c_out * c_in_g
-    probe = np.empty((1,) * len(x_shape), work)
-    cv2 = _cv2_ok(probe, np.empty((1, 1) + tuple(w_shape[2:]), work), geom) if work.kind == "f" else False
+    cv2 = work.kind == "f" and cv2_direct_ok(geom, work)
     direct = _cost.direct_cost(geom, cv2_path=cv2, workers=workers) * pairs
     fft_one = _cost.fft_cost(geom, explicit_pad=False, real=work.kind == "f", workers=workers)
     vol = math.prod(geom.out_shape)

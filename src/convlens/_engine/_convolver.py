@@ -1,14 +1,20 @@
-"""The plan: validate once, choose a method once, transform the kernel once."""
+"""The plan: validate once, then recipe (cached data) + kernel spectrum + execution.
+
+``Convolver`` holds only immutable inputs (the kernel copy, the geometry, the
+options) and a lock-guarded cache of executable sub-plans (kernel spectra) keyed
+by their :class:`~._recipe.Recipe`.  It pickles (the cache and the lock are
+dropped and rebuilt lazily) and may be called from several threads at once.
+"""
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from typing import Any
 
 import numpy as np
 
-from .. import _backend as B
 from .._validation import (
     BOUNDARIES,
     METHODS,
@@ -21,16 +27,17 @@ from .._validation import (
     check_workers,
     result_dtype,
 )
-from . import _cost
-from ._direct import _cv2_ok, convolve_direct, convolve_exact_int, direct_is_local, pad
-from ._fft import FFTPlan, OverlapAddPlan, OverlapSave1DPlan, overlap_add_length
+from ._direct import convolve_direct, convolve_exact_int, pad
+from ._fft import FFTPlan, OverlapAddPlan, OverlapSave1DPlan
 from ._geometry import Geometry, align_kernel_ndim, make_geometry
 from ._nan import apply_nonfinite, nonfinite_report
+from ._recipe import Recipe, make_recipe
 
 # float64 represents every integer below 2**53 exactly; an FFT's round-off grows at
 # most like N * eps * max|y| (a loose bound; typical errors are far smaller).
 _EXACT_LIMIT = 2.0**53
 _EPS64 = np.finfo(np.float64).eps
+_RAISE_HINT = " and nan_policy='raise'; use nan_policy='propagate' or 'interpolate' to accept them"
 
 
 def _result_dtypes(x_dtype: np.dtype, k_dtype: np.dtype, fill_value=0) -> tuple[np.dtype, np.dtype, bool]:
@@ -149,11 +156,11 @@ class Convolver:
             )
         self.kernel = np.array(kernel, copy=True)  # private copy: later changes to the caller's array do not leak in
         self.geometry: Geometry = make_geometry(shape, k_shape, norm_axes, mode)
-        self._local_direct = True
         self.shape, self.mode, self.axes = shape, mode, norm_axes
         self._cached_kernel = _cached_kernel
-        self._plans: dict = {}
-        self._method: str | None = None
+        self._has_zero_tap = bool(np.any(self.kernel == 0))  # OpenCV skips zero taps (0 * nan lost)
+        self._lock = threading.Lock()
+        self._plans: dict[Recipe, object] = {}
         self._dtype = None
         if dtype is not None:
             try:
@@ -162,15 +169,27 @@ class Convolver:
                 raise TypeError(f"dtype must be a NumPy dtype; got {dtype!r}") from None
             if dt.kind not in "biufc":
                 raise TypeError(f"dtype must be numeric (bool, integer, float or complex); got {dt}")
-            self._prepare(dt)
+            self._dtype = dt
+            r = self.recipe(dt)
+            if r.method != "direct":
+                self._kernel_plan(r)  # the kernel spectrum now, not on the first call
+
+    # -- pickling: the cache of spectra and the lock are rebuilt lazily ----------------------
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        state["_plans"] = {}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     # -- planning --------------------------------------------------------------------------
     @property
     def method(self) -> str:
-        """The method this plan uses ('direct', 'fft' or 'overlap-add')."""
-        if self._method is None:
-            self._prepare(np.dtype(np.float64))
-        return self._method
+        """The method this plan uses ('direct', 'fft' or 'overlap-add') for its dtype (float64 if none given)."""
+        return self.recipe(self._dtype if self._dtype is not None else np.dtype(np.float64)).method
 
     @property
     def out_shape(self) -> tuple[int, ...]:
@@ -181,73 +200,36 @@ class Convolver:
     def _needs_pad_fft(self) -> bool:
         return self.boundary != "constant" or self.fill_value != 0
 
-    def _prepare(self, x_dtype: np.dtype) -> None:
+    def recipe(self, x_dtype: np.dtype, *, explicit_pad: bool | None = None, method: str | None = None) -> Recipe:
+        """The (cached) recipe for inputs of ``x_dtype``; ``explicit_pad``/``method`` override for sub-steps."""
         fill = self.fill_value if self.boundary == "constant" else 0
-        out_dtype, work, exact = _result_dtypes(x_dtype, self.kernel.dtype, fill)
-        self._dtype = (x_dtype, out_dtype, work, exact)
-        self._local_direct = direct_is_local(self.geometry, self.kernel, work) if work.kind == "f" else True
-        if self.method_requested != "auto":
-            self._method = self.method_requested
-        else:
-            self._method = min(self._costs(work, exact).items(), key=lambda kv: kv[1])[0]
-        if self._method != "direct":
-            self._plan(self._method, self._needs_pad_fft, work)
-
-    def _costs(self, work: np.dtype, exact: bool) -> dict[str, float]:
-        real = work.kind == "f"
-        probe_x = np.empty((1,) * len(self.shape), dtype=work)
-        cv2_path = _cv2_ok(probe_x, self.kernel.astype(work, copy=False), self.geometry) if real else False
-        return _cost.estimate_costs(
+        out_dtype, work, exact = _result_dtypes(np.dtype(x_dtype), self.kernel.dtype, fill)
+        return make_recipe(
             self.geometry,
-            explicit_pad=self._needs_pad_fft,
-            real=real,
-            cv2_path=cv2_path,
-            exact_int=exact,
+            out_dtype,
+            work,
+            exact,
+            explicit_pad=self._needs_pad_fft if explicit_pad is None else explicit_pad,
+            method=self.method_requested if method is None else method,
             workers=self.workers,
             cached_kernel=self._cached_kernel,
         )
 
-    def _plan(self, method: str, explicit_pad: bool, work: np.dtype):
-        key = (method, explicit_pad, work)
-        plan = self._plans.get(key)
-        if plan is None:
-            kern = self.kernel.astype(work, copy=False)
-            if method == "fft":
-                plan = FFTPlan(
-                    kern, self.geometry, explicit_pad=explicit_pad, dtype=work, workers=self.workers, _defer=True
+    def _kernel_plan(self, r: Recipe):
+        """The executable sub-plan (kernel spectrum) of an FFT recipe, built once per recipe."""
+        plan = self._plans.get(r)
+        if plan is not None:
+            return plan
+        with self._lock:
+            plan = self._plans.get(r)
+            if plan is None:
+                plan = _build_plan(self.kernel.astype(r.work, copy=False), r, self.workers)
+                check_memory(
+                    plan.memory_estimate(),
+                    f"convolving shape {self.shape} with kernel {self.kernel.shape} ({r.method})",
                 )
-            else:
-                ax = _cost.best_block_axis(self.geometry)
-                if ax is None:
-                    ax = max(zip(self.geometry.axes, self.geometry.per_axis), key=lambda t: t[1].n)[0]
-                g = self.geometry.per_axis[self.geometry.axes.index(ax)]
-                other = math.prod(
-                    B.fast_length(ga.min_circular_length(explicit_pad))
-                    for a, ga in zip(self.geometry.axes, self.geometry.per_axis)
-                    if a != ax
-                )
-                L = overlap_add_length(g.k, g.padded if explicit_pad else g.n, work.kind == "f", other)
-                one_kernel = all(s == 1 for a, s in enumerate(kern.shape) if a not in self.geometry.axes)
-                if len(self.geometry.axes) == 1 and one_kernel and B.HAVE_DUCC:
-                    plan = OverlapSave1DPlan(
-                        kern, self.geometry, explicit_pad=explicit_pad, dtype=work, workers=self.workers, fft_len=L
-                    )
-                else:
-                    plan = OverlapAddPlan(
-                        kern,
-                        self.geometry,
-                        explicit_pad=explicit_pad,
-                        dtype=work,
-                        workers=self.workers,
-                        block_axis=ax,
-                        fft_len=L,
-                        _defer=True,
-                    )
-            check_memory(
-                plan.memory_estimate(), f"convolving shape {self.shape} with kernel {self.kernel.shape} ({method})"
-            )
-            plan.prepare()
-            self._plans[key] = plan
+                plan.prepare()
+                self._plans[r] = plan
         return plan
 
     # -- execution -------------------------------------------------------------------------
@@ -259,67 +241,69 @@ class Convolver:
         return self._execute(x)
 
     def _execute(self, x: np.ndarray) -> np.ndarray:
-        if self._dtype is None or self._dtype[0] != x.dtype:
-            self._prepare(x.dtype)
-        _, out_dtype, work, exact = self._dtype
+        r = self.recipe(x.dtype)
         # A direct sum already confines NaN/inf to the windows that cover them, so the scan
         # for non-finite values (a full pass over x) is only needed for the other cases.
-        native = self._method == "direct" and self.nan_policy == "propagate" and self._local_direct
+        native = r.method == "direct" and self.nan_policy == "propagate" and not (r.cv2_direct and self._has_zero_tap)
         # The FFT path learns whether x is finite from its spectrum's zero-frequency term (free).
-        deferred = self._method == "fft" and not exact and self.nan_policy != "raise"
+        deferred = r.method == "fft" and not r.exact and self.nan_policy != "raise"
         report = nonfinite_report(x) if x.dtype.kind in "fc" and not native and not deferred else None
         if report is not None and self.nan_policy == "raise":
-            raise ValueError(
-                report + " and nan_policy='raise'; use nan_policy='propagate' or 'interpolate' to accept them"
-            )
+            raise ValueError(report + _RAISE_HINT)
         if self.nan_policy == "raise" and self.boundary == "constant" and not np.isfinite(self.fill_value):
             raise ValueError(
                 f"fill_value={self.fill_value!r} is non-finite and nan_policy='raise'; use a finite fill_value "
                 "or nan_policy='propagate' / 'interpolate'"
             )
-        if exact:
-            res = self._exact_integer(x)
+        if r.exact:
+            res = self._exact_integer(x, r)
         elif report is not None or (self.boundary == "constant" and not np.isfinite(self.fill_value)):
-            res = self._nonfinite(x, work)  # non-finite samples in x, or in its constant extension
+            res = self._nonfinite(x, r)  # non-finite samples in x, or in its constant extension
         else:
             if deferred:
-                res, sum_finite = self._plan("fft", self._needs_pad_fft, work).run(
-                    self._extended(x.astype(work, copy=False))
-                )
+                res, sum_finite = self._kernel_plan(r).run(self._extended(x.astype(r.work, copy=False)))
             else:
-                res, sum_finite = self._run(x.astype(work, copy=False), work, padded=False), True
+                res, sum_finite = self._run(x.astype(r.work, copy=False), r, padded=False), True
             if not sum_finite and x.dtype.kind in "fc":
                 report = nonfinite_report(x, exhaustive=True)  # or just an overflowing sum
                 if report is not None and self.nan_policy == "raise":
-                    raise ValueError(
-                        report + " and nan_policy='raise'; use nan_policy='propagate' or 'interpolate' to accept them"
-                    )
+                    raise ValueError(report + _RAISE_HINT)
                 if report is not None:
-                    res = self._nonfinite(x, work)
-        return res.astype(out_dtype, copy=False)
+                    res = self._nonfinite(x, r)
+        return res.astype(r.out_dtype, copy=False)
 
-    def _run(self, a: np.ndarray, work: np.dtype, *, padded: bool) -> np.ndarray:
+    def _run(self, a: np.ndarray, r: Recipe, *, padded: bool) -> np.ndarray:
         """Convolve x (``padded=False``) or x already extended by the boundary rule."""
-        method = self._method
-        if method == "direct":
+        if r.method == "direct":
             padded_elems = math.prod(s + w0 + w1 for s, (w0, w1) in zip(self.shape, self.geometry.pad_width))
             check_memory(
-                (math.prod(self.geometry.out_shape) + padded_elems) * work.itemsize,
+                (math.prod(self.geometry.out_shape) + padded_elems) * r.work.itemsize,
                 f"convolving shape {self.shape} with kernel {self.kernel.shape} (direct)",
             )
             if not padded and (self.boundary == "wrap" or (self.boundary == "constant" and self.fill_value != 0)):
                 a, padded = pad(a, self.geometry, self.boundary, self.fill_value), True
             return convolve_direct(
                 a,
-                self.kernel.astype(work, copy=False),
+                self.kernel.astype(r.work, copy=False),
                 self.geometry,
                 padded=padded,
                 boundary=self.boundary,
                 workers=self.workers,
             )
         if padded:
-            return self._plan(method, True, work)(a)
-        return self._plan(method, self._needs_pad_fft, work)(self._extended(a))
+            if not r.explicit_pad:  # the same method on the extended input: lengths for explicit padding
+                r = make_recipe(
+                    r.geometry,
+                    r.out_dtype,
+                    r.work,
+                    r.exact,
+                    explicit_pad=True,
+                    method=r.method,
+                    workers=self.workers,
+                    cached_kernel=self._cached_kernel,
+                )
+            return self._kernel_plan(r)(a)
+        return self._kernel_plan(r)(self._extended(a))
 
     def _extended(self, a: np.ndarray) -> np.ndarray:
         """x extended by the boundary rule where the FFT paths need it explicitly (else x itself)."""
@@ -334,19 +318,19 @@ class Convolver:
         sub = Convolver(kernel, a.shape, "valid", axes=axes, method="fft", workers=self.workers)
         return sub(a)
 
-    def _nonfinite(self, x: np.ndarray, work: np.dtype) -> np.ndarray:
-        fill = self.fill_value
+    def _nonfinite(self, x: np.ndarray, r: Recipe) -> np.ndarray:
+        fill, work = self.fill_value, r.work
         xe = pad(x.astype(np.result_type(x.dtype, work), copy=False), self.geometry, self.boundary, fill)
         finite = np.isfinite(xe)
         clean = np.where(finite, xe, 0).astype(work, copy=False)
         if self.nan_policy == "propagate":
-            res = self._run(clean, work, padded=True)
+            res = self._run(clean, r, padded=True)
             if not res.flags.writeable or res.base is not None:
                 res = np.array(res)
             return apply_nonfinite(res, xe, self.kernel, self.geometry, self._valid_of_padded)
-        return self._interpolate(clean, finite, work)
+        return self._interpolate(clean, finite, r)
 
-    def _interpolate(self, clean: np.ndarray, finite: np.ndarray, work: np.dtype) -> np.ndarray:
+    def _interpolate(self, clean: np.ndarray, finite: np.ndarray, r: Recipe) -> np.ndarray:
         """Normalized convolution over the finite samples of the extended input.
 
         ``conv(x·w) / conv(w) · sum(k)``.  The weight sums ``conv(w)`` (and ``conv(w, |k|)``, and the
@@ -361,7 +345,7 @@ class Convolver:
             raise ValueError(
                 "nan_policy='interpolate' needs a kernel whose sum is not zero (the weights are renormalized by it)"
             )
-        num = self._run(clean, work, padded=True)
+        num, work = self._run(clean, r, padded=True), r.work
         # three weight sums in one batched float64 FFT: [count of non-zero taps, k, |k|]
         stack = np.stack([(self.kernel != 0), self.kernel, np.abs(self.kernel)]).astype(
             np.result_type(self.kernel.dtype, np.float64)
@@ -374,21 +358,21 @@ class Convolver:
         res[np.broadcast_to(undefined, res.shape)] = np.nan
         return res
 
-    def _exact_integer(self, x: np.ndarray) -> np.ndarray:
+    def _exact_integer(self, x: np.ndarray, r: Recipe) -> np.ndarray:
         kern = self.kernel
         # |every partial sum| <= max|x| * sum|k|, computed with Python integers (no rounding)
         ksum = int(np.abs(kern.astype(object)).sum())
         bound = max(abs(int(x.max())), abs(int(x.min()))) * ksum
         if self.boundary == "constant":
             bound = max(bound, abs(int(self.fill_value)) * ksum)
-        if self._method == "direct":
+        if r.method == "direct":
             ok = bound < _EXACT_LIMIT  # true direct sums: exact while every partial sum is
         else:  # FFT round-off
             points = math.prod(self.geometry.out_shape) + self.kernel.size
             ok = bound * points * _EPS64 < 0.25
         if ok:
-            return np.rint(self._run(x.astype(np.float64), np.dtype(np.float64), padded=False))
-        out_dtype = self._dtype[1]
+            return np.rint(self._run(x.astype(np.float64), r, padded=False))
+        out_dtype = r.out_dtype
         if bound <= np.iinfo(np.int64).max:
             # every value and partial sum fits the output dtype (int64, or uint64 for unsigned inputs)
             xe = pad(x.astype(out_dtype), self.geometry, self.boundary, self.fill_value)
@@ -411,6 +395,28 @@ class Convolver:
             f"Convolver(kernel shape={self.kernel.shape}, shape={self.shape}, mode={self.mode!r}, axes={self.axes}, "
             f"boundary={self.boundary!r}, method={self.method!r}, workers={self.workers})"
         )
+
+
+def _build_plan(kern: np.ndarray, r: Recipe, workers: int):
+    """The executable FFT or overlap-add sub-plan of a recipe (kernel transformed on ``prepare``)."""
+    if r.method == "fft":
+        return FFTPlan(
+            kern, r.geometry, explicit_pad=r.explicit_pad, dtype=r.work, workers=workers, lengths=r.lengths, _defer=True
+        )
+    if r.fused_1d:
+        return OverlapSave1DPlan(
+            kern, r.geometry, explicit_pad=r.explicit_pad, dtype=r.work, workers=workers, fft_len=r.block_fft_len
+        )
+    return OverlapAddPlan(
+        kern,
+        r.geometry,
+        explicit_pad=r.explicit_pad,
+        dtype=r.work,
+        workers=workers,
+        block_axis=r.block_axis,
+        fft_len=r.block_fft_len,
+        _defer=True,
+    )
 
 
 def time_methods(x_shape, kernel_shape, *, dtype=np.float64, repeats: int = 3, **options) -> dict[str, float]:

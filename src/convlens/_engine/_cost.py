@@ -13,8 +13,8 @@ import math
 from functools import lru_cache
 
 from .. import _backend as B
+from ._blocks import block_count, block_length
 from ._direct import HAVE_CV2
-from ._fft import overlap_add_length
 from ._geometry import Geometry
 
 # Seconds per unit, float32, one thread (float64 costs ``_F64`` times more).
@@ -70,8 +70,8 @@ def overlap_add_cost(geom: Geometry, *, explicit_pad: bool, real: bool, block_ax
         for ax, ga in zip(geom.axes, geom.per_axis)
         if ax != block_axis
     ]
-    L = overlap_add_length(g.k, n_in, real, math.prod(other))
-    blocks = -(-n_in // (L - g.k + 1))
+    L = block_length(g.k, n_in, real, math.prod(other))
+    blocks = block_count(n_in, L - g.k + 1)
     vol = blocks * L * math.prod(other)
     xb, _, ob = _batches(geom)
     one_d = not other

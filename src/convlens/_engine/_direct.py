@@ -69,29 +69,16 @@ def _cv_threads(n: int):
 CV2_DIRECT_TAPS = {np.dtype(np.float32): 130, np.dtype(np.float64): 50}
 
 
-def _cv2_ok(a: np.ndarray, kernel: np.ndarray, geom: Geometry) -> bool:
-    """True when OpenCV can do this convolution plane by plane (last two axes) as a direct sum."""
-    if not HAVE_CV2 or a.dtype not in (np.float32, np.float64) or kernel.dtype.kind != "f":
+def cv2_direct_ok(geom: Geometry, dtype: np.dtype) -> bool:
+    """True when OpenCV does this convolution plane by plane (last two axes) as a direct sum."""
+    dtype = np.dtype(dtype)
+    if not HAVE_CV2 or dtype not in CV2_DIRECT_TAPS or geom.kernel_volume >= CV2_DIRECT_TAPS[dtype]:
         return False
-    if geom.kernel_volume >= CV2_DIRECT_TAPS[a.dtype]:
-        return False
-    nd = a.ndim
+    nd = len(geom.x_shape)
     if not all(ax >= nd - 2 for ax in geom.axes):
         return False
     # a non-convolved axis among the last two must not carry a per-row kernel
-    return all(kernel.shape[ax] == 1 for ax in range(max(nd - 2, 0), nd) if ax not in geom.axes)
-
-
-def direct_is_local(geom: Geometry, kernel: np.ndarray, dtype: np.dtype) -> bool:
-    """True when the direct path gives a direct sum's NaN/inf by itself.
-
-    OpenCV skips zero weights (so ``0 * nan`` would be lost there): on its path
-    only kernels without zero taps qualify.  The other back ends multiply every tap.
-    """
-    probe = np.empty((1,) * len(geom.x_shape), dtype)
-    if _cv2_ok(probe, kernel.astype(dtype, copy=False), geom):
-        return bool(np.all(kernel != 0))
-    return True
+    return all(geom.k_shape[ax] == 1 for ax in range(max(nd - 2, 0), nd) if ax not in geom.axes)
 
 
 def convolve_direct(
@@ -103,7 +90,7 @@ def convolve_direct(
     already extended by the boundary rule (``padded=True``; the valid part is kept).
     """
     dtype = np.result_type(a.dtype, kernel.dtype)
-    if _cv2_ok(a.astype(dtype, copy=False), kernel.astype(dtype, copy=False), geom):
+    if kernel.dtype.kind == "f" and cv2_direct_ok(geom, dtype):
         a, kernel = a.astype(dtype, copy=False), kernel.astype(dtype, copy=False)
         border_ok = geom.mode != "full" and boundary in _CV_BORDER and all(g.k <= g.n for g in geom.per_axis)
         # OpenCV quirk (measured): a one-row image with BORDER_CONSTANT runs ~15x slower on

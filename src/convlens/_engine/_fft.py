@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from .. import _backend as B
+from ._blocks import block_count
 from ._geometry import Geometry
 
 
@@ -52,6 +53,7 @@ class FFTPlan:
         explicit_pad: bool,
         dtype: np.dtype,
         workers: int,
+        lengths: tuple[int, ...] | None = None,
         _defer: bool = False,
     ):
         self.geom = geom
@@ -60,14 +62,13 @@ class FFTPlan:
         self.real = self.dtype.kind == "f"
         self.workers = workers
         self.axes = geom.axes
-        lens = []
+        if lengths is None:  # the recipe's lengths when given (the same rule)
+            lengths = tuple(B.fast_length(g.min_circular_length(explicit_pad)) for g in geom.per_axis)
         crop = []
         for g in geom.per_axis:
-            need = g.min_circular_length(explicit_pad)
-            lens.append(B.fast_length(need))
             start = g.k - 1 if explicit_pad else g.offset
             crop.append(slice(start, start + g.out_len))
-        self.lengths = tuple(lens)
+        self.lengths = tuple(lengths)
         self.crop = tuple(crop)
         in_len = (
             geom.x_shape if not explicit_pad else tuple(s + (w[0] + w[1]) for s, w in zip(geom.x_shape, geom.pad_width))
@@ -197,7 +198,7 @@ class OverlapAddPlan:
         if self.block < 1:
             raise ValueError("overlap-add block length must exceed the kernel length")
         self.in_len = gb.padded if explicit_pad else gb.n
-        self.nblocks = -(-self.in_len // self.block)
+        self.nblocks = block_count(self.in_len, self.block)
         start = gb.k - 1 if explicit_pad else gb.offset
         self.block_crop = slice(start, start + gb.out_len)
         # Other convolved axes: as in FFTPlan.
@@ -312,23 +313,6 @@ class OverlapAddPlan:
         return out[tuple(index)]
 
 
-def overlap_add_length(k: int, n: int, real: bool = True, other: int = 1) -> int:
-    """FFT length per block for a kernel of length k on a signal of length n.
-
-    ``other`` is the number of points of one block across the other transformed
-    axes.  Measured on the reference machine (1 thread): in 1-D about 8k points
-    per block, kept between 4096 and 16384 so a block stays in L2 cache; in N-d
-    blocks of about 2**19 points in all.  At least 2k (4k in 1-D), and never
-    longer than the signal needs.
-    """
-    if other == 1:
-        want = max(min(max(8 * k, 4096), 16384), 4 * k)
-    else:
-        want = max(2 * k, min(8 * k, (1 << 19) // other))
-    want = min(want, max(n + k - 1, 2 * k))
-    return B.good_size(max(want, k + 1), real)
-
-
 class OverlapSave1DPlan:
     """Overlap-save along one axis with one kernel for every row (the common 1-D case).
 
@@ -347,7 +331,7 @@ class OverlapSave1DPlan:
         self.in_len = g.padded if explicit_pad else g.n
         self.start = g.k - 1 if explicit_pad else g.offset  # full-convolution index of output 0
         self.out_len = g.out_len
-        self.nblocks = -(-self.out_len // self.block)
+        self.nblocks = block_count(self.out_len, self.block)
         k = np.zeros(fft_len, dtype=self.dtype)
         k[: g.k] = np.asarray(kernel, dtype=self.dtype).reshape(-1)
         self.kernel = k
