@@ -3,6 +3,11 @@ scikit-image and friends), on a real two-process distributed cluster and on the 
 
 from __future__ import annotations
 
+import inspect
+import os
+import signal
+import time
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -214,3 +219,231 @@ def test_one_plan_per_block_shape(rng):
     shapes = {key[2] for key in _conv._LOCAL.plans}
     assert shapes == {(38, 38), (38, 18), (18, 38), (18, 18)}
     assert len(_conv._LOCAL.plans) == 4
+
+
+# ---------------------------------------------------------------------------------------- lenses
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+@pytest.mark.parametrize("sigma", (1.5, (2.0, 0.7), 0.0, 12.0))
+def test_gaussian_matches_filters_gaussian(rng, boundary, sigma):
+    from convlens import filters
+
+    x = rng.standard_normal((40, 33)).astype(np.float32)
+    got = sync(cld.gaussian(da.from_array(x, chunks=(7, 9)), sigma, boundary=boundary, fill_value=0.3))
+    ref = filters.gaussian(x, sigma, boundary=boundary, fill_value=0.3)
+    assert got.dtype == ref.dtype == np.float32
+    assert_close(got, ref)
+
+
+def test_gaussian_axes_integers_and_spectral_path(client, rng):
+    from convlens import filters
+
+    x = rng.integers(0, 255, (3, 90, 70)).astype(np.uint8)
+    opts = dict(axes=(1, 2), boundary="reflect", method="spectral")
+    got = cld.gaussian(da.from_array(x, chunks=(1, 40, 32)), 6.0, **opts).compute()
+    ref = filters.gaussian(x, 6.0, **opts)
+    assert got.dtype == ref.dtype
+    assert_close(got, ref)
+
+
+def test_gaussian_nan_policy(rng):
+    from convlens import filters
+
+    if "nan_policy" not in inspect.signature(filters.gaussian).parameters:
+        pytest.skip("filters.gaussian has no nan_policy yet")
+    x = rng.standard_normal((30, 30))
+    x[4, 4] = x[20, 11] = np.nan
+    for policy in ("propagate", "interpolate"):
+        got = sync(cld.gaussian(da.from_array(x, chunks=8), 1.3, nan_policy=policy))
+        assert_close(got, filters.gaussian(x, 1.3, nan_policy=policy))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("boundary", ("constant", "wrap", "reflect"))
+@pytest.mark.parametrize("method", ("zncc", "sqdiff", "ccorr"))
+def test_match_template(rng, mode, boundary, method):
+    from convlens import matching
+
+    x = rng.standard_normal((40, 33)).astype(np.float32)
+    t = x[10:17, 20:25].copy()
+    got = sync(cld.match_template(da.from_array(x, chunks=(7, 9)), t, mode=mode, boundary=boundary, method=method))
+    ref = matching.match_template(x, t, mode=mode, boundary=boundary, method=method)
+    assert got.dtype == ref.dtype
+    assert_close(got, ref, rel=1e-5)
+
+
+def test_match_template_nan_fill_mask_and_the_cluster(client, rng):
+    from convlens import matching
+
+    x = rng.standard_normal((50, 45))
+    x[30, 3] = np.nan
+    t = x[20:29, 10:16].copy()
+    mask = np.ones(t.shape, bool)
+    mask[0, 0] = False
+    opts = dict(mode="same", fill_value=np.nan, mask=mask)
+    got = cld.match_template(da.from_array(x, chunks=(12, 20)), t, **opts).compute()
+    ref = matching.match_template(x, t, **opts)
+    assert_close(got, ref)
+    assert np.unravel_index(np.nanargmax(got), got.shape) == (20 + 4, 10 + 3)
+
+
+def test_fourier_filter_per_block(client, rng):
+    x = rng.standard_normal((6, 32, 24)).astype(np.float32)
+
+    def resp(fy, fx):
+        return np.exp(-((fy**2 + fx**2) / 0.01))
+
+    for opts in (dict(axes=(1, 2)), dict(axes=(1, 2), boundary="symmetric", pad=8)):
+        got = cld.fourier_filter(da.from_array(x, chunks=(2, 32, 24)), resp, **opts).compute()
+        ref = cl.fourier_filter(x, resp, **opts)
+        assert got.dtype == ref.dtype == np.float32
+        assert_close(got, ref)
+
+
+def test_fourier_filter_split_along_a_filtered_axis_says_how_to_rechunk(rng):
+    xd = da.zeros((6, 32, 24), chunks=(2, 16, 24))
+    with pytest.raises(ValueError, match=r"x.rechunk\(\{1: -1\}\)"):
+        cld.fourier_filter(xd, lambda fy, fx: 1.0, axes=(1, 2))
+
+
+# ---------------------------------------------------------------------------------------- lazy, zarr
+
+
+def test_lazy_and_local(rng):
+    """Nothing runs at call time, and no task reads more than its region's chunks."""
+    calls = []
+
+    def spy(block):
+        calls.append(block.shape)
+        return block
+
+    x = da.from_array(rng.standard_normal((64, 64)), chunks=8).map_blocks(spy, meta=np.empty((0, 0)))
+    y = cld.convolve(x, np.ones((5, 5)), "same", boundary="wrap")
+    assert calls == [] and isinstance(y, da.Array) and y.chunks == x.chunks
+    graph = dict(y.__dask_graph__())
+    own = [k for k in graph if isinstance(k, tuple) and k[0] == y.name]
+    deps = {k: set() for k in own}
+    from dask.core import get_dependencies
+
+    for k in own:
+        stack = list(get_dependencies(graph, k))
+        while stack:  # the input chunks a block reads (through its piece tasks)
+            d = stack.pop()
+            if isinstance(d, tuple) and d[0] == x.name:
+                deps[k].add(d)
+            elif isinstance(d, tuple) and str(d[0]).endswith("-piece"):
+                stack.extend(get_dependencies(graph, d))
+    # a block reads its own chunk and its 8 neighbours (wrap: across the edges), never more
+    assert max(len(v) for v in deps.values()) == 9
+    assert_close(sync(y), cl.convolve(sync(x), np.ones((5, 5)), "same", boundary="wrap"))
+
+
+def test_to_zarr_round_trip(client, rng, tmp_path):
+    zarr = pytest.importorskip("zarr")
+    x = rng.standard_normal((60, 50)).astype(np.float32)
+    da.from_array(x, chunks=(16, 16)).to_zarr(str(tmp_path / "in.zarr"))
+    xin = da.from_zarr(str(tmp_path / "in.zarr"))
+    k = rng.standard_normal((9, 9)).astype(np.float32)
+    cld.convolve(xin, k, "same", boundary="reflect").to_zarr(str(tmp_path / "out.zarr"))
+    out = zarr.open_array(str(tmp_path / "out.zarr"), mode="r")
+    assert out.dtype == np.float32 and out.shape == x.shape
+    assert_close(out[:], cl.convolve(x, k, "same", boundary="reflect"))
+
+
+# ---------------------------------------------------------------------------------------- bad input
+
+
+def test_bad_input(rng):
+    xd = da.from_array(rng.standard_normal((10, 10)), chunks=5)
+    with pytest.raises(TypeError, match=r"dask\.array\.from_array"):
+        cld.convolve(np.ones((10, 10)), np.ones((3, 3)))
+    with pytest.raises(TypeError, match=r"dask\.array\.from_array"):
+        cld.gaussian(np.ones((10, 10)), 1.0)
+    unknown = xd[xd[:, 0] > 0]
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        cld.convolve(unknown, np.ones((3, 3)))
+    with pytest.raises(ValueError, match=r"more dimensions \(3\) than x \(2\)"):
+        cld.convolve(xd, np.ones((2, 3, 3)))
+    with pytest.raises(ValueError, match="rechunk"):
+        cld.convolve(da.ones(5000, chunks=1), np.ones(4999), "same")
+    with pytest.raises(ValueError, match="mode"):
+        cld.convolve(xd, np.ones((3, 3)), "middle")
+    with pytest.raises(ValueError, match="boundary"):
+        cld.convolve(xd, np.ones((3, 3)), boundary="mirror")
+    with pytest.raises(ValueError, match="valid"):
+        cld.convolve(xd, np.ones((11, 3)), "valid")
+    with pytest.raises(ValueError, match="sigma"):
+        cld.gaussian(xd, -1.0)
+    with pytest.raises(ValueError, match="template"):
+        cld.match_template(xd, np.ones(3))
+    with pytest.raises(TypeError, match="response"):
+        cld.fourier_filter(xd, "lowpass")
+
+
+# ---------------------------------------------------------------------------------------- scale
+
+
+def _pattern(block, block_info=None):
+    """Deterministic, position-dependent float32 data (no RNG state to ship)."""
+    (r0, _), (c0, _) = block_info[None]["array-location"]
+    i = np.arange(r0, r0 + block.shape[0], dtype=np.float32)[:, None]
+    j = np.arange(c0, c0 + block.shape[1], dtype=np.float32)[None, :]
+    return np.sin(0.013 * i) * np.cos(0.007 * j) + ((i * 7 + j * 3) % 11) / 11
+
+
+@pytest.mark.slow
+def test_out_of_core_zarr_to_zarr(tmp_path):
+    """An array larger than the workers' total memory limit, Zarr on disk to Zarr, no worker lost."""
+    zarr = pytest.importorskip("zarr")
+    n, chunk = 12288, 1024  # 576 MiB of float32 > 2 x 280 MiB
+    limit = 280 * 2**20
+    k = np.outer(np.hanning(7), np.hanning(5)).astype(np.float32)
+    opts = dict(mode="same", boundary="reflect")
+    with (
+        distributed.LocalCluster(**{**CLUSTER, "memory_limit": limit}) as cluster,
+        distributed.Client(cluster) as c,
+    ):
+        src = da.zeros((n, n), dtype=np.float32, chunks=chunk).map_blocks(_pattern, dtype=np.float32)
+        assert src.nbytes > 2 * limit
+        src.to_zarr(str(tmp_path / "x.zarr"), compressors=None)  # uncompressed: the test times I/O, not zstd
+        before = dict(c.run(os.getpid))
+        x = da.from_zarr(str(tmp_path / "x.zarr"))
+        cld.convolve(x, k, **opts).to_zarr(str(tmp_path / "y.zarr"), compressors=None)
+        assert dict(c.run(os.getpid)) == before  # same two worker processes: none killed or restarted
+    xz = zarr.open_array(str(tmp_path / "x.zarr"), mode="r")
+    y = zarr.open_array(str(tmp_path / "y.zarr"), mode="r")
+    assert y.shape == (n, n) and y.dtype == np.float32
+    # samples: a corner (the boundary), an interior chunk corner (halo across 4 chunks), the far edge
+    for r, q in ((0, 0), (chunk * 5 - 20, chunk * 7 - 20), (n - 40, n // 2)):
+        lo_r, lo_q = max(r - 8, 0), max(q - 8, 0)
+        region = np.asarray(xz[lo_r : r + 48, lo_q : q + 48])
+        ref = cl.convolve(region, k, **opts)  # in-memory on the region around the sample...
+        keep = ref[r - lo_r + (3 if r else 0) : r - lo_r + 40, q - lo_q + (2 if q else 0) : q - lo_q + 40]
+        got = np.asarray(y[r + (3 if r else 0) : r + 40, q + (2 if q else 0) : q + 40])
+        # ...away from the region's own cut edges, where its boundary rule is not the array's
+        assert_close(got, keep)
+
+
+def test_a_worker_killed_mid_computation_loses_nothing(client, rng):
+    def slow(block):
+        time.sleep(0.05)
+        return block
+
+    x = rng.standard_normal((480, 480))
+    k = rng.standard_normal((15, 15))
+    xd = da.from_array(x, chunks=60).map_blocks(slow, meta=np.empty((0, 0)))
+    y = cld.convolve(xd, k, "same", boundary="wrap", method="fft")
+    fut = client.compute(y)
+
+    def done(dask_scheduler):
+        return sum(ts.state == "memory" and "convlens-convolve" in str(ts.key) for ts in dask_scheduler.tasks.values())
+
+    deadline = time.monotonic() + 60
+    while client.run_on_scheduler(done) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not fut.done(), "the computation ended before a worker could be killed"
+    victim = sorted(client.run(os.getpid).items())[0][1]
+    os.kill(victim, signal.SIGKILL)  # the worker process dies without a word; its nanny starts a new one
+    res = fut.result(timeout=120)
+    assert_close(res, cl.convolve(x, k, "same", boundary="wrap"))

@@ -22,7 +22,7 @@ import numpy as np
 
 # A block that would need more input pieces than this is refused (the chunks are far
 # smaller than the window: one task would gather thousands of chunks).
-MAX_PIECES = 4096
+MAX_PIECES = 1000
 
 
 @dataclass
@@ -59,12 +59,22 @@ def _piece_selection(local: np.ndarray):
     return local
 
 
+def too_many_pieces(n_pieces: int, chunks) -> ValueError:
+    return ValueError(
+        f"an output block would gather {n_pieces} input pieces (more than {MAX_PIECES}): the chunks of x "
+        f"{chunks} are far smaller than the kernel; rechunk x to chunks at least as large as the kernel, "
+        "e.g. x.rechunk('auto') or x.rechunk(kernel.shape)"
+    )
+
+
 def split_pieces(src: np.ndarray, starts: np.ndarray) -> list[tuple]:
     """Cut source indices into runs that lie in one input chunk (or in the fill)."""
     if src.size == 0:
         return []
     chunk = np.where(src < 0, -1, np.searchsorted(starts, src, side="right") - 1)
     cuts = np.flatnonzero(np.diff(chunk)) + 1
+    if cuts.size >= MAX_PIECES:
+        raise too_many_pieces(cuts.size + 1, f"({starts.size} along this axis)")
     pieces = []
     for run_src, run_chunk in zip(np.split(src, cuts), np.split(chunk, cuts)):
         c = int(run_chunk[0])
@@ -164,11 +174,7 @@ def build_graph(x, specs: list[AxisSpec], func, args, *, name: str, fill, region
         axis_pieces = [s.pieces[i] for s, i in zip(specs, out_idx)]
         n_pieces = np.prod([len(p) for p in axis_pieces])
         if n_pieces > MAX_PIECES:
-            raise ValueError(
-                f"an output block would gather {n_pieces} input pieces (more than {MAX_PIECES}): the chunks of x "
-                f"{x.chunks} are far smaller than the kernel; rechunk x to chunks at least as large as the kernel, "
-                "e.g. x.rechunk('auto') or x.rechunk(kernel.shape)"
-            )
+            raise too_many_pieces(n_pieces, x.chunks)
         nested = _nest(x, axis_pieces, out_idx, dsk, slab_name, fill, region_dtype)
         extras = tuple(s.extra[i] if s.extra else None for s, i in zip(specs, out_idx))
         dsk[(name, *out_idx)] = (_run_block, nested, extras, func, list(args))

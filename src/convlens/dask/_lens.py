@@ -133,6 +133,8 @@ def _ff_block(block, response, kwargs):
 def fourier_filter_graph(x, response, axes, boundary, pad, fill_value, nan_policy, workers):
     """Spectral filtering block by block: each block must hold whole filtered axes."""
     x = check_dask("x", x)
+    if not (callable(response) or isinstance(response, np.ndarray)):
+        raise TypeError(f"response must be a callable or an ndarray; got {type(response).__name__}")
     norm_axes = check_axes(axes, x.ndim)
     split = [ax for ax in norm_axes if len(x.chunks[ax]) > 1]
     if split:
@@ -147,6 +149,4 @@ def fourier_filter_graph(x, response, axes, boundary, pad, fill_value, nan_polic
     kwargs["workers"] = workers
     # options are validated (and the output dtype found) on a one-sample input with a flat response
     out_dtype = _fourier_filter_np(np.zeros((1,) * x.ndim, x.dtype), lambda *f: 1.0, **kwargs).dtype
-    if not (callable(response) or isinstance(response, np.ndarray)):
-        raise TypeError(f"response must be a callable or an ndarray; got {type(response).__name__}")
     return x.map_blocks(_ff_block, response, kwargs, dtype=out_dtype, meta=np.empty((0,) * x.ndim, out_dtype))
