@@ -465,3 +465,13 @@ def test_progress_only_on_a_terminal_and_never_with_json(monkeypatch, capsys):
             pass
         err = capsys.readouterr().err
         assert ("working hard" in err) == shown, (tty, as_json, size, err)
+
+
+def test_convolve_a_csv_series_keeps_its_index(sunspots_csv, tmp_path, capsys):
+    path, y = sunspots_csv
+    assert run(capsys, "convolve", path, "gaussian:2", tmp_path / "smooth.csv", "--boundary", "edge")[0] == 0
+    out = io.read_series(tmp_path / "smooth.csv")
+    assert out.index_name == "YEAR" and out.name == "SUNACTIVITY" and out.index[[0, -1]].tolist() == [1700, 2008]
+    kernel = filters.gaussian_kernel(2, ndim=1)
+    np.testing.assert_allclose(out.values, convlens.convolve(y, kernel, "same", boundary="edge"), rtol=1e-14)
+    np.testing.assert_allclose(out.values, ndimage.gaussian_filter1d(y, 2, mode="nearest"), rtol=1e-10)

@@ -226,7 +226,7 @@ def test_series_and_table_round_trip(tmp_path):
     plain = io.read_series(tmp_path / "plain.csv")
     assert plain.index.tolist() == [0, 1, 2] and plain.name == "value"
     table = io.read_table(tmp_path / "s.csv")
-    assert table.columns == ("year", "flow") and table.array.shape == (3, 2)
+    assert table.columns == ("flow",) and table.index_name == "year" and table.array.shape == (3, 1)
 
 
 def test_npy_round_trip_any_shape_and_dtype(tmp_path):
@@ -351,3 +351,19 @@ def test_check_output_refuses_an_input_however_it_is_spelled(tmp_path, camera, m
         with pytest.raises(ValueError, match="would overwrite an input"):
             io.check_output(spelling, ["c.png"])
     assert io.check_output("d.png", ["c.png"]).name == "d.png"
+
+
+def test_read_table_finds_the_index_column(tmp_path, sunspots_csv):
+    path, frame = sunspots_csv
+    table = io.read_table(path)  # YEAR is a label, not a measurement
+    assert table.index_name == "YEAR" and table.columns == ("SUNACTIVITY",) and table.array.shape == (309, 1)
+    (tmp_path / "features.csv").write_text("0,1,2\n1,2,3\n4,5,7\n")  # DataFrame.to_csv(index=False) of features
+    features = io.read_table(tmp_path / "features.csv")
+    assert features.index is None and features.array.shape == (2, 3)
+    (tmp_path / "pandas.csv").write_text(",a,b\n10,1,2\n11,3,4\n")  # DataFrame.to_csv() with its index
+    written = io.read_table(tmp_path / "pandas.csv")
+    assert written.index.tolist() == [10, 11] and written.index_name is None and written.columns == ("a", "b")
+    (tmp_path / "dates.csv").write_text("when,a\n2020-01-01,1\n2020-01-02,2\n")
+    assert io.read_table(tmp_path / "dates.csv").index.tolist() == ["2020-01-01", "2020-01-02"]
+    assert io.read_table(path, index=False).array.shape == (309, 2)
+    np.testing.assert_array_equal(io.read_table(path).array[:, 0], frame["SUNACTIVITY"])

@@ -75,6 +75,8 @@ class Data(NamedTuple):
         Row labels of a CSV file.
     columns : tuple of str
         Column headers of a CSV file.
+    index_name : str or None
+        Header of the index column of a CSV file.
     """
 
     kind: str
@@ -82,6 +84,7 @@ class Data(NamedTuple):
     rate: int | None = None
     index: np.ndarray | None = None
     columns: tuple[str, ...] = ()
+    index_name: str | None = None
 
 
 # --------------------------------------------------------------------------- paths and atomic writes
@@ -520,23 +523,54 @@ def read_series(path: str | os.PathLike, column: str | None = None) -> Series:
     return Series(values, index, column, index_col)
 
 
-def read_table(path: str | os.PathLike) -> Data:
-    """The numeric columns of a CSV file as a (rows, columns) float64 array.
+# headers that name a row label rather than a measurement (compared in lower case)
+INDEX_NAMES = ("index", "t", "time", "time_s", "date", "datetime", "year", "month", "day", "step")
 
-    A non-numeric first column is taken as the index; other non-numeric
-    columns raise ``ValueError``.
+
+def read_table(path: str | os.PathLike, *, index: bool | None = None) -> Data:
+    """The numeric columns of a CSV file as a (rows, columns) float64 array, and its index.
+
+    Parameters
+    ----------
+    path : path-like
+        The CSV file, with a header row.
+    index : bool, optional
+        Whether the first column holds row labels rather than data.  By default
+        (None) it does when the file has more than one column and that column
+        is not numeric (dates, names), has no header (how ``DataFrame.to_csv``
+        writes its index) or is headed like a time axis: one of
+        :data:`INDEX_NAMES` (``year``, ``time``, ``date`` ...).
+
+    Raises
+    ------
+    ValueError
+        Unreadable file, no data, or a non-numeric data column.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from convlens.io import read_table
+    >>> path = os.path.join(tempfile.mkdtemp(), "t.csv")
+    >>> _ = open(path, "w").write("year,a,b\\n2001,1,2\\n2002,3,4\\n")
+    >>> t = read_table(path)
+    >>> t.array.tolist(), t.index.tolist(), t.columns, t.index_name
+    ([[1.0, 2.0], [3.0, 4.0]], [2001, 2002], ('a', 'b'), 'year')
     """
     p = _existing(path, ["table"])
     df = _read_csv(p)
     if df.shape[0] == 0 or df.shape[1] == 0:
         raise ValueError(f"{p}: the CSV file has no data")
-    index = None
-    if df.dtypes.iloc[0].kind not in "iufb" and df.shape[1] > 1:
-        index, df = df.iloc[:, 0].to_numpy(), df.iloc[:, 1:]
+    first = str(df.columns[0])
+    if index is None:
+        labelled = first.startswith("Unnamed:") or first.strip().lower() in INDEX_NAMES
+        index = df.shape[1] > 1 and (labelled or df.dtypes.iloc[0].kind not in "iufb")
+    labels, name = None, None
+    if index:
+        labels, name, df = df.iloc[:, 0].to_numpy(), (None if first.startswith("Unnamed:") else first), df.iloc[:, 1:]
     bad = [str(c) for c, dt in zip(df.columns, df.dtypes) if dt.kind not in "iufb"]
-    if bad:
-        raise ValueError(f"{p}: non-numeric column(s) {', '.join(bad)}; a table must hold numbers")
-    return Data("table", df.to_numpy(dtype=np.float64), None, index, tuple(str(c) for c in df.columns))
+    if bad or df.shape[1] == 0:
+        raise ValueError(f"{p}: non-numeric column(s) {', '.join(bad) or '(none left)'}; a table must hold numbers")
+    return Data("table", df.to_numpy(dtype=np.float64), None, labels, tuple(str(c) for c in df.columns), name)
 
 
 def write_table(
@@ -634,5 +668,5 @@ def write_any(path: str | os.PathLike, array, *, like: Data | None = None, data_
         cols = array.reshape(array.shape[0], -1).T
         names = like.columns if len(like.columns) == cols.shape[0] else tuple(f"x{i}" for i in range(cols.shape[0]))
         index = like.index if like.index is not None and len(like.index) == cols.shape[1] else None
-        return write_table(path, dict(zip(names, cols)), index=index)
+        return write_table(path, dict(zip(names, cols)), index=index, index_name=like.index_name)
     return write_array(path, array)

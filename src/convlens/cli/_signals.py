@@ -126,7 +126,7 @@ def _whiten(args: argparse.Namespace) -> None:
     if io.kind_of(args.output) == "table":
         keep = args.method != "pca" and len(data.columns) == Z.shape[1]
         names = data.columns if keep else tuple(f"pc{i}" for i in range(Z.shape[1]))
-        out = io.write_table(args.output, dict(zip(names, Z.T)), index=data.index)
+        out = io.write_table(args.output, dict(zip(names, Z.T)), index=data.index, index_name=data.index_name)
     else:
         out = io.write_array(args.output, Z)
     line = (
