@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         shown = [w for w in caught if not issubclass(w.category, (DeprecationWarning, FutureWarning))]
         for message in dict.fromkeys(_one_line(w.message) for w in shown):
             print(f"{prog}: warning: {message}", file=sys.stderr)
+    except BrokenPipeError:  # e.g. `convlens demo | head`: the reader left, nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130

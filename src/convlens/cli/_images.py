@@ -140,6 +140,7 @@ def _spectrum(args: argparse.Namespace) -> None:
 
     inputs_and_output(args, [args.input], args.output)
     data = _read(args.input, gray=True)
+    check_fits(args.output, data)
     x = as_float(data.array)
     axes = None if data.kind in ("image", "array") else (0,)
     with busy(args, f"spectrum of {x.shape}", size=x.size):
