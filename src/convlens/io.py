@@ -229,7 +229,9 @@ def read_image(path: str | os.PathLike, *, gray: bool = False) -> np.ndarray:
     -------
     ndarray
         (H, W) for grey, (H, W, 3) or (H, W, 4) for colour; the file's dtype
-        (uint8, uint16, float32 ...).  Palette images become RGB(A).
+        (uint8, uint16, float32 ...).  Palette images become RGB(A).  Pillow
+        reads a 16-bit colour PNG as 8 bits per channel; keep 16-bit colour in
+        TIFF.
 
     Raises
     ------
@@ -297,9 +299,11 @@ def write_image(path: str | os.PathLike, image, *, data_range: tuple[float, floa
 
     How values are stored:
 
-    * uint8 and bool images are written as they are (bool as 0/255); uint16 as
-      16-bit PNG or TIFF (JPEG holds 8 bits: values are divided by 257).
-    * TIFF keeps float32 and float64 images as floats, unscaled.
+    * uint8 and bool images are written as they are (bool as 0/255).
+    * TIFF stores every other dtype as it is, unscaled (uint16, float32,
+      float64 ...).
+    * PNG stores grey uint16 images in 16 bits; colour uint16 in PNG (Pillow
+      writes 8-bit colour) and any uint16 in JPEG become 8 bits (divided by 257).
     * Other arrays going to PNG or JPEG are mapped linearly from ``data_range``
       ``(lo, hi)`` to 0..255, clipped to it, and rounded; NaN becomes 0.  The
       default range is (0, 1) when every finite value lies in [0, 1], (0, 255)
