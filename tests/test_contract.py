@@ -135,6 +135,35 @@ CASES = [
     Case("heat_crank_nicolson", "reference", lambda x: reference.heat_crank_nicolson(x, 0.5, steps=4), (8,), FLOAT64),
 ]
 
+
+def _dask(name: str, make_args, chunks=8, **kwargs):
+    """x -> the Dask adapter's ``name`` on x in chunks, computed; the lazy array must announce the same dtype."""
+
+    def call(x):
+        da = pytest.importorskip("dask.array")
+        import convlens.dask as cd
+
+        lazy = getattr(cd, name)(da.from_array(x, chunks=chunks), *make_args(x), **kwargs)
+        out = lazy.compute(scheduler="synchronous")
+        assert lazy.dtype == out.dtype, f"dask {name}: announced {lazy.dtype}, computed {out.dtype}"
+        return out
+
+    return call
+
+
+CASES += [
+    Case("dask.convolve", "dask", _dask("convolve", lambda x: (x[:3],), mode="same"), (16,), EXACT),
+    Case("dask.correlate", "dask", _dask("correlate", lambda x: (x[:3],), mode="same"), (16,), EXACT),
+    Case(
+        "dask.fourier_filter",
+        "dask",
+        _dask("fourier_filter", lambda x: (lambda f: np.exp(-(f**2)),), chunks=(4, -1), axes=1),
+        (8, 16),
+    ),
+    Case("dask.gaussian", "dask", _dask("gaussian", lambda x: (1.5,)), (16, 16)),
+    Case("dask.match_template", "dask", _dask("match_template", lambda x: (x[2:6, 3:7].copy(),)), (16, 16)),
+]
+
 # Public callables whose output is not an array of the data (kernels built from numbers, scores of a
 # search, summaries), with the test that covers their dtype instead.
 NOT_DATA = {
@@ -459,6 +488,27 @@ WORKER_CASES = [
     ("moving_average", lambda w: timeseries.moving_average(S64, 3, workers=w)),
     ("local_ar_features", lambda w: timeseries.local_ar_features(S64, np.array([[0.5, 0.25]]), workers=w)),
     ("PatchWhitener.transform", lambda w: whiten.PatchWhitener(3, rng=0).fit(X8).transform(X8, workers=w)),
+]
+
+
+def _dask_workers(name, *args, **kwargs):
+    def call(w):
+        da = pytest.importorskip("dask.array")
+        import convlens.dask as cd
+
+        return getattr(cd, name)(da.from_array(X8, chunks=(4, -1)), *args, workers=w, **kwargs).compute(
+            scheduler="synchronous"
+        )
+
+    return call
+
+
+WORKER_CASES += [
+    ("dask.convolve", _dask_workers("convolve", K3)),
+    ("dask.correlate", _dask_workers("correlate", K3)),
+    ("dask.fourier_filter", _dask_workers("fourier_filter", lambda f: f * 0 + 1, axes=1)),
+    ("dask.gaussian", _dask_workers("gaussian", 1.0)),
+    ("dask.match_template", _dask_workers("match_template", X8[:3, :3].copy())),
 ]
 
 WORKERS_XFAIL: dict[str, str] = {}
