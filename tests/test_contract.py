@@ -397,6 +397,9 @@ MEMORY_CASES = [
     ("laplacian_operator", "reference", lambda: reference.laplacian_operator((200_000, 200_000))),
     ("zca_whiten", "whiten", lambda: whiten.zca_whiten(np.broadcast_to(np.arange(3.0)[:, None], (3, 10**6)))),
     ("PatchWhitener.fit", "whiten", lambda: whiten.PatchWhitener(3).fit(HUGE_2D)),
+    ("standardize", "whiten", lambda: whiten.standardize(np.broadcast_to(1.0, (10**7, 10**4)))),
+    ("pca_whiten", "whiten", lambda: whiten.pca_whiten(np.broadcast_to(1.0, (10**7, 10**4)))),
+    ("convergence", "stochastic", lambda: stochastic.convergence(HUGE_2D, K3, [1, 2])),
 ]
 
 MEMORY_XFAIL: dict[str, str] = {

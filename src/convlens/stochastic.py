@@ -33,6 +33,7 @@ from ._validation import (
     check_rng,
     check_scalar,
     result_dtype,
+    user_function,
 )
 
 __all__ = ["Convergence", "convergence", "monte_carlo_convolve"]
@@ -313,7 +314,10 @@ def convergence(
     if len(set(counts)) < 2:
         raise ValueError(f"samples_list needs at least two distinct sample counts to fit a slope; got {samples_list!r}")
     gen = check_rng(rng)
-    exact = convolve(x, k, "same", boundary=boundary, fill_value=fill_value)
+    out_dtype, _ = result_dtype(x.dtype, k.dtype, name="x")
+    check_alloc(x.shape, out_dtype, what="convergence", copies=3)  # the exact result, an estimate, its error
+    with user_function("convergence"):
+        exact = convolve(x, k, "same", boundary=boundary, fill_value=fill_value)
     errors = []
     for s in counts:
         est = monte_carlo_convolve(x, k, s, boundary=boundary, fill_value=fill_value, rng=gen)

@@ -59,12 +59,17 @@ __all__ = [
 # --------------------------------------------------------------------------- validation
 
 
-def _check_matrix(name: str, X) -> tuple[np.ndarray, np.dtype]:
-    """(X in its working dtype, the dtype to return) by the package's dtype rule."""
+def _check_matrix(name: str, X, what: str) -> tuple[np.ndarray, np.dtype]:
+    """(X in its working dtype, the dtype to return) by the package's dtype rule.
+
+    ``what`` names the call for the memory guard: the working copy, the centred
+    copy and the result are each the size of X (which may be a broadcast view).
+    """
     X = check_array(name, X, allow_complex=False)
     if X.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array (n_samples, n_features); got shape {X.shape}")
     out, work = result_dtype(X.dtype, allow_complex=False, name=name)
+    check_alloc(X.shape, work, what=what, copies=3)
     return np.asarray(X, dtype=work), out
 
 
@@ -106,19 +111,19 @@ class _Whitener:
 
     def fit(self, X, y=None):
         """Learn the transform from ``X`` of shape (n_samples, n_features); returns self."""
-        self._fit(_check_matrix("X", X)[0])
+        self._fit(_check_matrix("X", X, f"{type(self).__name__}.fit")[0])
         return self
 
     def fit_transform(self, X, y=None) -> np.ndarray:
         """``fit(X).transform(X)``, reusing the centred data."""
-        X, out = _check_matrix("X", X)
+        X, out = _check_matrix("X", X, f"{type(self).__name__}.fit_transform")
         self._fit(X)
         return self._apply(X).astype(out, copy=False)
 
     def transform(self, X) -> np.ndarray:
         """Whiten ``X`` (n_samples, n_features) with the fitted transform."""
         _check_fitted(self, "mean_")
-        X, out = _check_matrix("X", X)
+        X, out = _check_matrix("X", X, f"{type(self).__name__}.transform")
         _check_features("X", X, self.mean_.size)
         _column_mean("X", X)
         return self._apply(X).astype(out, copy=False)
@@ -179,7 +184,7 @@ class Standardizer(_Whitener):
     def inverse_transform(self, Z) -> np.ndarray:
         """Undo :meth:`transform`."""
         _check_fitted(self, "scale_")
-        Z, out = _check_matrix("Z", Z)
+        Z, out = _check_matrix("Z", Z, f"{type(self).__name__}.inverse_transform")
         _check_features("Z", Z, self.mean_.size)
         _column_mean("Z", Z)
         return (Z * self.scale_.astype(Z.dtype) + self.mean_.astype(Z.dtype)).astype(out, copy=False)
@@ -272,7 +277,7 @@ class _EigenWhitener(_Whitener):
     def inverse_transform(self, Z) -> np.ndarray:
         """Map whitened data back (exact when no component was dropped)."""
         _check_fitted(self, "whitening_matrix_")
-        Z, out = _check_matrix("Z", Z)
+        Z, out = _check_matrix("Z", Z, f"{type(self).__name__}.inverse_transform")
         _column_mean("Z", Z)
         if Z.shape[1] != self.whitening_matrix_.shape[1]:
             raise ValueError(
