@@ -14,3 +14,5 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 collect_ignore = []
 if importlib.util.find_spec("torch") is None:  # the torch adapter's doctests need torch
     collect_ignore += ["src/convlens/torch.py"]
+if importlib.util.find_spec("dask") is None:  # the Dask adapter's doctests need dask
+    collect_ignore += ["src/convlens/dask"]
