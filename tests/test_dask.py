@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import pickle
 import signal
 import time
 
@@ -20,7 +21,6 @@ distributed = pytest.importorskip("distributed")
 
 import convlens as cl  # noqa: E402
 import convlens.dask as cld  # noqa: E402
-from convlens.dask import _conv  # noqa: E402
 
 MODES = ("full", "same", "valid")
 BOUNDARIES = ("constant", "wrap", "reflect", "symmetric", "edge")
@@ -213,12 +213,17 @@ def test_correlate(client, rng, mode):
 
 def test_one_plan_per_block_shape(rng):
     x, k = rng.standard_normal((100, 100)), rng.standard_normal((9, 9))
-    _conv._LOCAL.plans = None  # this thread's cache (the synchronous scheduler runs here)
-    sync(cld.convolve(da.from_array(x, chunks=(30, 30)), k, "same", method="fft"))
-    # blocks of 30 and a ragged 10 on each axis -> 4 region shapes for 16 blocks
-    shapes = {key[2] for key in _conv._LOCAL.plans}
-    assert shapes == {(38, 38), (38, 18), (18, 38), (18, 18)}
-    assert len(_conv._LOCAL.plans) == 4
+    y = cld.convolve(da.from_array(x, chunks=(30, 30)), k, "same", method="fft")
+    graph = dict(y.__dask_graph__())
+    plans = [v for key, v in graph.items() if isinstance(key, tuple) and key[0].endswith("-plan")]
+    # blocks of 30 and a ragged 10 on each axis -> 4 region shapes (with the 8-sample halo) for 16 blocks
+    assert sorted(p.shape for p in plans) == [(18, 18), (18, 38), (38, 18), (38, 38)]
+    assert all(isinstance(p, cl.Convolver) for p in plans)
+    assert_close(sync(y), cl.convolve(x, k, "same"))
+    # the plans travel to worker processes by pickle (their spectra are rebuilt there, once per process)
+    clone = pickle.loads(pickle.dumps(plans[0]))
+    region = rng.standard_normal(plans[0].shape)
+    assert_close(clone(region), plans[0](region))
 
 
 # ---------------------------------------------------------------------------------------- lenses

@@ -16,6 +16,7 @@ travels between workers, never a neighbour's whole chunk.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,12 +33,13 @@ class AxisSpec:
     A piece is ``(chunk, sel)``: ``sel`` (a slice or an index array) taken from input
     chunk ``chunk``, or ``(None, length)``: ``length`` samples of the constant fill.
     ``extra`` holds one item per output chunk for the block function (e.g. its
-    range, to slice a batch kernel).
+    range, to slice a batch kernel); ``region`` the length of its input region.
     """
 
     out_chunks: tuple[int, ...]
     pieces: list[list[tuple]]
     extra: list = field(default_factory=list)
+    region: list = field(default_factory=list)  # region length per output chunk
 
 
 def extended_index(n: int, before: int, after: int, boundary: str) -> np.ndarray:
@@ -97,7 +99,7 @@ def halo_axis(in_chunks, out_chunks, imap: np.ndarray, window: int) -> AxisSpec:
         pieces.append([_whole(int(keep[p]), s, in_chunks) if p is not None else (None, s) for p, s in found])
         extra.append(slice(o0, o0 + c))
         o0 += c
-    return AxisSpec(tuple(out_chunks), pieces, extra)
+    return AxisSpec(tuple(out_chunks), pieces, extra, [c + window - 1 for c in out_chunks])
 
 
 def _whole(c: int, sel, in_chunks) -> tuple:
@@ -113,12 +115,13 @@ def pass_axis(in_chunks, out_size: int | None = None) -> AxisSpec:
     ``out_size`` set: x has size 1 there and broadcasts against a larger kernel.
     """
     if out_size is not None:
-        return AxisSpec((out_size,), [[(0, slice(None))]], [slice(None)])
+        return AxisSpec((out_size,), [[(0, slice(None))]], [slice(None)], [1])
     bounds = np.concatenate([[0], np.cumsum(in_chunks)]).astype(int)
     return AxisSpec(
         tuple(in_chunks),
         [[(j, slice(None))] for j in range(len(in_chunks))],
         [slice(int(bounds[j]), int(bounds[j + 1])) for j in range(len(in_chunks))],
+        [int(c) for c in in_chunks],
     )
 
 
@@ -153,31 +156,29 @@ def _sel_length(sel, size: int) -> int:
     return len(range(*sel.indices(size))) if isinstance(sel, slice) else len(sel)
 
 
-def build_graph(x, specs: list[AxisSpec], func, args, *, name: str, fill, region_dtype, kernel=None):
+def build_graph(x, specs: list[AxisSpec], func, args_of, *, name: str, fill, region_dtype, data=None):
     """Dask graph of the output: one slicing task per partial piece, one task per output block.
 
-    ``func(region, extras, *args)`` gets the assembled region (x's dtype promoted
-    with the fill) and one ``extra`` per axis; if ``kernel`` is given it is stored
-    once in the graph and passed to ``func`` in place of the string ``"__kernel__"``
-    in ``args``.
+    Block ``idx`` runs ``func(region, extras, *args_of(idx, region_shape))`` on its
+    assembled region (x's dtype promoted with the fill), ``extras`` holding one
+    ``AxisSpec.extra`` item per axis.  ``args_of`` may name keys of ``data``
+    (objects stored once in the graph: a kernel, the plans), filled in after the
+    blocks are laid out.
     """
     from dask.highlevelgraph import HighLevelGraph
 
     dsk = {}
-    kkey = None
-    if kernel is not None:
-        kkey = f"{name}-kernel"
-        dsk[kkey] = kernel
-        args = [kkey if isinstance(a, str) and a == "__kernel__" else a for a in args]
     slab_name = f"{name}-piece"
     for out_idx in itertools.product(*(range(len(s.out_chunks)) for s in specs)):
         axis_pieces = [s.pieces[i] for s, i in zip(specs, out_idx)]
-        n_pieces = np.prod([len(p) for p in axis_pieces])
+        n_pieces = math.prod(len(p) for p in axis_pieces)
         if n_pieces > MAX_PIECES:
             raise too_many_pieces(n_pieces, x.chunks)
         nested = _nest(x, axis_pieces, out_idx, dsk, slab_name, fill, region_dtype)
-        extras = tuple(s.extra[i] if s.extra else None for s, i in zip(specs, out_idx))
-        dsk[(name, *out_idx)] = (_run_block, nested, extras, func, list(args))
+        extras = tuple(s.extra[i] for s, i in zip(specs, out_idx))
+        shape = tuple(s.region[i] for s, i in zip(specs, out_idx))
+        dsk[(name, *out_idx)] = (_run_block, nested, extras, func, list(args_of(out_idx, shape)))
+    dsk.update(data or {})
     return HighLevelGraph.from_collections(name, dsk, dependencies=[x])
 
 

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 import numpy as np
 
 from .._engine import Convolver
 from .._engine import convolve as _convolve_np
 from .._validation import check_array, check_workers
 from ._blocks import AxisSpec, build_graph, extended_index, halo_axis, pass_axis, regular_chunks
-
-# Plans are cached per worker thread (a plan's per-dtype state is not shared across threads):
-# one plan per distinct (kernel, block shape, dtype, options), built on the worker the first
-# time it meets that block shape and reused for every later block of that shape.
-_LOCAL = threading.local()
-_CACHE_SIZE = 16
 
 
 def check_dask(name: str, x):
@@ -62,38 +53,8 @@ def halo_specs(x, geometry, boundary: str, mode: str, k_shape) -> list[AxisSpec]
     return specs
 
 
-def _plan_for(key, make):
-    cache = getattr(_LOCAL, "plans", None)
-    if cache is None:
-        cache = _LOCAL.plans = OrderedDict()
-    plan = cache.get(key)
-    if plan is None:
-        plan = cache[key] = make()
-        if len(cache) > _CACHE_SIZE:
-            cache.popitem(last=False)
-    else:
-        cache.move_to_end(key)
-    return plan
-
-
-def _conv_block(region, extras, kernel, ktoken, axes, method, nan_policy, workers):
-    """Valid convolution of one region (runs on a worker): one cached plan per region shape."""
-    # a stack of kernels along a non-convolved axis: this block uses its own slice of them
-    ksl = tuple(e if ax not in axes and kernel.shape[ax] > 1 else slice(None) for ax, e in enumerate(extras))
-    key = (ktoken, tuple((s.start, s.stop) for s in ksl), region.shape, region.dtype.str, axes, method, nan_policy)
-    plan = _plan_for(
-        key + (workers,),
-        lambda: Convolver(
-            kernel[ksl],
-            region.shape,
-            "valid",
-            axes=axes,
-            method=method,
-            nan_policy=nan_policy,
-            workers=workers,
-            dtype=region.dtype,
-        ),
-    )
+def _conv_block(region, extras, plan):
+    """Valid convolution of one region by its shape's plan (runs on a worker)."""
     return plan(region)
 
 
@@ -136,19 +97,32 @@ def dask_convolve(x, kernel, mode, axes, boundary, fill_value, method, nan_polic
     tiny = tuple(k.shape[ax] if ax in axes else 1 for ax in range(x.ndim))
     out_dtype = _convolve_np(np.zeros(tiny, rdt), k, "valid", axes=axes, method="direct", workers=1).dtype
     specs = halo_specs(x, geometry, boundary, mode, k.shape)
-    ktoken = tokenize(k)
-    name = f"convlens-{fname}-" + tokenize(
-        x.name, ktoken, mode, axes, boundary, fill_value, method, nan_policy, workers
-    )
+    name = f"convlens-{fname}-" + tokenize(x.name, k, mode, axes, boundary, fill_value, method, nan_policy, workers)
+    plans: dict = {}  # (region shape, kernel slice) -> graph key of its plan
+    plan_data: dict = {}  # graph key -> the plan, stored once in the graph (filled while blocks are laid out)
+
+    def plan_for(out_idx, shape):
+        """The key of this block's plan: one Convolver per distinct (region shape, kernel slice)."""
+        # a stack of kernels along a non-convolved axis: each block uses its own slice of them
+        ksl = tuple(
+            specs[ax].extra[i] if ax not in axes and k.shape[ax] > 1 else slice(None) for ax, i in enumerate(out_idx)
+        )
+        key = (shape, tuple((s.start, s.stop) for s in ksl))
+        if key not in plans:
+            plans[key] = (f"{name}-plan", len(plans))
+            plan_data[plans[key]] = Convolver(
+                k[ksl], shape, "valid", axes=axes, method=method, nan_policy=nan_policy, workers=workers
+            )
+        return [plans[key]]
+
     graph = build_graph(
         x,
         specs,
         _conv_block,
-        ("__kernel__", ktoken, axes, method, nan_policy, workers),
+        plan_for,
         name=name,
         fill=check.fill_value if boundary == "constant" else 0,
         region_dtype=rdt,
-        kernel=k,
+        data=plan_data,
     )
-    chunks = tuple(s.out_chunks for s in specs)
-    return da.Array(graph, name, chunks, dtype=out_dtype)
+    return da.Array(graph, name, tuple(s.out_chunks for s in specs), dtype=out_dtype)

@@ -82,7 +82,7 @@ def gaussian_graph(image, sigma, boundary, fill_value, truncate, axes, method, n
         x,
         specs,
         _lens_block,
-        ("filters", "gaussian", (sigma,), kwargs, crop),
+        lambda idx, shape: ["filters", "gaussian", (sigma,), kwargs, crop],
         name=name,
         fill=fill_value if boundary == "constant" else 0,
         region_dtype=rdt,
@@ -117,11 +117,11 @@ def match_template_graph(image, template, method, mask, mode, boundary, fill_val
         x,
         specs,
         _template_block,
-        ("__kernel__", kwargs),
+        lambda idx, shape: [f"{name}-template", kwargs],
         name=name,
         fill=fill_value if boundary == "constant" else 0,
         region_dtype=rdt,
-        kernel=np.array(template, copy=True),
+        data={f"{name}-template": np.array(template, copy=True)},
     )
     return da.Array(graph, name, tuple(s.out_chunks for s in specs), dtype=out_dtype)
 
