@@ -86,7 +86,7 @@ def test_empty_arrays_are_refused(f, shape):
     # (a plan names its ``shape`` argument instead of x)
     with pytest.raises(ValueError, match=r"^x must not be empty; got shape|^shape must be a non-empty sequence"):
         f(np.ones(shape), np.ones((1,) * len(shape)))
-    with pytest.raises(ValueError, match=r"^kernel must not be empty; got shape"):
+    with pytest.raises(ValueError, match=r"^(kernel|template) must not be empty; got shape"):
         f(np.ones((3,) * len(shape)), np.ones(shape))
 
 
@@ -173,7 +173,9 @@ def test_valid_with_kernel_larger_than_input_in_channels():
 def test_non_numeric_dtypes(f, bad):
     with pytest.raises(TypeError, match=r"^x must have a numeric dtype \(bool, integer, float or complex\); got dtype"):
         f(bad, np.ones(1))
-    with pytest.raises(TypeError, match=r"^kernel must have a numeric dtype \(bool, integer, float or complex\)"):
+    with pytest.raises(
+        TypeError, match=r"^(kernel|template) must have a numeric dtype \(bool, integer, float or complex\)"
+    ):
         f(np.ones(4), bad)
 
 

@@ -158,3 +158,26 @@ def test_extended_indices_follow_numpy_pad(boundary):
 
 def test_block_count():
     assert [block_count(n, 4) for n in (1, 4, 5, 8, 9)] == [1, 1, 2, 2, 3]
+
+
+# -- the one-shot fast path: repeated shapes reuse a validated template -------------------------
+
+
+def test_repeated_calls_reuse_the_recipe_but_not_the_kernel(rng):
+    from convlens._engine import _api
+
+    x = rng.standard_normal(4096).astype(np.float32)
+    before = _api._template.cache_info().hits
+    for _ in range(3):
+        k = rng.standard_normal(3).astype(np.float32)
+        assert_close(convolve(x, k, "same"), ref_convolve(x, k, "same"), dtype=np.float32)
+        t = rng.standard_normal(3).astype(np.float32)
+        got = __import__("convlens").correlate(x, t, "same")
+        assert_close(got, ref_convolve(x, t[::-1], "same"), dtype=np.float32)
+    assert _api._template.cache_info().hits >= before + 4
+    bad = np.array([1.0, np.nan, 1.0], np.float32)
+    with pytest.raises(ValueError, match="kernel must contain only finite values"):
+        convolve(x, bad, "same")
+    # a fill of 0.5 and of np.float64(0.5) promote differently: distinct templates
+    assert convolve(x, np.ones(3, np.float32), fill_value=0.5).dtype == np.float32
+    assert convolve(x, np.ones(3, np.float32), fill_value=np.float64(0.5)).dtype == np.float64

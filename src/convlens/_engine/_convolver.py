@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -37,10 +38,22 @@ from ._recipe import Recipe, make_recipe
 # most like N * eps * max|y| (a loose bound; typical errors are far smaller).
 _EXACT_LIMIT = 2.0**53
 _EPS64 = np.finfo(np.float64).eps
+_KERNEL_NOT_FINITE = (
+    "kernel must contain only finite values: a NaN or inf tap would spoil every output; "
+    "replace them (e.g. np.nan_to_num(kernel)) first"
+)
 _RAISE_HINT = " and nan_policy='raise'; use nan_policy='propagate' or 'interpolate' to accept them"
 
 
 def _result_dtypes(x_dtype: np.dtype, k_dtype: np.dtype, fill_value=0) -> tuple[np.dtype, np.dtype, bool]:
+    """Cached :func:`_result_dtypes_of` (``typed``: a fill of 2 and of 2.0 differ)."""
+    try:
+        return _result_dtypes_cached(x_dtype, k_dtype, fill_value)
+    except TypeError:  # an unhashable fill value
+        return _result_dtypes_of(x_dtype, k_dtype, fill_value)
+
+
+def _result_dtypes_of(x_dtype: np.dtype, k_dtype: np.dtype, fill_value=0) -> tuple[np.dtype, np.dtype, bool]:
     """(output dtype, working dtype, integer-exact?) for inputs of these dtypes, by the package's dtype rule.
 
     Integer and bool inputs of any widths and signedness give an exact integer
@@ -61,6 +74,9 @@ def _result_dtypes(x_dtype: np.dtype, k_dtype: np.dtype, fill_value=0) -> tuple[
     promoted = np.result_type(x_dtype, k_dtype, fill_value) if fill_value != 0 else np.result_type(x_dtype, k_dtype)
     out, work = result_dtype(promoted)
     return out, work, False
+
+
+_result_dtypes_cached = lru_cache(maxsize=512, typed=True)(_result_dtypes_of)
 
 
 def _check_shape(shape: Any) -> tuple[int, ...]:
@@ -144,23 +160,23 @@ class Convolver:
         k_shape = align_kernel_ndim(len(shape), kernel.shape, axes is not None, norm_axes)
         kernel = kernel.reshape(k_shape)
         if kernel.dtype.kind in "fc" and not np.isfinite(kernel).all():
-            raise ValueError(
-                "kernel must contain only finite values: a NaN or inf tap would spoil every output; "
-                "replace them (e.g. np.nan_to_num(kernel)) first"
-            )
+            raise ValueError(_KERNEL_NOT_FINITE)
         if _correlate:  # correlation = convolution with the reversed, conjugated template
             kernel = (
                 np.conj(np.flip(kernel, axis=norm_axes))
                 if kernel.dtype.kind == "c"
                 else np.flip(kernel, axis=norm_axes)
             )
-        self.kernel = np.array(kernel, copy=True)  # private copy: later changes to the caller's array do not leak in
+        # a plan keeps a private copy (later changes to the caller's array must not leak in);
+        # a one-shot convolve() uses the kernel at once and never writes to it
+        self.kernel = np.array(kernel, copy=True) if _cached_kernel else kernel
         self.geometry: Geometry = make_geometry(shape, k_shape, norm_axes, mode)
         self.shape, self.mode, self.axes = shape, mode, norm_axes
+        self._correlate = _correlate
         self._cached_kernel = _cached_kernel
-        self._has_zero_tap = bool(np.any(self.kernel == 0))  # OpenCV skips zero taps (0 * nan lost)
         self._lock = threading.Lock()
         self._plans: dict[Recipe, object] = {}
+        self._recipes: dict[np.dtype, Recipe] = {}
         self._dtype = None
         if dtype is not None:
             try:
@@ -173,6 +189,20 @@ class Convolver:
             r = self.recipe(dt)
             if r.method != "direct":
                 self._kernel_plan(r)  # the kernel spectrum now, not on the first call
+
+    def _with_kernel(self, kernel: np.ndarray) -> Convolver:
+        """A one-shot plan sharing this one's validated options and recipes, for another kernel
+        of the same shape and dtype (``convolve``'s fast path for repeated shapes)."""
+        kernel = kernel.reshape(self.kernel.shape)
+        if kernel.dtype.kind in "fc" and not np.isfinite(kernel).all():
+            raise ValueError(_KERNEL_NOT_FINITE)
+        if self._correlate:
+            kernel = np.flip(kernel, axis=self.axes)
+            kernel = np.conj(kernel) if kernel.dtype.kind == "c" else kernel
+        new = object.__new__(Convolver)
+        new.__dict__.update(self.__dict__)
+        new.kernel, new._lock, new._plans = kernel, threading.Lock(), {}
+        return new
 
     # -- pickling: the cache of spectra and the lock are rebuilt lazily ----------------------
     def __getstate__(self) -> dict:
@@ -202,6 +232,11 @@ class Convolver:
 
     def recipe(self, x_dtype: np.dtype, *, explicit_pad: bool | None = None, method: str | None = None) -> Recipe:
         """The (cached) recipe for inputs of ``x_dtype``; ``explicit_pad``/``method`` override for sub-steps."""
+        if explicit_pad is None and method is None:
+            r = self._recipes.get(x_dtype)  # recipes are immutable: a racing thread at worst builds one twice
+            if r is None:
+                r = self._recipes[x_dtype] = self.recipe(x_dtype, explicit_pad=self._needs_pad_fft)
+            return r
         fill = self.fill_value if self.boundary == "constant" else 0
         out_dtype, work, exact = _result_dtypes(np.dtype(x_dtype), self.kernel.dtype, fill)
         return make_recipe(
@@ -244,7 +279,12 @@ class Convolver:
         r = self.recipe(x.dtype)
         # A direct sum already confines NaN/inf to the windows that cover them, so the scan
         # for non-finite values (a full pass over x) is only needed for the other cases.
-        native = r.method == "direct" and self.nan_policy == "propagate" and not (r.cv2_direct and self._has_zero_tap)
+        # (OpenCV skips zero taps, so 0 * nan is lost on its path)
+        native = (
+            r.method == "direct"
+            and self.nan_policy == "propagate"
+            and not (r.cv2_direct and bool(np.any(self.kernel == 0)))
+        )
         # The FFT path learns whether x is finite from its spectrum's zero-frequency term (free).
         deferred = r.method == "fft" and not r.exact and self.nan_policy != "raise"
         report = nonfinite_report(x) if x.dtype.kind in "fc" and not native and not deferred else None
@@ -275,11 +315,7 @@ class Convolver:
     def _run(self, a: np.ndarray, r: Recipe, *, padded: bool) -> np.ndarray:
         """Convolve x (``padded=False``) or x already extended by the boundary rule."""
         if r.method == "direct":
-            padded_elems = math.prod(s + w0 + w1 for s, (w0, w1) in zip(self.shape, self.geometry.pad_width))
-            check_memory(
-                (math.prod(self.geometry.out_shape) + padded_elems) * r.work.itemsize,
-                f"convolving shape {self.shape} with kernel {self.kernel.shape} (direct)",
-            )
+            check_memory(r.direct_bytes, f"convolving shape {self.shape} with kernel {self.kernel.shape} (direct)")
             if not padded and (self.boundary == "wrap" or (self.boundary == "constant" and self.fill_value != 0)):
                 a, padded = pad(a, self.geometry, self.boundary, self.fill_value), True
             return convolve_direct(
@@ -289,6 +325,7 @@ class Convolver:
                 padded=padded,
                 boundary=self.boundary,
                 workers=self.workers,
+                line=r.one_line,
             )
         if padded:
             if not r.explicit_pad:  # the same method on the extended input: lengths for explicit padding

@@ -69,10 +69,24 @@ def _cv_threads(n: int):
 CV2_DIRECT_TAPS = {np.dtype(np.float32): 130, np.dtype(np.float64): 50}
 
 
+def one_line(geom: Geometry) -> bool:
+    """One 1-D signal and one 1-D kernel along one convolved axis (numpy.convolve's case)."""
+    if len(geom.axes) != 1:
+        return False
+    ax = geom.axes[0]
+    return all(s == 1 for d, s in enumerate(geom.x_shape) if d != ax) and all(
+        s == 1 for d, s in enumerate(geom.k_shape) if d != ax
+    )
+
+
 def cv2_direct_ok(geom: Geometry, dtype: np.dtype) -> bool:
-    """True when OpenCV does this convolution plane by plane (last two axes) as a direct sum."""
+    """True when OpenCV does this convolution plane by plane (last two axes) as a direct sum.
+
+    One 1-D signal goes to ``numpy.convolve`` instead (faster there: no thread
+    hand-off, no border copy).
+    """
     dtype = np.dtype(dtype)
-    if not HAVE_CV2 or dtype not in CV2_DIRECT_TAPS or geom.kernel_volume >= CV2_DIRECT_TAPS[dtype]:
+    if not HAVE_CV2 or one_line(geom) or dtype not in CV2_DIRECT_TAPS or geom.kernel_volume >= CV2_DIRECT_TAPS[dtype]:
         return False
     nd = len(geom.x_shape)
     if not all(ax >= nd - 2 for ax in geom.axes):
@@ -82,14 +96,30 @@ def cv2_direct_ok(geom: Geometry, dtype: np.dtype) -> bool:
 
 
 def convolve_direct(
-    a: np.ndarray, kernel: np.ndarray, geom: Geometry, *, padded: bool, boundary: str, workers: int
+    a: np.ndarray,
+    kernel: np.ndarray,
+    geom: Geometry,
+    *,
+    padded: bool,
+    boundary: str,
+    workers: int,
+    line: bool | None = None,
 ) -> np.ndarray:
     """Direct convolution of ``a`` with ``kernel``.
 
     ``a`` is x itself (``padded=False``; the boundary rule is applied here) or x
     already extended by the boundary rule (``padded=True``; the valid part is kept).
+    ``line`` is :func:`one_line` of the geometry when the caller knows it already.
     """
+    line = one_line(geom) if line is None else line
     dtype = np.result_type(a.dtype, kernel.dtype)
+    if dtype.kind not in "fc":
+        dtype = np.dtype(np.float64)
+    if not padded and boundary == "constant" and line:
+        # zero extension (a non-zero fill arrives padded): numpy's full convolution, cropped
+        g = geom.per_axis[0]
+        y = np.convolve(a.reshape(-1).astype(dtype, copy=False), kernel.reshape(-1).astype(dtype, copy=False))
+        return y[g.offset : g.offset + g.out_len].reshape(geom.out_shape)
     if kernel.dtype.kind == "f" and cv2_direct_ok(geom, dtype):
         a, kernel = a.astype(dtype, copy=False), kernel.astype(dtype, copy=False)
         border_ok = geom.mode != "full" and boundary in _CV_BORDER and all(g.k <= g.n for g in geom.per_axis)
@@ -101,8 +131,6 @@ def convolve_direct(
         return _direct_cv2(a, kernel, geom, padded, boundary, workers)
     if not padded:
         a = pad(a, geom, boundary)
-    if dtype.kind not in "fc":
-        dtype = np.dtype(np.float64)
     return tap_sum(a.astype(dtype, copy=False), kernel.astype(dtype, copy=False), geom)
 
 
@@ -145,16 +173,6 @@ def _direct_cv2(a, kernel, geom: Geometry, padded: bool, boundary: str, workers:
     return out
 
 
-def _one_line(a: np.ndarray, kernel: np.ndarray, geom: Geometry) -> bool:
-    """One 1-D signal and one 1-D kernel along one convolved axis (numpy.convolve's case)."""
-    if len(geom.axes) != 1:
-        return False
-    ax = geom.axes[0]
-    return all(s == 1 for d, s in enumerate(a.shape) if d != ax) and all(
-        s == 1 for d, s in enumerate(kernel.shape) if d != ax
-    )
-
-
 def _ndimage_ok(a: np.ndarray, kernel: np.ndarray, geom: Geometry) -> bool:
     """Whether ``scipy.ndimage.correlate`` computes this as a faithful direct sum (see the module doc)."""
     if a.dtype.kind != "f" or kernel.dtype.kind != "f" or a.ndim != kernel.ndim:
@@ -172,7 +190,7 @@ def tap_sum(a: np.ndarray, kernel: np.ndarray, geom: Geometry) -> np.ndarray:
     in compiled dot products); otherwise one whole-array multiply-add per tap.
     Zero taps are kept, so ``0 * nan`` is nan as in any direct sum.
     """
-    if a.dtype != object and _one_line(a, kernel, geom):
+    if a.dtype != object and one_line(geom):
         res = np.convolve(a.reshape(-1), kernel.reshape(-1).astype(a.dtype, copy=False), "valid")
         return res.reshape(geom.out_shape).astype(a.dtype, copy=False)
     if _ndimage_ok(a, kernel, geom):

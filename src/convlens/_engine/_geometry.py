@@ -18,6 +18,7 @@ result is the *valid* convolution of the padded x.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .._validation import MODES, check_choice
 
@@ -103,8 +104,20 @@ def make_geometry(x_shape, k_shape, axes: tuple[int, ...], mode: str) -> Geometr
     """Check that the shapes fit together for ``mode`` and return their geometry.
 
     ``axes`` must already be normalized (sorted, non-negative); ``k_shape`` must have
-    as many dimensions as ``x_shape``.
+    as many dimensions as ``x_shape``.  Cached: repeated shapes reuse one object.
     """
+    try:
+        return _make_geometry_cached(tuple(x_shape), tuple(k_shape), tuple(axes), mode)
+    except TypeError:  # unhashable mode: let the check below name it
+        return _make_geometry(x_shape, k_shape, axes, mode)
+
+
+@lru_cache(maxsize=1024)
+def _make_geometry_cached(x_shape, k_shape, axes, mode) -> Geometry:
+    return _make_geometry(x_shape, k_shape, axes, mode)
+
+
+def _make_geometry(x_shape, k_shape, axes: tuple[int, ...], mode: str) -> Geometry:
     check_choice("mode", mode, MODES)
     x_shape, k_shape = tuple(int(s) for s in x_shape), tuple(int(s) for s in k_shape)
     batch = []

@@ -21,7 +21,7 @@ import numpy as np
 from .. import _backend as B
 from . import _cost
 from ._blocks import block_length
-from ._direct import cv2_direct_ok
+from ._direct import cv2_direct_ok, one_line
 from ._geometry import Geometry
 
 
@@ -40,6 +40,8 @@ class Recipe:
     block_axis: int | None = None  # 'overlap-add': the axis cut into blocks
     block_fft_len: int | None = None  # ... and the FFT length of one block
     fused_1d: bool = False  # 'overlap-add' along one axis with one kernel: ducc0's fused overlap-save
+    one_line: bool = False  # one 1-D signal and kernel (numpy.convolve's case on the direct path)
+    direct_bytes: int = 0  # working memory of the direct path (extended x and the output)
 
     @property
     def real(self) -> bool:
@@ -97,7 +99,9 @@ def make_recipe(
         method = min(costs.items(), key=lambda kv: kv[1])[0]
     common = dict(geometry=geom, method=method, out_dtype=out_dtype, work=work, exact=exact, cv2_direct=cv2_direct)
     if method == "direct":
-        return Recipe(explicit_pad=explicit_pad, **common)
+        padded = math.prod(s + w0 + w1 for s, (w0, w1) in zip(geom.x_shape, geom.pad_width))
+        nbytes = (math.prod(geom.out_shape) + padded) * work.itemsize
+        return Recipe(explicit_pad=explicit_pad, one_line=one_line(geom), direct_bytes=nbytes, **common)
     if method == "fft":
         return Recipe(explicit_pad=explicit_pad, lengths=fft_lengths(geom, explicit_pad), **common)
     k_batch = any(s != 1 for a, s in enumerate(geom.k_shape) if a not in geom.axes)
