@@ -421,12 +421,12 @@ class _TookTooLong(Exception):
 
 
 def _address_space() -> int:
-    """This process's virtual memory size in bytes."""
+    """This process's virtual memory size in bytes (Linux)."""
     with open("/proc/self/status") as f:
         for line in f:
             if line.startswith("VmSize:"):
                 return int(line.split()[1]) * 1024
-    return 0
+    raise RuntimeError("no VmSize in /proc/self/status")
 
 
 def _memory_params():
@@ -447,7 +447,9 @@ def test_memory_guard_refuses_up_front_naming_the_users_function(name, call):
     limits = resource.getrlimit(resource.RLIMIT_AS)
     # a function without a guard must fail here rather than take the machine's memory: the process may
     # not grow by more than 4 GiB of address space during the call
-    resource.setrlimit(resource.RLIMIT_AS, (_address_space() + (4 << 30), limits[1]))
+    cap = _address_space() + (4 << 30)
+    if limits[1] == resource.RLIM_INFINITY or cap < limits[1]:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, limits[1]))
     tracemalloc.start()
     try:
         with pytest.raises(InsufficientMemoryError) as info:
