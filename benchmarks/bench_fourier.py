@@ -3,7 +3,9 @@
 Goals (issue 3): Gaussian sigma 20 on 2048**2 float32 with ndimage's 'reflect'
 boundary (numpy 'symmetric'), 1 thread: >= 5x scipy.ndimage.gaussian_filter and
 faster than cv2.GaussianBlur; orientation of a 4096**2 image in under 2x the
-time of one rfft2 of it (ratio t_rfft2 / t_orientation >= 0.5).
+time of one rfft2 of it (ratio t_rfft2 / t_orientation >= 0.5).  Reference
+rows without goals: a Gaussian much wider than the image (issue 11), the
+Butterworth filter against scikit-image, band levels against scipy's welch.
 """
 
 from __future__ import annotations
@@ -146,5 +148,38 @@ def _band_levels_case(quick: bool) -> Case:
     )
 
 
+def _wide_gaussian_case(quick: bool) -> Case:
+    """Issue 11, case 9: a Gaussian much wider than the image (no goal; it used to take seconds)."""
+    import scipy.ndimage as ndi
+
+    from convlens.filters import gaussian
+
+    x = np.random.default_rng(20261109).random((50, 50))
+    sigma = 1000.0
+
+    def check(out):
+        ref = ndi.gaussian_filter(x, 1e4, mode="reflect")
+        err = float(np.max(np.abs(gaussian(x, 1e4) - ref)))
+        return (
+            f"max |convlens - ndimage| at sigma 1000: {float(np.max(np.abs(out['convlens gaussian'] - out['scipy.ndimage.gaussian_filter']))):.1e}, "
+            f"at sigma 1e4: {err:.1e} (the kernel is folded onto the image: cost independent of sigma)"
+        )
+
+    return Case(
+        workload="gaussian sigma 1000 on a 50² float64 image, reflect",
+        ours={"convlens gaussian": lambda: gaussian(x, sigma, workers=1)},
+        anchors={"scipy.ndimage.gaussian_filter": lambda: ndi.gaussian_filter(x, sigma, mode="reflect")},
+        compare=[Compare("scipy.ndimage.gaussian_filter", "convlens gaussian")],
+        threads={"convlens gaussian": 1, "scipy.ndimage.gaussian_filter": 1},
+        check=check,
+    )
+
+
 def cases(quick: bool) -> list[Case]:
-    return [_gaussian_case(quick), _orientation_case(quick), _butterworth_case(quick), _band_levels_case(quick)]
+    return [
+        _gaussian_case(quick),
+        _wide_gaussian_case(quick),
+        _orientation_case(quick),
+        _butterworth_case(quick),
+        _band_levels_case(quick),
+    ]
