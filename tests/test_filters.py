@@ -523,3 +523,19 @@ def test_box_kernel_size_must_be_an_integer():
         box_kernel((2, 2.5))
     with pytest.raises(ValueError, match=r"size must be an integer >= 1; got 0"):
         box_kernel(0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 13),
+    sigma=st.floats(0.3, 3e4),
+    truncate=st.floats(0.5, 9.0),
+    boundary=st.sampled_from(BOUNDARY_NAMES),
+    seed=st.integers(0, 2**16),
+)
+def test_folded_kernel_gives_the_full_kernels_outputs(n, sigma, truncate, boundary, seed):
+    # the fold (direct residue sums, or Euler-Maclaurin from 16 samples per period) against ndimage
+    x = np.random.default_rng(seed).standard_normal(n)
+    ref = ndi.gaussian_filter1d(x, sigma, mode=NDI_MODE[boundary], truncate=truncate, cval=0.7)
+    got = gaussian(x, sigma, boundary=boundary, truncate=truncate, fill_value=0.7)
+    assert_close(got, ref, rel=1e-12)
