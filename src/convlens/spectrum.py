@@ -262,6 +262,7 @@ def radial_profile(
     window = check_choice("window", window, WINDOWS)
     workers = check_workers(workers)
     bins = max(1, min(x.shape[a] for a in axes) // 2) if bins is None else check_positive_int("bins", bins)
+    check_alloc((bins,), np.float64, what="radial_profile", copies=6)  # edges, counts, sums, means, results
     _check_power_input("x", x, "radial_profile")
     power, grids = _power_and_freqs(x, axes, window, workers)
     radius = np.sqrt(sum(g * g for g in grids))
@@ -344,6 +345,7 @@ def angular_profile(
     window = check_choice("window", window, WINDOWS)
     workers = check_workers(workers)
     bins = check_positive_int("bins", bins)
+    check_alloc((bins,), np.float64, what="angular_profile", copies=4)  # sums, shares, angles
     _check_power_input("image", image, "angular_profile")
     power, grids = _power_and_freqs(image, (0, 1), window, workers)
     r2 = grids[0] ** 2 + grids[1] ** 2

@@ -500,6 +500,9 @@ class PatchWhitener:
             raise ValueError("image must be finite: it has NaN or inf values")
         windows = np.lib.stride_tricks.sliding_window_view(img, (h, w), axis=(1, 2))
         total = windows.shape[0] * windows.shape[1] * windows.shape[2]
+        # the sampled patches, and the (h*w)-square covariance and matrices of the ZCA fit
+        check_alloc((min(n_patches, total), h * w), np.float64, what="PatchWhitener.fit", copies=2)
+        check_alloc((h * w, h * w), np.float64, what="PatchWhitener.fit", copies=4)
         gen = check_rng(self.rng)
         pick = gen.choice(total, size=min(n_patches, total), replace=False)
         idx = np.unravel_index(pick, windows.shape[:3])
