@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._plain import tolerance
-from ._scores import CENTRED, SQUARED, scores, template_energy, window_energy
+from ._scores import CENTRED, SQUARED, _csum, scores, template_energy, window_energy
 from ._window_stats import EPS64, fft_error, stats_error, unsure_threshold
 
 if TYPE_CHECKING:
@@ -67,12 +67,17 @@ def masked_scores(tpl: Template, src, valid, work, out, unsure, skip: int, slot,
     kw = {"slot": slot, "workers": fft_workers, "cache": cache}
     q, energy, quartic = masked_sums(tpl, src, valid, kw)
     size = valid.size
-    e_b = fft_error(EPS64, energy, float((tpl._k_w2**2).sum()), size)
-    e_cc = fft_error(EPS64, quartic, float((tpl._k_w2**4).sum()), size)
-    e_d = fft_error(EPS64, energy, float((tpl._k_D**2).sum()), size)
-    e_stats = e_cc + 2.0 * np.sqrt(energy) * e_b + stats_error(energy, valid.shape, tpl._W1)
+    # per window: e(Cc) + 2 |mean| e(B) for the variance sum, e(D) for the correlation
+    e_b = fft_error(EPS64, energy, size, float(tpl._k_w2.sum()))
+    e_cc = fft_error(EPS64, quartic, size, float(tpl._k_w2.sum()))
+    e_cc = max(e_cc, stats_error(energy, valid.shape))
+    e_d = fft_error(EPS64, energy, size, float(np.abs(tpl._k_D).sum()))
     t_energy = tpl._vt if tpl.method in CENTRED else tpl._tt
-    thr = unsure_threshold(e_d, e_stats, t_energy, tolerance(np.float64))
+    tol = tolerance(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.abs(q["B1"] / q["n1"] if tpl.method in CENTRED else q["ci"])
+    e_stats = e_cc + 2.0 * _csum(np.nan_to_num(mean, posinf=0.0)) * e_b
+    thr = np.maximum(unsure_threshold(e_d, 0.0, t_energy, tol), e_stats / tol)
     # the template's part under a placement may be flat (a partial overlap): its score is degenerate
     full = tpl._vt if tpl.method in CENTRED else tpl._tt
     s = scores(tpl.method, q, template_energy(tpl.method, q) <= 1e3 * EPS64 * full)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 def tolerance(work: np.dtype) -> float:
     """Score error a window may carry before it is recomputed locally (absolute, on a [-1, 1] scale)."""
-    return 2e-5 if np.dtype(work).itemsize <= 4 else 1e-9
+    return 1e-4 if np.dtype(work).itemsize <= 4 else 1e-8
 
 
 def plain_scores(tpl: Template, src, work, out, unsure, skip: int, slot: int, fft_workers: int, cache: bool) -> None:
@@ -40,10 +40,10 @@ def plain_scores(tpl: Template, src, work, out, unsure, skip: int, slot: int, ff
     size = xs[0].size
     eps = float(np.finfo(work).eps)
     t_energy = tpl._vt if tpl.method in CENTRED else tpl._tt
-    e_fft = fft_error(eps, energy, float((kernel**2).sum()), size)
-    if fast:  # the unit kernel has t_energy 1
-        e_fft, t_energy = e_fft, 1.0
-    thr = unsure_threshold(e_fft, stats_error(energy, xs.shape[1:], tpl._W1), t_energy, tolerance(work))
+    if fast:  # the unit kernel: template energy 1
+        t_energy = 1.0
+    e_fft = fft_error(eps, energy, size, float(np.abs(kernel).sum()))
+    thr = unsure_threshold(e_fft, stats_error(energy, xs.shape[1:]), t_energy, tolerance(work))
     if fast:
         block = _fast_zncc_block(tpl, read, D, work, out, unsure, skip, thr)
     else:

@@ -78,28 +78,33 @@ def sums_reader(xs: np.ndarray, wshape: Sequence[int]) -> tuple[SumsReader, floa
     return read, float(sq.sum())
 
 
-def stats_error(energy: float, shape: Sequence[int], n: float) -> float:
-    """Bound on the round-off of a window's ``sum (I - mean)**2`` computed from running sums.
+def stats_error(energy: float, shape: Sequence[int]) -> float:
+    """Bound on the round-off of a window's ``sum (I - mean)**2`` from running sums over a block of ``shape``.
 
-    Each prefix sum carries about ``eps * (its length) * (its magnitude)``; the
-    difference of two keeps it, and ``(sum I)**2 / n`` adds twice that relative to
-    ``sqrt(n * energy)``.  Generous by design: a flagged window is only recomputed.
+    The difference of prefix sums carries about ``eps * energy`` of the block
+    (measured: at most 8 eps E on photos and noise, 2-D, windows 16² and 64²), grown
+    with the accumulation length; ``2 sqrt(sum(shape)) eps E`` leaves a margin.
     """
-    length = sum(int(s) for s in shape)
-    size = max(math.prod(int(s) for s in shape), 1)
-    return EPS64 * length * energy * (1.0 + 2.0 * math.sqrt(size / max(n, 1.0)))
+    return 2.0 * math.sqrt(sum(int(s) for s in shape)) * EPS64 * energy
 
 
-def fft_error(eps_work: float, energy: float, kernel_energy: float, size: int) -> float:
-    """Bound on the round-off of one output of an FFT correlation: ``eps * log2(N) * ||x|| * ||k||``."""
-    return 4.0 * eps_work * math.log2(max(size, 2)) * math.sqrt(max(energy, 0.0) * max(kernel_energy, 0.0))
+def fft_error(eps_work: float, energy: float, size: int, kernel_l1: float) -> float:
+    """Bound on the round-off of one output of an FFT correlation of a block (``size`` points, ``energy``).
+
+    The error spreads over the block: about ``eps * rms(x) * max|K|`` per output,
+    with ``max|K| <= sum|k|`` and a ``sqrt(log2 N)`` growth through the transforms
+    (measured on photos, float32: at most 6 eps rms sum|k| / sqrt(n); the factor 3
+    sqrt(log2 N) leaves a margin).
+    """
+    rms = math.sqrt(max(energy, 0.0) / max(size, 1))
+    return 3.0 * math.sqrt(math.log2(max(size, 2))) * eps_work * rms * kernel_l1
 
 
 def unsure_threshold(e_fft: float, e_stats: float, t_energy: float, tol: float) -> float:
-    """Window energies (variance sums) below this have a score error that may exceed ``tol``.
+    """Window energies (variance sums) at or below this may carry a score error above ``tol``.
 
     The score error is about ``e_fft / sqrt(s_i * s_t) + e_stats / (2 s_i)`` for a
-    window energy ``s_i`` and template energy ``s_t``.
+    window energy ``s_i`` and template energy ``s_t``: each term is kept below ``tol / 2``.
     """
     a = (2.0 * e_fft / tol) ** 2 / max(t_energy, np.finfo(np.float64).tiny)
     return max(a, e_stats / tol)
