@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from .._validation import check_array, check_float
+from .._validation import check_alloc, check_array, check_float
 
 if TYPE_CHECKING:
     from ._template import Template
@@ -78,7 +78,9 @@ def locate_template(tpl: Template, recording, sample_rate, within, caller: str =
     if m > x.size:
         raise ValueError(f"clip is longer than the recording ({m} > {x.size} samples)")
     first, stop = _search_range(within, sample_rate, m, x.size)
-    lags = (np.arange(first, stop + 1),)
+    # the scores and their float64 copy, refused up front for a recording too long for memory
+    check_alloc((stop - first + 1,), np.float64, what=caller, copies=4)
+    lags = None if (first, stop) == (0, x.size - m) else (np.arange(first, stop + 1),)
     scores = tpl._match(x, "valid", None, lags, None, "constant", 0.0, 0.5, caller=caller).astype(np.float64)
     finite = np.where(np.isfinite(scores), scores, -np.inf)
     best = int(np.argmax(finite))
