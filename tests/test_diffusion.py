@@ -616,3 +616,14 @@ def test_diffusion_sizes_are_refused_up_front(rng):
         heat_kernel((200000, 200000), 1)
     with pytest.raises(InsufficientMemoryError, match=r"^diffuse: "):  # a tilted propagator has no fold
         diffuse(rng.random((8, 8)), 1e12, D=[[1.0, 0.5], [0.5, 1.0]], method="spatial")
+
+
+def test_propagator_dtype_rule():
+    k = np.array([[1.0, 2.0], [3.0, 4.0]])
+    ref = propagator(k)
+    for dtype, out in [(">f4", np.float32), (np.float16, np.float16), (np.float32, np.float32), (np.int16, np.float64)]:
+        got = propagator(k.astype(dtype))
+        assert got.dtype == out and got.dtype.isnative
+        assert_close(got, ref, np.float16 if out == np.float16 else np.float32)
+    with pytest.raises(TypeError, match=r"kernel has dtype (float128|longdouble)"):
+        propagator(k.astype(np.longdouble))

@@ -30,6 +30,7 @@ from ._validation import (
     check_int,
     check_scalar,
     check_workers,
+    result_dtype,
     user_function,
 )
 
@@ -194,8 +195,10 @@ def propagator(kernel, temperature: float = 1.0) -> np.ndarray:
     Returns
     -------
     ndarray
-        Same shape, non-negative, summing to 1; float32 stays float32, other
-        inputs give float64.
+        Same shape, non-negative, summing to 1, in the dtype rule's output
+        dtype: float32 stays float32, float16 is computed in float64 and
+        returned as float16, integers give float64, byte order is native
+        (``longdouble`` is refused with a TypeError).
 
     Raises
     ------
@@ -218,7 +221,7 @@ def propagator(kernel, temperature: float = 1.0) -> np.ndarray:
         raise TypeError(f"temperature must be a positive real number; got {temperature!r}")
     if not (0 < temperature < math.inf):
         raise ValueError(f"temperature must be finite and > 0; got {temperature!r}")
-    dtype = np.float32 if k.dtype == np.float32 else np.float64  # the kernel dtype rule: float32 kept
+    dtype = result_dtype(k.dtype, allow_complex=False, name="kernel")[0]  # the one dtype rule
     z = k.astype(np.float64) / float(temperature)
     e = np.exp(z - z.max())  # the largest entry becomes exp(0) = 1: no overflow, sum >= 1
     return (e / e.sum()).astype(dtype)
