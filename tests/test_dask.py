@@ -306,6 +306,21 @@ def test_fourier_filter_per_block(client, rng):
         assert_close(got, ref)
 
 
+def test_fourier_filter_nan_policy(rng):
+    if "nan_policy" not in inspect.signature(cl.fourier_filter).parameters:
+        pytest.skip("fourier_filter has no nan_policy yet")
+    x = rng.standard_normal((4, 24, 20))
+    x[1, 5, 5] = x[3, 0, 19] = np.nan
+
+    def resp(fy, fx):
+        return np.exp(-((fy**2 + fx**2) / 0.02))
+
+    for policy in ("propagate", "interpolate"):
+        opts = dict(axes=(1, 2), nan_policy=policy)
+        got = sync(cld.fourier_filter(da.from_array(x, chunks=(1, 24, 20)), resp, **opts))
+        assert_close(got, cl.fourier_filter(x, resp, **opts))
+
+
 def test_fourier_filter_split_along_a_filtered_axis_says_how_to_rechunk(rng):
     xd = da.zeros((6, 32, 24), chunks=(2, 16, 24))
     with pytest.raises(ValueError, match=r"x.rechunk\(\{1: -1\}\)"):
