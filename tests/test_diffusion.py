@@ -627,3 +627,11 @@ def test_propagator_dtype_rule():
         assert_close(got, ref, np.float16 if out == np.float16 else np.float32)
     with pytest.raises(TypeError, match=r"kernel has dtype (float128|longdouble)"):
         propagator(k.astype(np.longdouble))
+
+
+def test_tilted_diffusion_wider_than_the_image_reaches_the_mean(rng):
+    x = rng.random((12, 10))
+    tensor = [[1.0, 0.5], [0.5, 1.0]]
+    for boundary in ("symmetric", "wrap"):
+        got = diffuse(x, 1e9, D=tensor, boundary=boundary)  # 'auto': the mirror period, any t
+        assert_close(got, np.full_like(x, x.mean()), rel=1e-9)

@@ -259,7 +259,8 @@ def diffuse(
         the truncation radius); 'spatial' convolves with the
         sampled, normalized Gaussian through :func:`convlens.convolve`
         (what :func:`scipy.ndimage.gaussian_filter` computes).  'auto'
-        (default): spectral for 'wrap', spatial otherwise.  The two differ by
+        (default): spectral for 'wrap' (and for a tilted ``D`` wider than the
+        image with a mirror boundary), spatial otherwise.  The two differ by
         the aliasing of the sampled Gaussian, ``~exp(-pi^2 sigma^2 / 2)``:
         below 1e-8 once sigma >= 2 samples.  For sigma below about one sample
         the spectral propagator rings (it diffuses the band-limited
@@ -341,7 +342,10 @@ def diffuse(
     radii = tuple(radius_of(float(s), truncate) for s in sigmas)
     separable = np.count_nonzero(cov - np.diag(np.diag(cov))) == 0
     if method == "auto":
-        method = "spectral" if boundary == "wrap" else "spatial"
+        # a tilted propagator wider than the image has no fold; its mirror period does
+        wide = any(r > fold_radius(x.shape[a], boundary) for a, r in zip(axes, radii))
+        tilted_wide = not separable and wide and boundary in ("symmetric", "reflect")
+        method = "spectral" if boundary == "wrap" or tilted_wide else "spatial"
     options = {"boundary": boundary, "fill_value": fill_value, "nan_policy": nan_policy, "workers": workers}
     with user_function("diffuse"):
         if method == "spectral":
