@@ -288,3 +288,15 @@ def test_dtype_rule(rng):
         assert_close(got.real, ref, np.float32)
     with pytest.raises(TypeError, match=r"longdouble|float128"):
         fourier_filter(x.astype(np.longdouble), h)
+
+
+def test_array_response_with_batch_axes_and_nan(rng):
+    # a response array with fewer dimensions than x lines up with x's last axes; its gain at
+    # frequency 0 (for the sign of infinities and for 'interpolate') is read per batch entry
+    x = rng.standard_normal((3, 8, 10))
+    x[1, 2, 3] = np.nan
+    k = np.array([0.25, 0.5, 0.25])
+    resp = np.fft.rfftn(np.roll(np.pad(np.outer(k, k), ((0, 5), (0, 7))), (-1, -1), (0, 1)))
+    got = fourier_filter(x, resp, axes=(1, 2), radius=1, nan_policy="interpolate")
+    ref = convolve(x, np.outer(k, k)[None], "same", axes=(1, 2), boundary="wrap", nan_policy="interpolate")
+    assert_close(got, ref)

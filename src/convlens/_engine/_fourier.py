@@ -126,6 +126,7 @@ class _Spectral:
             ) from None
         cdt = B.complex_of(self.work)
         h = h.astype(cdt if h.dtype.kind == "c" else cdt.type(0).real.dtype, copy=False)
+        h = h.reshape((1,) * (x_ndim - h.ndim) + h.shape)  # align a shorter array with x's axes
         dc = h[tuple(slice(0, 1) if a in self.axes and h.shape[a] > 1 else slice(None) for a in range(h.ndim))]
         self.h = h
         return dc
