@@ -29,6 +29,8 @@ _MAX_DEPTH = 5
 
 def refine(tpl: Template, region, valid, out, unsure, min_overlap: float, masked: bool) -> None:
     """Recompute the windows marked in ``unsure`` (outputs of ``region``) and write them into ``out``."""
+    if not unsure.any():  # the common case: a flag scan costs far less than argwhere
+        return
     idx = np.argwhere(unsure)
     if idx.size:
         tile = tuple(max(2 * m, 32) for m in tpl.shape)
