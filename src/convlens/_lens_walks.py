@@ -135,9 +135,9 @@ def diffuse_steps(
             f"got a {k.ndim}-d kernel of shape {k.shape}; pass axes=... to choose the axes"
         )
     _require_propagator(k)
+    if nan_policy == "raise":  # refused here, naming the user's argument, whatever path follows
+        check_finite("image", x, hint="use nan_policy='propagate' or 'interpolate' to accept them")
     if n == 0:
-        if nan_policy == "raise":
-            check_finite("image", x)
         return x.astype(out_dtype, copy=True)
     # plan: exact periodic filtering wherever the extension commutes with the steps
     response = kernel_response(k, power=n)

@@ -333,9 +333,9 @@ def diffuse(
     workers = check_workers(workers)
     cov = _covariance(t, D, _check_dx(dx, len(axes)))
     truncate = _default_truncate(x.dtype) if truncate is None else check_truncate(truncate)
+    if nan_policy == "raise":  # refused here, naming the user's argument, whatever path follows
+        check_finite("image", x, hint="use nan_policy='propagate' or 'interpolate' to accept them")
     if not np.any(cov):
-        if nan_policy == "raise":
-            check_finite("image", x)
         return x.astype(out_dtype, copy=True)
     # plan: the kernel's reach per axis (scipy's rounding, so that truncate=4 matches gaussian_filter)
     sigmas = np.sqrt(np.diag(cov))
