@@ -58,11 +58,8 @@ def _conv_block(region, extras, plan):
     return plan(region)
 
 
-def dask_convolve(x, kernel, mode, axes, boundary, fill_value, method, nan_policy, workers, *, correlate, fname):
-    """Validate -> geometry -> graph of per-block valid convolutions of the extended regions."""
-    import dask.array as da
-    from dask.base import tokenize
-
+def _validated(x, kernel, mode, axes, boundary, fill_value, method, nan_policy, workers, correlate):
+    """(x, in-memory plan of the whole problem, kernel to convolve with): every option checked."""
     x = check_dask("x", x)
     kernel = check_array("template" if correlate else "kernel", kernel)
     if kernel.ndim > x.ndim:
@@ -70,7 +67,6 @@ def dask_convolve(x, kernel, mode, axes, boundary, fill_value, method, nan_polic
             f"{'template' if correlate else 'kernel'} has more dimensions ({kernel.ndim}) than x ({x.ndim}); "
             "give x the missing axes (e.g. x[None]) or drop the kernel's size-1 axes"
         )
-    workers = check_workers(workers)
     # The in-memory plan validates every option and gives the geometry; nothing is computed yet.
     check = Convolver(
         kernel,
@@ -81,17 +77,27 @@ def dask_convolve(x, kernel, mode, axes, boundary, fill_value, method, nan_polic
         fill_value=fill_value,
         method=method,
         nan_policy=nan_policy,
-        workers=workers,
+        workers=check_workers(workers),
     )
-    geometry, axes, k = check.geometry, check.axes, check.kernel
+    k = check.kernel
     if correlate:  # correlation = convolution with the reversed (and conjugated) template
-        k = np.conj(np.flip(k, axis=axes)) if k.dtype.kind == "c" else np.flip(k, axis=axes)
+        k = np.conj(np.flip(k, axis=check.axes)) if k.dtype.kind == "c" else np.flip(k, axis=check.axes)
         k = np.ascontiguousarray(k)
     if nan_policy == "raise" and boundary == "constant" and not np.isfinite(check.fill_value):
         raise ValueError(
             f"fill_value={fill_value!r} is non-finite and nan_policy='raise'; use a finite fill_value "
             "or nan_policy='propagate' / 'interpolate'"
         )
+    return x, check, k
+
+
+def dask_convolve(x, kernel, mode, axes, boundary, fill_value, method, nan_policy, workers, *, correlate, fname):
+    """Validate -> geometry -> graph of per-block valid convolutions of the extended regions."""
+    import dask.array as da
+    from dask.base import tokenize
+
+    x, check, k = _validated(x, kernel, mode, axes, boundary, fill_value, method, nan_policy, workers, correlate)
+    geometry, axes, workers = check.geometry, check.axes, check.workers
     rdt = region_dtype(x.dtype, boundary, check.fill_value)
     # the output dtype, from the engine itself on a one-output problem of the same dtypes
     tiny = tuple(k.shape[ax] if ax in axes else 1 for ax in range(x.ndim))
