@@ -375,7 +375,7 @@ def test_face_found_in_astronaut_after_shift_and_noise(rng):
     from skimage.color import rgb2gray
 
     image = rgb2gray(data.astronaut())
-    face = image[70:163, 175:268]  # box of skimage's LBP face cascade (DATA.md 1a)
+    face = image[70:163, 175:268]  # the face box of skimage's LBP cascade
     moved = np.roll(image, (40, -60), axis=(0, 1)) + rng.normal(0, 0.05, image.shape)
     scores = match_template(moved, face)
     assert_close(scores, skfeature.match_template(moved, face), rel=REF_TOL)

@@ -33,7 +33,7 @@ def refine(tpl: Template, region, valid, out, unsure, min_overlap: float, masked
         return
     idx = np.argwhere(unsure)
     if idx.size:
-        tile = tuple(max(2 * m, 32) for m in tpl.shape)
+        tile = tuple(max(4 * m, 64) for m in tpl.shape)
         _level(tpl, region, valid, out, idx, tile, 0, min_overlap, masked)
 
 
@@ -42,14 +42,18 @@ def _level(tpl: Template, region, valid, out, idx, tile, depth: int, min_overlap
     if depth >= _MAX_DEPTH or min(tile) <= 2 or idx.shape[0] * P <= 1 << 16:
         _direct(tpl, region, valid, out, idx, min_overlap, masked)
         return
-    keys = idx // np.asarray(tile)
-    uniq, inv = np.unique(keys, axis=0, return_inverse=True)
-    inv = inv.ravel()
+    tiles = np.asarray(tile)
+    keys = idx // tiles
+    grid = tuple(-(-n // t) for n, t in zip(out.shape, tile))
+    flat = np.ravel_multi_index(tuple(keys.T), grid)
+    order = np.argsort(flat, kind="stable")  # one sort of integer keys groups the windows by tile
+    groups = np.split(order, np.flatnonzero(np.diff(flat[order])) + 1)
     left = []
-    for g, key in enumerate(uniq):
-        members = idx[inv == g]
-        t0 = key * np.asarray(tile)
-        t1 = np.minimum(t0 + np.asarray(tile), out.shape)
+    for members_at in groups:
+        members = idx[members_at]
+        key = keys[members_at[0]]
+        t0 = key * tiles
+        t1 = np.minimum(t0 + tiles, out.shape)
         footprint = math.prod(int(b - a + m - 1) for a, b, m in zip(t0, t1, tpl.shape))
         if members.shape[0] * P <= 8 * footprint:
             _direct(tpl, region, valid, out, members, min_overlap, masked)
@@ -69,7 +73,7 @@ def _tile(tpl: Template, region, valid, out, members, t0, t1, min_overlap: float
     vsrc = None if valid is None else valid[fp[1:]]
     tout = np.empty(tuple(int(b - a) for a, b in zip(t0, t1)), np.float64)
     tuns = np.zeros(tout.shape, bool)
-    tpl._score(src, vsrc, np.dtype(np.float64), tout, tuns, 0, 0, 1, False, min_overlap, masked)
+    tpl._score(src, vsrc, np.dtype(np.float64), tout, tuns, 0, 0, 1, True, min_overlap, masked)
     local = tuple((members - t0).T)
     new, uns = tout[local], tuns[local]
     if uns.any() and tpl.method not in ("ccorr", "sqdiff"):
