@@ -1,6 +1,7 @@
 """Run every ``benchmarks/bench_*.py`` and print the side-by-side table.
 
-Usage: ``python -m benchmarks [--quick] [--only engine,matching] [--out FILE.md]``.
+Usage: ``python -m benchmarks [--quick] [--only engine,matching] [--grid full|quick|off] [--out FILE.md]``.
+``--only engine --grid quick`` runs the engine workloads and a few cells of its size grid.
 Ratios are ``t_anchor / t_convlens`` (> 1: convlens is faster), medians of
 repeated runs, convlens and anchors timed in the same run.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import pkgutil
 import platform
 import subprocess
@@ -31,6 +33,7 @@ def _fmt_ms(t: float) -> str:
 def _run_child(args: argparse.Namespace) -> int:
     """Time the cases of one module (``--only``) and write their results as JSON."""
     name = f"bench_{args.only.strip().removeprefix('bench_')}"
+    os.environ["CONVLENS_BENCH_GRID"] = args.grid  # read by bench_engine's size grid
     mod = importlib.import_module(f"benchmarks.{name}")
     results = []
     for case in mod.cases(args.quick):
@@ -44,6 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     p.add_argument("--quick", action="store_true", help="small sizes: a smoke test, ratios not comparable")
     p.add_argument("--only", default="", help="comma-separated benchmark modules (e.g. engine,matching)")
+    p.add_argument(
+        "--grid",
+        choices=("full", "quick", "off"),
+        default="full",
+        help="engine size grid of 1-D and 2-D cells against the best peer: full, quick (a few cells), or off",
+    )
     p.add_argument("--out", default=str(HERE / "results" / "latest.md"), help="markdown table written here")
     p.add_argument("--child", default="", help=argparse.SUPPRESS)  # internal: run one module, write JSON here
     args = p.parse_args(argv)
@@ -68,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             cmd = [sys.executable, "-m", "benchmarks", "--only", name, "--child", tmp.name]
             if args.quick:
                 cmd.append("--quick")
+            cmd += ["--grid", args.grid]
             subprocess.run(cmd, check=True, cwd=HERE.parent)
             module_results = json.loads(Path(tmp.name).read_text())
         for res in module_results:

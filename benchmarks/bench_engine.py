@@ -1,6 +1,17 @@
-"""Engine benchmarks (issue 2): W1 (4096² ⊛ 31²), W2 (4096² ⊛ 3²), W3 (1-D 2²² ⊛ 4096), auto grid."""
+"""Engine benchmarks: W1 (4096² ⊛ 31², with peak memory), W2 (4096² ⊛ 3²), W3 (1-D 2²² ⊛ 4096),
+'auto' against its own methods, and the size grid against the best peer.
+
+The size grid: 1-D n ∈ {2¹², 2¹⁶, 2²⁰, 2²³} × k ∈ {3, 31, 1001, n/4} and 2-D n² ∈ {256², 1024²,
+4096²} × k² ∈ {3², 15², 63², 255²}, float32 and float64, mode 'same'; each cell's ratio is the best
+peer (scipy.signal.convolve / fftconvolve / oaconvolve, np.convolve in 1-D, cv2.filter2D in 2-D) over
+convlens 'auto', at 1 thread and at 2 threads.  ``python -m benchmarks --only engine --grid quick``
+runs a few cells; ``--grid off`` skips it.
+"""
 
 from __future__ import annotations
+
+import os
+from collections.abc import Iterator
 
 import numpy as np
 import scipy.ndimage as ndi
@@ -8,7 +19,7 @@ import scipy.signal as ss
 
 import convlens as cl
 
-from ._harness import Case, Compare
+from ._harness import Case, Compare, peak_memory
 
 
 def _fftconvolve_1thread(x, k, mode):
@@ -33,7 +44,10 @@ def _w1(quick: bool) -> Case:
         ref = ss.fftconvolve(x.astype(np.float64), k.astype(np.float64), "same")
         err = float(np.abs(out["convolve"] - ref).max() / np.abs(ref).max())
         perr = float(np.abs(out["Convolver plan"] - ref).max() / np.abs(ref).max())
-        return f"float32 max|err|/max|y| vs float64: convolve {err:.2e}, plan {perr:.2e} (goal ≤ 5e-7); plan method {plan1.method!r}"
+        return (
+            f"float32 max|err|/max|y| vs float64: convolve {err:.2e}, plan {perr:.2e} (goal ≤ 5e-7); "
+            f"plan method {plan1.method!r}; {_w1_memory(x, k, kflip, plan1)}"
+        )
 
     return Case(
         workload=f"W1 {n}² ⊛ {m}² same float32",
@@ -61,6 +75,22 @@ def _w1(quick: bool) -> Case:
         repeats=15,
         budget_s=8.0,
     )
+
+
+def _w1_memory(x, k, kflip, plan) -> str:
+    """Peak memory of each W1 call above its input and output (MiB), one call each."""
+    import cv2
+
+    calls = {
+        "plan": lambda: plan(x),
+        "convolve": lambda: cl.convolve(x, k, "same", workers=1),
+        "fftconvolve": lambda: ss.fftconvolve(x, k, "same"),
+        "oaconvolve": lambda: ss.oaconvolve(x, k, "same"),
+        "cv2.filter2D": lambda: cv2.filter2D(x, -1, kflip, borderType=cv2.BORDER_CONSTANT),
+    }
+    out_bytes = x.nbytes  # 'same': the output is as large as the input
+    parts = [f"{name} +{(peak_memory(fn) - out_bytes) / 2**20:.0f}" for name, fn in calls.items()]
+    return "peak memory over input and output (MiB): " + ", ".join(parts)
 
 
 def _w2(quick: bool) -> Case:
@@ -170,5 +200,79 @@ def _auto_cases(quick: bool) -> list[Case]:
     return cases
 
 
-def cases(quick: bool) -> list[Case]:
-    return [_w1(quick), _w2(quick), _w3(quick), *_auto_cases(quick)]
+# -- the size grid: 'auto' against the best peer in every cell -----------------------------------
+
+GRID_1D = [(n, k) for n in (2**12, 2**16, 2**20, 2**23) for k in (3, 31, 1001, n // 4)]
+GRID_2D = [(n, k) for n in (256, 1024, 4096) for k in (3, 15, 63, 255)]
+_NP_CONVOLVE_MAX = 2e9  # skip np.convolve where n * k would take seconds (it is a direct sum)
+
+
+def _scipy(fn, workers):
+    import scipy.fft
+
+    def call(*args):
+        with scipy.fft.set_workers(workers):
+            return fn(*args)
+
+    return call
+
+
+def _grid_cell(x: np.ndarray, k: np.ndarray) -> Case:
+    import cv2
+
+    kflip = np.ascontiguousarray(np.flip(k))
+    one_d = x.ndim == 1
+    anchors, threads = {}, {}
+    for w in (1, 2):
+        tag = "" if w == 1 else " (2 threads)"
+        anchors[f"scipy.signal.convolve{tag}"] = lambda w=w: _scipy(ss.convolve, w)(x, k, "same")
+        anchors[f"fftconvolve{tag}"] = lambda w=w: _scipy(ss.fftconvolve, w)(x, k, "same")
+        anchors[f"oaconvolve{tag}"] = lambda w=w: _scipy(ss.oaconvolve, w)(x, k, "same")
+        if not one_d:
+            anchors[f"cv2.filter2D{tag}"] = lambda: cv2.filter2D(x, -1, kflip, borderType=cv2.BORDER_CONSTANT)
+            threads[f"cv2.filter2D{tag}"] = w
+    if one_d and x.size * k.size <= _NP_CONVOLVE_MAX:
+        anchors["np.convolve"] = lambda: np.convolve(x, k, "same")
+    peers1 = tuple(a for a in anchors if "2 threads" not in a)
+    peers2 = tuple(a for a in anchors if "2 threads" in a or a == "np.convolve")
+    chosen = cl.choose_method(x.shape, k.shape, mode="same", dtype=x.dtype, workers=1)
+    shape = "x".join(map(str, x.shape))
+    return Case(
+        workload=f"grid {shape} ⊛ {'x'.join(map(str, k.shape))} {x.dtype} same (auto: {chosen})",
+        ours={
+            "auto": lambda: cl.convolve(x, k, "same", workers=1),
+            "auto (2 threads)": lambda: cl.convolve(x, k, "same", workers=2),
+        },
+        anchors=anchors,
+        compare=[
+            Compare(peers1, "auto", 1.0, "best peer, 1 thread"),
+            Compare(peers2, "auto (2 threads)", 1.5, "best peer, 2 threads (goal above 1 ms)"),
+        ],
+        threads={"auto (2 threads)": 2, **threads},
+        repeats=7,
+        budget_s=2.0,
+    )
+
+
+def _grid_cases(quick: bool) -> Iterator[Case]:
+    """The grid's cells, made one at a time (the 4096² float64 inputs alone would hold 2 GiB)."""
+    which = os.environ.get("CONVLENS_BENCH_GRID", "full")
+    if which == "off":
+        return
+    small = which == "quick" or quick
+    dtypes = ("float32",) if small else ("float32", "float64")
+    g1 = [(n, k) for n, k in GRID_1D if n <= 2**16] if small else GRID_1D
+    g2 = [(n, k) for n, k in GRID_2D if n <= 1024 and k <= 63] if small else GRID_2D
+    rng = np.random.default_rng(20261201)
+    for dt in dtypes:
+        for n, m in g1:
+            yield _grid_cell(rng.standard_normal(n).astype(dt), rng.standard_normal(m).astype(dt))
+        for n, m in g2:
+            yield _grid_cell(rng.standard_normal((n, n)).astype(dt), rng.standard_normal((m, m)).astype(dt))
+
+
+def cases(quick: bool) -> Iterator[Case]:
+    """Every engine case, made lazily so that one workload's arrays are freed before the next."""
+    yield from (_w1(quick), _w2(quick), _w3(quick))
+    yield from _auto_cases(quick)
+    yield from _grid_cases(quick)

@@ -1,12 +1,14 @@
-"""Fit the constants of the engine's cost model (``convlens/_engine/_cost.py``) on this machine.
+"""Refit every constant of the engine's cost model (``COST`` in ``convlens/_engine/_cost.py``).
 
-Usage: ``python -m benchmarks.calibrate``.  Times each method at one thread on a
-few shapes (CPU time, so a busy machine disturbs it little) and prints the
-least-squares per-operation costs to paste into ``COST``.
+Usage: ``python -m benchmarks.calibrate [--quick]``.  Times each method at one thread on a
+few shapes (CPU time, so a busy machine disturbs it little; the thread gain is wall time)
+and prints a complete ``COST = {...}`` table to paste over the one in ``_cost.py``.
+Only the ranking of methods matters, so ~30% accuracy is enough.
 """
 
 from __future__ import annotations
 
+import argparse
 import math
 import time
 
@@ -14,6 +16,7 @@ import numpy as np
 
 import convlens as cl
 from convlens import _backend as B
+from convlens._engine._cost import COST
 
 
 def cpu_time(fn, repeats: int = 5) -> float:
@@ -26,41 +29,129 @@ def cpu_time(fn, repeats: int = 5) -> float:
     return float(np.median(samples))
 
 
-def main() -> None:
-    rng = np.random.default_rng(0)
-    # FFT plan: t = a * V log2 V * transforms + b * V
-    rows, ts = [], []
-    for shape, k in [((256, 256), 15), ((1024, 1024), 31), ((2048, 2048), 31), ((1 << 20,), 301), ((64, 64, 64), 9)]:
-        x = rng.standard_normal(shape).astype(np.float32)
-        kern = rng.standard_normal((k,) * len(shape)).astype(np.float32)
-        plan = cl.Convolver(kern, shape, "same", method="fft", dtype=np.float32, workers=1)
-        vol = math.prod(B.fast_length(n + k - 1 - (k - 1) // 2) for n in shape)
-        rows.append([2 * vol * math.log2(vol), 3 * vol])
-        ts.append(cpu_time(lambda plan=plan, x=x: plan(x)))
-    from scipy.optimize import nnls
+def wall_time(fn, repeats: int = 5) -> float:
+    fn()
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return float(np.median(samples))
 
-    (a, b), _ = nnls(np.array(rows), np.array(ts))
-    for r, t in zip(rows, ts):
-        print(f"# measured {t * 1e3:.2f} ms, model {(a * r[0] + b * r[1]) * 1e3:.2f} ms")
-    print(f'"fft": {a:.2g},  # per point * log2(points) of one real transform')
-    print(f'"mem": {b:.2g},  # per point copied / multiplied')
-    # cv2 and ndimage direct: t = c * outputs * taps
-    x = rng.standard_normal((2048, 2048)).astype(np.float32)
+
+def _plan(shape, k, dtype=np.float32, method="fft", workers=1):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(dtype)
+    kern = rng.standard_normal((k,) * len(shape)).astype(dtype)
+    plan = cl.Convolver(kern, shape, "same", method=method, dtype=dtype, workers=workers)
+    return plan, x
+
+
+def _pair_cost(shape) -> float:
+    """CPU seconds per point * log2(points) of one r2c + c2r pair (per transform) at ``shape``."""
+    a = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    vol = math.prod(shape)
+    t = cpu_time(lambda: B.irfftn(B.rfftn(a, None, 1), None, shape[-1], 1))
+    return t / (2 * vol * math.log2(vol))
+
+
+def fit_fft(fit: dict, small: bool) -> None:
+    """fft, mem, big_nd / big_1d / big_points (out-of-cache slowdowns), f64, thread_gain."""
+    fit["fft"] = _pair_cost((256, 256))
+    buf = np.ones(1 << 22, np.complex64)
+    fit["mem"] = cpu_time(lambda: np.multiply(buf, buf, out=buf)) / buf.size / 2  # complex: 2 floats a point
+    fit["big_nd"] = _pair_cost((1024, 1024) if small else (4320, 4320)) / fit["fft"]
+    fit["big_1d"] = _pair_cost((1 << 20,) if small else (1 << 23,)) / fit["fft"]
+    fit["big_points"] = COST["big_points"]  # a cache boundary (L2 = 1 MiB / 4 B), not a fit
+    plan64, x64 = _plan((256, 256), 15, np.float64)
+    plan32, x32 = _plan((256, 256), 15, np.float32)
+    fit["f64"] = cpu_time(lambda: plan64(x64)) / cpu_time(lambda: plan32(x32))
+    big2 = ((1024, 1024), 31) if small else ((2048, 2048), 31)
+    plan2, x2 = _plan(*big2, workers=2)
+    plan1, x1 = _plan(*big2, workers=1)
+    fit["thread_gain"] = wall_time(lambda: plan2(x2)) / wall_time(lambda: plan1(x1))
+
+
+def fit_overlap_add(fit: dict) -> None:
+    """oa_1d_fft, oa_1d_mem, oa_nd_mem: measured over the whole-FFT model's prediction."""
+    a, b = fit["fft"], fit["mem"]
+    plan, x = _plan((1 << 20,), 301, method="overlap-add")
+    r = plan.recipe(np.float32)
+    vol = -(-(1 << 20) // (r.block_fft_len - 300)) * r.block_fft_len
+    t = cpu_time(lambda: plan(x))
+    fft_model = a * 2 * vol * math.log2(r.block_fft_len)
+    mem_model = b * 1.5 * vol
+    # split the measured time in the model's proportions: both factors scale by measured / model
+    fit["oa_1d_fft"] = t / (fft_model + mem_model)
+    fit["oa_1d_mem"] = 1.5 * t / (fft_model + mem_model)
+    plan, x = _plan((2048, 256), 9, method="overlap-add")
+    r = plan.recipe(np.float32)
+    blocks = -(-2048 // (r.block_fft_len - 8))
+    vol = blocks * r.block_fft_len * math.prod(r.lengths)
+    t = cpu_time(lambda: plan(x)) - a * 2 * vol * math.log2(r.block_fft_len * math.prod(r.lengths))
+    fit["oa_nd_mem"] = max(t, 0.0) / (b * vol)
+
+
+def fit_direct(fit: dict, small: bool) -> None:
+    """cv2, npconv, npconv_long, ndimage, taps: seconds per output * tap of each direct back end."""
+    rng = np.random.default_rng(1)
+    n = 1024 if small else 2048
+    x = rng.standard_normal((n, n)).astype(np.float32)
     cv = []
     for k in (3, 5, 7, 9):
         kern = rng.standard_normal((k, k)).astype(np.float32)
         cv.append(
             cpu_time(lambda kern=kern: cl.convolve(x, kern, "same", method="direct", workers=1)) / (x.size * k * k)
         )
-    print(f'"cv2": {np.median(cv):.2g},  # per output * kernel tap (float32)')
+    fit["cv2"] = float(np.median(cv))
+    line = rng.standard_normal(1 << 18).astype(np.float32)
+    short = [
+        cpu_time(lambda k=k: np.convolve(line, rng.standard_normal(k).astype(np.float32), "same")) / (line.size * k)
+        for k in (15, 31, 63)
+    ]
+    fit["npconv"] = float(np.median(short))
+    k_long = rng.standard_normal(1001).astype(np.float32)
+    t_long = cpu_time(lambda: np.convolve(line, k_long, "same"))
+    fit["npconv_long"] = max(t_long / line.size - 64 * fit["npconv"], 0.0) / (1001 - 64)
     x3 = rng.standard_normal((48, 48, 48)).astype(np.float32)
-    nd = []
-    for k in (3, 5):
-        kern = rng.standard_normal((k, k, k)).astype(np.float32)
-        nd.append(
-            cpu_time(lambda kern=kern: cl.convolve(x3, kern, "same", method="direct", workers=1)) / (x3.size * k**3)
-        )
-    print(f'"ndimage": {np.median(nd):.2g},  # per output * kernel tap')
+    k3 = rng.uniform(0.5, 1.5, (5, 5, 5)).astype(np.float32)  # no tiny taps: ndimage's path
+    fit["ndimage"] = cpu_time(lambda: cl.convolve(x3, k3, "same", method="direct", workers=1)) / (x3.size * 125)
+    xc = x3.astype(np.complex64)
+    fit["taps"] = cpu_time(lambda: cl.convolve(xc, k3, "same", method="direct", workers=1)) / (x3.size * 125)
+
+
+def fit_calls(fit: dict) -> None:
+    """call (fixed overhead of a tiny convolve) and channels_gemm (per channel pair * frequency)."""
+    x = np.ones(64, np.float32)
+    k = np.ones(3, np.float32)
+    fit["call"] = cpu_time(lambda: [cl.convolve(x, k, "same", method="fft") for _ in range(100)]) / 100
+    rng = np.random.default_rng(2)
+    xs = rng.standard_normal((4, 32, 64, 64)).astype(np.float32)
+    w = rng.standard_normal((32, 32, 7, 7)).astype(np.float32)
+    t = cpu_time(lambda: cl.convolve_channels(xs, w, method="fft", workers=1), repeats=3)
+    lens = [B.fast_length(64 + 3) for _ in range(2)]
+    vol = lens[0] * (lens[1] // 2 + 1)
+    fft_part = fit["fft"] * (4 * 32 + 32 * 32 + 4 * 32) * vol * 2 * math.log2(vol)
+    fit["channels_gemm"] = max(t - fft_part, 0.0) / (4 * 32 * 32 * vol)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.calibrate", description=__doc__)
+    p.add_argument("--quick", action="store_true", help="smaller shapes (a smoke test)")
+    args = p.parse_args(argv)
+    fit: dict[str, float] = {}
+    fit_fft(fit, args.quick)
+    fit_overlap_add(fit)
+    fit_direct(fit, args.quick)
+    fit_calls(fit)
+    missing = set(COST) - set(fit)
+    assert not missing, f"calibrate must refit every constant; missing {sorted(missing)}"
+    print("COST = {")
+    for name in COST:
+        value = fit[name]
+        text = f"{int(value)}" if name == "big_points" else f"{value:.3g}"
+        print(f'    "{name}": {text},  # was {COST[name]:.3g}')
+    print("}")
 
 
 if __name__ == "__main__":

@@ -375,7 +375,7 @@ def _channels_method(x_shape, w_shape, geom, groups, work, workers) -> str:
     direct = _cost.direct_cost(geom, cv2_path=cv2, workers=workers) * pairs
     fft_one = _cost.fft_cost(geom, explicit_pad=False, real=work.kind == "f", workers=workers)
     vol = math.prod(geom.out_shape)
-    fft = fft_one * (n * c_in + c_out * c_in_g + n * c_out) / 3 + 4e-10 * pairs * vol
+    fft = fft_one * (n * c_in + c_out * c_in_g + n * c_out) / 3 + _cost.COST["channels_gemm"] * pairs * vol
     return "direct" if direct < fft else "fft"
 
 

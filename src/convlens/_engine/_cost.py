@@ -14,32 +14,38 @@ from functools import lru_cache
 
 from .. import _backend as B
 from ._blocks import block_count, block_length
-from ._direct import HAVE_CV2
+from ._direct import HAVE_CV2, one_line
 from ._geometry import Geometry
 
-# Seconds per unit, float32, one thread (float64 costs ``_F64`` times more).
-# Fitted to CPU-time measurements on the reference machine; refit with benchmarks/calibrate.py.
+# Every constant of the model, in one table.  Seconds per unit are float32, one thread.
+# Fitted to CPU-time measurements on a 2-core Zen 4 machine; ``python -m benchmarks.calibrate``
+# refits and prints every entry.
 COST = {
     "fft": 1.0e-10,  # per point * log2(points) of one real transform, in cache
     "mem": 1.5e-9,  # per point and pass over memory (copies, products, overlap-add)
-    "cv2": 5.0e-11,  # per output * kernel tap, OpenCV filter2D
-    "cv2_dft_taps": 121,  # filter2D switches to a DFT of its own above about 11x11 taps
+    "cv2": 5.0e-11,  # per output * kernel tap, OpenCV filter2D (below its DFT switch)
+    "npconv": 1.0e-9,  # per output * kernel tap, numpy.convolve on one 1-D signal (k up to ~64)
+    "npconv_long": 2.0e-10,  # ... per output * tap beyond 64 taps (BLAS-like dot products)
     "ndimage": 9.7e-10,  # per output * kernel tap, scipy.ndimage.correlate
+    "taps": 3.0e-9,  # per output * kernel tap, the shifted multiply-add loop
     "call": 2e-5,  # fixed overhead of one call
+    "f64": 1.6,  # float64 (and exact-integer) work costs this much more than float32
+    "thread_gain": 0.6,  # 2 threads take this fraction of the 1-thread time of an FFT
+    "big_nd": 1.3,  # per-point slowdown of a whole 2-D/3-D transform beyond ``big_points``
+    "big_1d": 2.5,  # ... of one long 1-D transform (2**22 samples: 3.7x slower than overlap-add)
+    "big_points": 1 << 18,  # transforms larger than this leave the caches
+    "oa_1d_fft": 0.9,  # fused 1-D overlap-save: transform cost relative to the model
+    "oa_1d_mem": 1.5,  # ... and passes over memory per point
+    "oa_nd_mem": 2.0,  # N-d overlap-add: passes over memory per point
+    "channels_gemm": 4e-10,  # convolve_channels: per (channel pair * frequency) of the complex GEMM
 }
-_F64 = 1.6
-_THREAD_GAIN = 0.6  # 2 threads take ~0.6x the 1-thread time of an FFT
-# Whole-array transforms leave the caches: measured 1.3x slower per point in 2-D/3-D
-# beyond 2**18 points, and 2.5x for one long 1-D transform (2**22 samples with a 4096-tap
-# kernel: one whole-length FFT is 3.7x slower than blocked overlap-add).
-_BIG = 1 << 18
 
 
 def _penalty(lengths) -> float:
     vol = math.prod(lengths)
-    if vol <= _BIG:
+    if vol <= COST["big_points"]:
         return 1.0
-    return 2.5 if len(lengths) == 1 else 1.3
+    return COST["big_1d"] if len(lengths) == 1 else COST["big_nd"]
 
 
 def _batches(geom: Geometry):
@@ -57,7 +63,7 @@ def fft_cost(geom: Geometry, *, explicit_pad: bool, real: bool, cached_kernel: b
     transforms = (xb + ob + (0 if cached_kernel else kb)) * vol * math.log2(max(vol, 2)) * _penalty(lens)
     passes = (xb + ob) * vol * (2 if cached_kernel else 3)
     t = COST["fft"] * transforms * (1 if real else 2) + COST["mem"] * passes
-    return t * (_THREAD_GAIN if workers > 1 else 1.0) + COST["call"]
+    return t * (COST["thread_gain"] if workers > 1 else 1.0) + COST["call"]
 
 
 def overlap_add_cost(geom: Geometry, *, explicit_pad: bool, real: bool, block_axis: int, workers: int = 1) -> float:
@@ -76,24 +82,24 @@ def overlap_add_cost(geom: Geometry, *, explicit_pad: bool, real: bool, block_ax
     xb, _, ob = _batches(geom)
     one_d = not other
     logv = math.log2(max(L * math.prod(other), 2))
-    transforms = (xb + ob) * vol * logv * (0.9 if one_d else 1.0)
-    passes = (xb + ob) * vol * (1.5 if one_d else 2)
+    transforms = (xb + ob) * vol * logv * (COST["oa_1d_fft"] if one_d else 1.0)
+    passes = (xb + ob) * vol * (COST["oa_1d_mem"] if one_d else COST["oa_nd_mem"])
     t = COST["fft"] * transforms * (1 if real else 2) + COST["mem"] * passes
-    return t * (_THREAD_GAIN if workers > 1 else 1.0) + COST["call"]
+    return t * (COST["thread_gain"] if workers > 1 else 1.0) + COST["call"]
 
 
-def direct_cost(geom: Geometry, *, cv2_path: bool, workers: int = 1) -> float:
-    """Direct sums (OpenCV filter2D, or scipy.ndimage for what OpenCV cannot do)."""
+def direct_cost(geom: Geometry, *, cv2_path: bool, workers: int = 1, real: bool = True) -> float:
+    """A direct sum on the back end the direct path would use (see ``_direct``)."""
     out = math.prod(geom.out_shape)
     taps = geom.kernel_volume
-    if cv2_path and HAVE_CV2:
-        # filter2D switches to a DFT of its own for large kernels; its cost then grows like an FFT's
-        if taps <= COST["cv2_dft_taps"]:
-            return COST["cv2"] * out * taps + COST["call"]
-        # filter2D then runs a tiled DFT of its own: measured about 3x our one-shot FFT
-        # (300² ⊛ 300²: 52 ms against 12 ms), a little less for long 1-D signals.
-        return 3.0 * fft_cost(geom, explicit_pad=True, real=True, workers=workers)
-    return COST["ndimage"] * out * taps + COST["call"]
+    if cv2_path and HAVE_CV2:  # only below OpenCV's DFT switch (the recipe checks it)
+        return COST["cv2"] * out * taps + COST["call"]
+    if one_line(geom):
+        short = min(taps, 64)
+        per = COST["npconv"] * short + COST["npconv_long"] * (taps - short)
+        return out * per + COST["call"]
+    # real kernels usually go to ndimage; complex ones (and zero or tiny taps) to the tap loop
+    return COST["ndimage" if real else "taps"] * out * taps + COST["call"]
 
 
 def best_block_axis(geom: Geometry) -> int | None:
@@ -118,9 +124,9 @@ def estimate_costs(
     cached_kernel: bool = False,
 ) -> dict[str, float]:
     """Predicted seconds per method (lower is better)."""
-    scale = 1.0 if real and not exact_int else _F64
+    scale = 1.0 if real and not exact_int else COST["f64"]
     costs = {
-        "direct": direct_cost(geom, cv2_path=cv2_path, workers=workers) * (scale if cv2_path else 1.0),
+        "direct": direct_cost(geom, cv2_path=cv2_path, workers=workers, real=real) * (scale if cv2_path else 1.0),
         "fft": fft_cost(geom, explicit_pad=explicit_pad, real=real, cached_kernel=cached_kernel, workers=workers)
         * scale,
     }
