@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 def tolerance(work: np.dtype) -> float:
     """Score error a window may carry before it is recomputed locally (absolute, on a [-1, 1] scale)."""
-    return 1e-4 if np.dtype(work).itemsize <= 4 else 1e-8
+    return 1e-4 if np.dtype(work).itemsize <= 4 else 1e-7
 
 
 def plain_scores(tpl: Template, src, work, out, unsure, skip: int, slot: int, fft_workers: int, cache: bool) -> None:

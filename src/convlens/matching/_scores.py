@@ -107,6 +107,8 @@ def direct_scores(method: str, windows: np.ndarray, valid: np.ndarray | None, t:
     (k,) and the weight ``n1`` of each window's common valid pixels.  The accuracy
     of a window's score depends only on that window.
     """
+    if valid is None and (w == 1).all():
+        return _direct_unweighted(method, windows, t)
     x = windows.astype(np.float64)
     v = np.ones(x.shape[1:], bool) if valid is None else valid
     x = np.where(v, x, 0.0)
@@ -139,3 +141,32 @@ def direct_scores(method: str, windows: np.ndarray, valid: np.ndarray | None, t:
     else:
         flat = ((big == 0) & (small == 0)).all(axis=0) | ((t_big == 0) & (t_small == 0)).all(axis=0)
     return scores(method, q, flat), n1
+
+
+def _direct_unweighted(method: str, windows: np.ndarray, t: np.ndarray):
+    """:func:`direct_scores` without masks: the window sums as matrix products (BLAS), same formulas."""
+    x = windows.astype(np.float64)
+    P = x.shape[-1]
+    ci = x.mean(axis=-1)  # (C, k)
+    xs = x - ci[..., None]
+    tc = t.mean(axis=-1)  # (C,)
+    ts = t - tc[:, None]
+    C, k = ci.shape
+    q = {
+        "D": sum(xs[c] @ ts[c] for c in range(C)),
+        "B1": xs.sum(-1),
+        "Cc": np.einsum("ckp,ckp->ck", xs, xs),
+        "E1": np.broadcast_to(ts.sum(-1)[:, None], (C, k)),
+        "F": np.broadcast_to((ts * ts).sum(-1)[:, None], (C, k)),
+        "n1": float(P),
+        "n2": float(P),
+        "ci": ci,
+        "tc": np.broadcast_to(tc[:, None], (C, k)),
+    }
+    q["B2"], q["E2"] = q["B1"], q["E1"]
+    big, small = x.max(-1), x.min(-1)
+    if method in CENTRED:
+        flat = (big == small).all(axis=0) | bool((t.max(-1) == t.min(-1)).all())
+    else:
+        flat = ((big == 0) & (small == 0)).all(axis=0) | bool((t == 0).all())
+    return scores(method, q, flat), np.full(k, float(P))

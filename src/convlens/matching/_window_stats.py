@@ -83,9 +83,9 @@ def stats_error(energy: float, shape: Sequence[int]) -> float:
 
     The difference of prefix sums carries about ``eps * energy`` of the block
     (measured: at most 8 eps E on photos and noise, 2-D, windows 16² and 64²), grown
-    with the accumulation length; ``2 sqrt(sum(shape)) eps E`` leaves a margin.
+    with the accumulation length; ``max(sqrt(sum(shape)), 16) eps E`` leaves a margin.
     """
-    return 2.0 * math.sqrt(sum(int(s) for s in shape)) * EPS64 * energy
+    return max(math.sqrt(sum(int(s) for s in shape)), 16.0) * EPS64 * energy
 
 
 def fft_error(eps_work: float, energy: float, size: int, kernel_l1: float) -> float:
