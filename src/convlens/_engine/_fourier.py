@@ -257,11 +257,13 @@ def fourier_filter(
     # plan: FFT lengths, the extension that fills them, the response on that grid
     real = x.dtype.kind != "c"
     plan = _Spectral(x.shape, axes, boundary, pads, response, real, work, workers)
+    # refused before anything reads x (a broadcast view can be huge); non-finite data need twice that
+    working_set = math.prod(plan.spectrum_shape()) * np.dtype(work).itemsize * (4 if real else 3)
+    check_memory(working_set, f"fourier_filter of shape {x.shape}")
     report = nonfinite_report(x, "x")
     fill_bad = boundary == "constant" and not np.isfinite(fill_value)
-    spec_elems = math.prod(plan.spectrum_shape())
-    copies = (4 if real else 3) * (2 if report or fill_bad else 1)
-    check_memory(spec_elems * np.dtype(work).itemsize * copies, f"fourier_filter of shape {x.shape}")
+    if report or fill_bad:
+        check_memory(2 * working_set, f"fourier_filter of shape {x.shape} with non-finite values")
     if nan_policy == "raise" and (report or fill_bad):
         what = report or f"fill_value={fill_value!r} is non-finite"
         raise ValueError(what + " and nan_policy='raise'; use nan_policy='propagate' or 'interpolate' to accept them")
