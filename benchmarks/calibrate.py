@@ -121,10 +121,12 @@ def fit_direct(fit: dict, small: bool) -> None:
 
 
 def fit_calls(fit: dict) -> None:
-    """call (fixed overhead of a tiny convolve) and channels_gemm (per channel pair * frequency)."""
+    """call, call_fft (fixed overheads of a tiny convolve, direct and FFT) and channels_gemm (per channel pair * frequency)."""
     x = np.ones(64, np.float32)
     k = np.ones(3, np.float32)
-    fit["call"] = cpu_time(lambda: [cl.convolve(x, k, "same", method="fft") for _ in range(100)]) / 100
+    fit["call"] = cpu_time(lambda: [cl.convolve(x, k, "same", method="direct") for _ in range(100)]) / 100
+    t_fft = cpu_time(lambda: [cl.convolve(x, k, "same", method="fft") for _ in range(100)]) / 100
+    fit["call_fft"] = max(t_fft - fit["call"], 0.0)
     rng = np.random.default_rng(2)
     xs = rng.standard_normal((4, 32, 64, 64)).astype(np.float32)
     w = rng.standard_normal((32, 32, 7, 7)).astype(np.float32)

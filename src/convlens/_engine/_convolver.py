@@ -173,6 +173,9 @@ class Convolver:
         self.geometry: Geometry = make_geometry(shape, k_shape, norm_axes, mode)
         self.shape, self.mode, self.axes = shape, mode, norm_axes
         self._correlate = _correlate
+        # decided once, not per call (they cost microseconds that small inputs notice)
+        self._nonfinite_fill = self.boundary == "constant" and not np.isfinite(self.fill_value)
+        self._what = f"convolving shape {shape} with kernel {self.kernel.shape}"
         self._cached_kernel = _cached_kernel
         self._lock = threading.Lock()
         self._plans: dict[Recipe, object] = {}
@@ -261,7 +264,7 @@ class Convolver:
                 plan = _build_plan(self.kernel.astype(r.work, copy=False), r, self.workers)
                 check_memory(
                     plan.memory_estimate(),
-                    f"convolving shape {self.shape} with kernel {self.kernel.shape} ({r.method})",
+                    f"{self._what} ({r.method})",
                 )
                 plan.prepare()
                 self._plans[r] = plan
@@ -290,14 +293,14 @@ class Convolver:
         report = nonfinite_report(x) if x.dtype.kind in "fc" and not native and not deferred else None
         if report is not None and self.nan_policy == "raise":
             raise ValueError(report + _RAISE_HINT)
-        if self.nan_policy == "raise" and self.boundary == "constant" and not np.isfinite(self.fill_value):
+        if self.nan_policy == "raise" and self._nonfinite_fill:
             raise ValueError(
                 f"fill_value={self.fill_value!r} is non-finite and nan_policy='raise'; use a finite fill_value "
                 "or nan_policy='propagate' / 'interpolate'"
             )
         if r.exact:
             res = self._exact_integer(x, r)
-        elif report is not None or (self.boundary == "constant" and not np.isfinite(self.fill_value)):
+        elif report is not None or self._nonfinite_fill:
             res = self._nonfinite(x, r)  # non-finite samples in x, or in its constant extension
         else:
             if deferred:
@@ -315,7 +318,7 @@ class Convolver:
     def _run(self, a: np.ndarray, r: Recipe, *, padded: bool) -> np.ndarray:
         """Convolve x (``padded=False``) or x already extended by the boundary rule."""
         if r.method == "direct":
-            check_memory(r.direct_bytes, f"convolving shape {self.shape} with kernel {self.kernel.shape} (direct)")
+            check_memory(r.direct_bytes, self._what + " (direct)")
             if not padded and (self.boundary == "wrap" or (self.boundary == "constant" and self.fill_value != 0)):
                 a, padded = pad(a, self.geometry, self.boundary, self.fill_value), True
             return convolve_direct(

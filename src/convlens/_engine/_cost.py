@@ -29,6 +29,7 @@ COST = {
     "ndimage": 9.7e-10,  # per output * kernel tap, scipy.ndimage.correlate
     "taps": 3.0e-9,  # per output * kernel tap, the shifted multiply-add loop
     "call": 2e-5,  # fixed overhead of one call
+    "call_fft": 5e-5,  # ... and what an FFT path adds (buffers, padding, the kernel's spectrum, crops)
     "f64": 1.6,  # float64 (and exact-integer) work costs this much more than float32
     "thread_gain": 0.6,  # 2 threads take this fraction of the 1-thread time of an FFT
     "big_nd": 1.3,  # per-point slowdown of a whole 2-D/3-D transform beyond ``big_points``
@@ -63,7 +64,7 @@ def fft_cost(geom: Geometry, *, explicit_pad: bool, real: bool, cached_kernel: b
     transforms = (xb + ob + (0 if cached_kernel else kb)) * vol * math.log2(max(vol, 2)) * _penalty(lens)
     passes = (xb + ob) * vol * (2 if cached_kernel else 3)
     t = COST["fft"] * transforms * (1 if real else 2) + COST["mem"] * passes
-    return t * (COST["thread_gain"] if workers > 1 else 1.0) + COST["call"]
+    return t * (COST["thread_gain"] if workers > 1 else 1.0) + COST["call"] + COST["call_fft"]
 
 
 def overlap_add_cost(geom: Geometry, *, explicit_pad: bool, real: bool, block_axis: int, workers: int = 1) -> float:
@@ -85,7 +86,7 @@ def overlap_add_cost(geom: Geometry, *, explicit_pad: bool, real: bool, block_ax
     transforms = (xb + ob) * vol * logv * (COST["oa_1d_fft"] if one_d else 1.0)
     passes = (xb + ob) * vol * (COST["oa_1d_mem"] if one_d else COST["oa_nd_mem"])
     t = COST["fft"] * transforms * (1 if real else 2) + COST["mem"] * passes
-    return t * (COST["thread_gain"] if workers > 1 else 1.0) + COST["call"]
+    return t * (COST["thread_gain"] if workers > 1 else 1.0) + COST["call"] + COST["call_fft"]
 
 
 def direct_cost(geom: Geometry, *, cv2_path: bool, workers: int = 1, real: bool = True) -> float:

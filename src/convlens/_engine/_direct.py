@@ -112,11 +112,16 @@ def convolve_direct(
     ``line`` is :func:`one_line` of the geometry when the caller knows it already.
     """
     line = one_line(geom) if line is None else line
+    if line and not padded and boundary == "constant" and a.dtype == kernel.dtype and a.dtype.kind in "fc":
+        # zero extension (a non-zero fill arrives padded): numpy's full convolution, cropped.
+        # The common small-input case: kept free of any other work (per-call overhead).
+        g = geom.per_axis[0]
+        y = np.convolve(a.reshape(-1), kernel.reshape(-1))
+        return y[g.offset : g.offset + g.out_len].reshape(geom.out_shape)
     dtype = np.result_type(a.dtype, kernel.dtype)
     if dtype.kind not in "fc":
         dtype = np.dtype(np.float64)
     if not padded and boundary == "constant" and line:
-        # zero extension (a non-zero fill arrives padded): numpy's full convolution, cropped
         g = geom.per_axis[0]
         y = np.convolve(a.reshape(-1).astype(dtype, copy=False), kernel.reshape(-1).astype(dtype, copy=False))
         return y[g.offset : g.offset + g.out_len].reshape(geom.out_shape)
