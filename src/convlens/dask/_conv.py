@@ -101,7 +101,9 @@ def dask_convolve(x, kernel, mode, axes, boundary, fill_value, method, nan_polic
     rdt = region_dtype(x.dtype, boundary, check.fill_value)
     # the output dtype, from the engine itself on a one-output problem of the same dtypes
     tiny = tuple(k.shape[ax] if ax in axes else 1 for ax in range(x.ndim))
-    out_dtype = _convolve_np(np.zeros(tiny, rdt), k, "valid", axes=axes, method="direct", workers=1).dtype
+    # (fft: a direct sum of one output with a large kernel goes through ndimage, which then needs
+    # memory for its offset tables in proportion to kernel size squared)
+    out_dtype = _convolve_np(np.zeros(tiny, rdt), k, "valid", axes=axes, method="fft", workers=1).dtype
     specs = halo_specs(x, geometry, boundary, mode, k.shape)
     name = f"convlens-{fname}-" + tokenize(x.name, k, mode, axes, boundary, fill_value, method, nan_policy, workers)
     plans: dict = {}  # (region shape, kernel slice) -> graph key of its plan
