@@ -181,3 +181,23 @@ def test_repeated_calls_reuse_the_recipe_but_not_the_kernel(rng):
     # a fill of 0.5 and of np.float64(0.5) promote differently: distinct templates
     assert convolve(x, np.ones(3, np.float32), fill_value=0.5).dtype == np.float32
     assert convolve(x, np.ones(3, np.float32), fill_value=np.float64(0.5)).dtype == np.float64
+
+
+def test_calibrate_refits_every_cost_constant():
+    # the cost model's constants live in one table, and benchmarks/calibrate.py fits each of them
+    import ast
+    from pathlib import Path
+
+    from convlens._engine._cost import COST
+
+    src = (Path(__file__).resolve().parents[1] / "benchmarks" / "calibrate.py").read_text()
+    fitted = {
+        node.slice.value
+        for node in ast.walk(ast.parse(src))
+        if isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "fit"
+        and isinstance(node.slice, ast.Constant)
+        and isinstance(node.ctx, ast.Store)
+    }
+    assert set(COST) == fitted

@@ -204,7 +204,7 @@ class Convolver:
             kernel = np.conj(kernel) if kernel.dtype.kind == "c" else kernel
         new = object.__new__(Convolver)
         new.__dict__.update(self.__dict__)
-        new.kernel, new._lock, new._plans = kernel, threading.Lock(), {}
+        new.kernel, new._lock, new._plans, new._recipes = kernel, threading.Lock(), {}, dict(self._recipes)
         return new
 
     # -- pickling: the cache of spectra and the lock are rebuilt lazily ----------------------
@@ -236,9 +236,11 @@ class Convolver:
     def recipe(self, x_dtype: np.dtype, *, explicit_pad: bool | None = None, method: str | None = None) -> Recipe:
         """The (cached) recipe for inputs of ``x_dtype``; ``explicit_pad``/``method`` override for sub-steps."""
         if explicit_pad is None and method is None:
-            r = self._recipes.get(x_dtype)  # recipes are immutable: a racing thread at worst builds one twice
+            r = self._recipes.get(x_dtype)
             if r is None:
-                r = self._recipes[x_dtype] = self.recipe(x_dtype, explicit_pad=self._needs_pad_fft)
+                r = self.recipe(x_dtype, explicit_pad=self._needs_pad_fft)
+                with self._lock:  # the only per-dtype state: written under the lock
+                    self._recipes.setdefault(x_dtype, r)
             return r
         fill = self.fill_value if self.boundary == "constant" else 0
         out_dtype, work, exact = _result_dtypes(np.dtype(x_dtype), self.kernel.dtype, fill)
