@@ -11,8 +11,10 @@ import pytest
 from convlens._validation import (
     DTYPE_TABLE,
     InsufficientMemoryError,
+    OptionKindError,
     as_work,
     check_alloc,
+    check_choice,
     check_float,
     check_int,
     check_positive_int,
@@ -88,6 +90,17 @@ def test_check_float_lets_infinity_through_only_when_asked():
     assert check_float("t", math.inf, finite=False) == math.inf
     with pytest.raises(ValueError):
         check_float("t", math.nan, finite=False)
+
+
+def test_check_choice():
+    assert check_choice("mode", "same", ("full", "same")) == "same"
+    with pytest.raises(ValueError, match=r"^mode must be one of 'full', 'same'; got 'Same'$") as info:
+        check_choice("mode", "Same", ("full", "same"))
+    assert not isinstance(info.value, TypeError)
+    for wrong_kind in (3, None, ["same"]):
+        with pytest.raises(TypeError, match=r"^mode must be one of 'full', 'same'; got ") as info:
+            check_choice("mode", wrong_kind, ("full", "same"))
+        assert isinstance(info.value, OptionKindError) and isinstance(info.value, ValueError)
 
 
 # --------------------------------------------------------------------------- shapes, spacings, seeds

@@ -33,6 +33,9 @@ Exception hierarchy
 ``TypeError``
     wrong kinds of arguments (non-numeric dtypes, non-integer axes, a float
     where an integer is needed, ``longdouble`` data...).
+
+    ``OptionKindError`` (also a ``ValueError``): an option that is not a
+    string at all (``mode=3``).
 """
 
 from __future__ import annotations
@@ -56,6 +59,14 @@ class InsufficientMemoryError(MemoryError, ValueError):
     """A computation was refused because its estimated memory use is too large."""
 
 
+class OptionKindError(TypeError, ValueError):
+    """An option given as something other than a string (``mode=3``): a TypeError by the error rule.
+
+    Also a ValueError, as every refused option was before the rule, so that
+    ``except ValueError`` written against older releases still catches it.
+    """
+
+
 # --------------------------------------------------------------------------- scalars and options
 
 
@@ -67,7 +78,8 @@ def check_choice(name: str, value: Any, allowed: Sequence[str]) -> str:
     """Return ``value`` if it is one of ``allowed``, else raise a ValueError naming ``name``."""
     if not isinstance(value, str) or value not in allowed:
         options = ", ".join(repr(a) for a in allowed)
-        raise ValueError(f"{name} must be one of {options}; got {value!r}")
+        error = ValueError if isinstance(value, str) else OptionKindError
+        raise error(f"{name} must be one of {options}; got {value!r}")
     return value
 
 
