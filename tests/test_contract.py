@@ -340,6 +340,9 @@ KIND_CASES = [
     ("PatchWhitener", "whiten", "size", lambda: whiten.PatchWhitener(2.5).fit(X8)),
     ("PatchWhitener n_patches", "whiten", "n_patches", lambda: whiten.PatchWhitener(3, n_patches=10.5).fit(X8)),
     ("pca_whiten", "whiten", "n_components", lambda: whiten.pca_whiten(X8, n_components="2")),
+    ("log_spectrum", "spectrum", "window", lambda: spectrum.log_spectrum(X8, window=3)),
+    ("convolve mode", "engine", "mode", lambda: cl.convolve(S64, S64[:3], mode=3)),
+    ("keep_frequencies transform", "compress", "transform", lambda: compress.keep_frequencies(X8, 0.5, transform=None)),
 ]
 
 KIND_XFAIL: dict[str, str] = {
