@@ -28,7 +28,7 @@ def camera():
 
 
 def reference(x, kernel, boundary="constant", fill_value=0.0):
-    """DESIGN.md's definition of a 'same' convolution with a boundary, computed by scipy."""
+    """The engine contract's 'same' convolution with a boundary (docs/architecture.md), computed by scipy."""
     kernel = np.asarray(kernel)
     widths = [(s - 1 - (s - 1) // 2, (s - 1) // 2) for s in kernel.shape]
     options = {"constant_values": fill_value} if boundary == "constant" else {}
