@@ -97,6 +97,13 @@ def test_longdouble_is_refused_not_narrowed(rng, what):
         match_template(image, t)
 
 
+def test_find_peaks_refuses_longdouble_scores():
+    if np.dtype(np.longdouble).itemsize <= 8:
+        pytest.skip("longdouble is float64 on this platform")
+    with pytest.raises(TypeError, match="scores has dtype float128"):
+        find_peaks(np.zeros(5, np.longdouble))
+
+
 @pytest.mark.parametrize(
     ("call", "exc", "match"),
     [

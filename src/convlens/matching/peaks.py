@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validation import check_array, check_float, check_int
+from .._validation import check_array, check_float, check_int, result_dtype
 
 __all__ = ["Peaks", "find_peaks"]
 
@@ -143,7 +143,8 @@ def find_peaks(
     Raises
     ------
     TypeError
-        ``n`` or ``min_distance`` not integers, ``threshold`` not a number.
+        ``n`` or ``min_distance`` not integers, ``threshold`` not a number,
+        ``longdouble`` scores (refused rather than narrowed).
     ValueError
         ``n`` or ``min_distance`` below 1, an empty or complex score map.
 
@@ -157,6 +158,7 @@ def find_peaks(
     (array([2, 6]), array([2.136, 6.5  ]), array([0.9, 0.8]))
     """
     s = check_array("scores", scores, allow_complex=False)
+    result_dtype(s.dtype, allow_complex=False, name="scores")  # longdouble refused, not narrowed
     n = check_int("n", n, minimum=1)
     dist = _check_min_distance(min_distance, s.ndim)
     if threshold is not None:
