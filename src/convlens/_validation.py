@@ -11,9 +11,9 @@ The rules (``docs/architecture.md`` explains them with examples):
   raises ``TypeError``; a value of the right kind but outside what is allowed
   raises ``ValueError``.  Both messages name the argument, show the value and
   say what is allowed: :func:`check_int`, :func:`check_positive_int`,
-  :func:`check_float`, :func:`check_shape`, :func:`check_choice`,
-  :func:`check_array`, :func:`check_axes`, :func:`check_scalar`,
-  :func:`check_finite`.
+  :func:`check_float`, :func:`check_shape`, :func:`check_spacing`,
+  :func:`check_rng`, :func:`check_choice`, :func:`check_array`,
+  :func:`check_axes`, :func:`check_scalar`, :func:`check_finite`.
 * **dtypes** -- :data:`DTYPE_TABLE` and :func:`result_dtype`: which input dtypes
   are kept, which are computed wider and returned in their own dtype, which are
   refused.  Outputs are always in native byte order.
