@@ -7,6 +7,7 @@ layer.
 
 * :func:`check_finite_input` - NaN/inf refused with the lenses' one hint.
 * :func:`check_gray` - a finite 2-D grey image (a colour image gets a hint).
+* :func:`check_kernel` - a finite kernel, of the data's number of dimensions.
 * :func:`analysis_window` / :func:`windowed` - cached analysis windows for spectra.
 """
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from ._validation import check_array, check_finite
 
-__all__ = ["FILL_HINT", "WINDOWS", "analysis_window", "check_finite_input", "check_gray", "windowed"]
+__all__ = ["FILL_HINT", "WINDOWS", "analysis_window", "check_finite_input", "check_gray", "check_kernel", "windowed"]
 
 WINDOWS = ("none", "hann", "radial")
 FILL_HINT = "fill them first, e.g. with convlens.convolve(..., nan_policy='interpolate')"
@@ -48,6 +49,18 @@ def check_gray(name: str, image, *, allow_complex: bool = False, finite: bool = 
     if finite:
         check_finite_input(name, image)
     return image
+
+
+def check_kernel(name: str, kernel, *, ndim: int | None = None, allow_complex: bool = True) -> np.ndarray:
+    """A finite kernel array; with ``ndim``, one with as many dimensions as the data it is applied to."""
+    k = check_array(name, kernel, allow_complex=allow_complex)
+    check_finite(name, k)
+    if ndim is not None and k.ndim != ndim:
+        raise ValueError(
+            f"{name} must have as many dimensions as x ({ndim}); got shape {k.shape} "
+            "(add size-1 axes, e.g. kernel[..., None] for a colour image)"
+        )
+    return k
 
 
 @lru_cache(maxsize=4)

@@ -24,6 +24,7 @@ import numpy as np
 
 from . import _backend as B
 from ._engine import convolve
+from ._lens_common import check_kernel
 from ._validation import (
     BOUNDARIES,
     check_alloc,
@@ -41,19 +42,6 @@ __all__ = ["Convergence", "convergence", "monte_carlo_convolve"]
 # Pixels per block: the ~12 temporaries of a block stay in the L2 cache (measured: 2**15
 # is ~1.5x faster than whole-image temporaries on a 2048**2 image).
 _BLOCK = 1 << 15
-
-
-def _check_kernel(kernel, ndim: int) -> np.ndarray:
-    k = check_array("kernel", kernel)
-    if not np.all(np.isfinite(k)):
-        bad = int(np.count_nonzero(~np.isfinite(k)))
-        raise ValueError(f"kernel must be finite; got {bad} NaN or infinite entries")
-    if k.ndim != ndim:
-        raise ValueError(
-            f"kernel must have as many dimensions as x ({ndim}); got shape {k.shape} "
-            "(add size-1 axes, e.g. kernel[..., None] for a colour image)"
-        )
-    return k
 
 
 def _alias_table(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -173,7 +161,7 @@ def monte_carlo_convolve(
     [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
     """
     x = check_array("x", x)
-    k = _check_kernel(kernel, x.ndim)
+    k = check_kernel("kernel", kernel, ndim=x.ndim)
     samples = check_positive_int("samples", samples)
     boundary = check_choice("boundary", boundary, BOUNDARIES)
     check_scalar("fill_value", fill_value)
@@ -306,7 +294,7 @@ def convergence(
     -0.5
     """
     x = check_array("x", x)
-    k = _check_kernel(kernel, x.ndim)
+    k = check_kernel("kernel", kernel, ndim=x.ndim)
     try:
         counts = [check_positive_int("samples_list entries", s) for s in samples_list]
     except TypeError:
