@@ -284,3 +284,39 @@ def test_locate_unique_match_is_confident(rng):
     song = rng.standard_normal(20_000)
     loc = locate(song + 0.1 * rng.standard_normal(20_000), song[5000:6000], 1000)
     assert loc.sample == 5000 and loc.confidence > 0.8
+
+
+def _weighted_loop(image, template, w, method, min_overlap):
+    """Scores by a loop over placements: weights w on the pixels valid in the window (NaN = invalid)."""
+    out_shape = tuple(n - m + 1 for n, m in zip(image.shape, template.shape))
+    out = np.empty(out_shape)
+    for pos in np.ndindex(*out_shape):
+        win = image[tuple(slice(p, p + m) for p, m in zip(pos, template.shape))]
+        v = np.isfinite(win)
+        a = np.where(v, w, 0.0)
+        if a.sum() < min_overlap * w.sum() or not (a > 0).any():
+            out[pos] = np.nan if method.startswith("sqdiff") else 0.0
+            continue
+        i, t, b = np.where(v, win, 0.0), template, a * a
+        ib, tb = (a * i).sum() / a.sum(), (a * t).sum() / a.sum()
+        vi, vt = (b * (i - ib) ** 2).sum(), (b * (t - tb) ** 2).sum()
+        ii, tt = (b * i * i).sum(), (b * t * t).sum()
+        out[pos] = {
+            "zncc": (b * (i - ib) * (t - tb)).sum() / np.sqrt(vi * vt),
+            "ccoeff": (b * (i - ib) * (t - tb)).sum(),
+            "ncc": (b * i * t).sum() / np.sqrt(ii * tt),
+            "ccorr": (b * i * t).sum(),
+            "sqdiff": (b * (i - t) ** 2).sum(),
+            "sqdiff_normed": (b * (i - t) ** 2).sum() / np.sqrt(ii * tt),
+        }[method]
+    return out
+
+
+@pytest.mark.parametrize("method", list(CV2))
+def test_weights_with_nan_pixels_equal_a_loop(rng, method):
+    image = rng.standard_normal((18, 21)) + 0.5
+    image[rng.random(image.shape) < 0.15] = np.nan
+    template = rng.standard_normal((5, 4))
+    w = rng.random(template.shape) + 0.1
+    got = match_template(image, template, method=method, mask=w, min_overlap=0.4)
+    assert_close(got, _weighted_loop(image, template, w, method, 0.4), rel=1e-9)
