@@ -120,14 +120,24 @@ def test_template_mask_equals_cv2_mask(rng, method):
     assert_close(got, ref, rel=REF_TOL)
 
 
-@pytest.mark.parametrize("method", ["zncc", "ccorr", "sqdiff", "ncc", "ccoeff"])
+@pytest.mark.parametrize("method", list(CV2_METHODS))
 def test_colour_channels_equal_cv2(rng, method):
     image = rng.random((40, 45, 3)).astype(np.float32)
     template = image[12:21, 3:16].copy()
     ref = cv2.matchTemplate(image, template, CV2_METHODS[method])
     got = match_template(image, template, method=method, channel_axis=-1)
-    assert_close(got, ref, rel=REF_TOL)
-    assert np.unravel_index(got.argmax() if method != "sqdiff" else got.argmin(), got.shape) == (12, 3)
+    assert_close(cv2_unmasked(method, got), ref, rel=REF_TOL)
+    best = got.argmin() if method.startswith("sqdiff") else got.argmax()
+    assert np.unravel_index(best, got.shape) == (12, 3)
+
+
+@pytest.mark.parametrize("method", list(CV2_METHODS))
+def test_uint8_every_method_equals_cv2(rng, method):
+    image = rng.integers(0, 256, (50, 60), dtype=np.uint8)
+    template = image[10:22, 30:45].copy()
+    got = match_template(image, template, method=method)
+    ref = cv2.matchTemplate(image, template, CV2_METHODS[method])
+    assert_close(cv2_unmasked(method, got), ref, rel=REF_TOL)
 
 
 @pytest.mark.parametrize("offset", [0.0, 5.0, 100.0])
