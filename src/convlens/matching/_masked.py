@@ -71,7 +71,7 @@ def masked_scores(tpl: Template, src, valid, work, out, unsure, skip: int, slot,
     e_b = fft_error(EPS64, energy, size, float(tpl._k_w2.sum()))
     e_cc = fft_error(EPS64, quartic, size, float(tpl._k_w2.sum()))
     e_cc = max(e_cc, stats_error(energy, valid.shape))
-    e_d = fft_error(EPS64, energy, size, float(np.abs(tpl._k_D).sum()))
+    e_d = fft_error(EPS64, energy, size, tpl._l1["D"])
     t_energy = tpl._vt if tpl.method in CENTRED else tpl._tt
     tol = tolerance(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):

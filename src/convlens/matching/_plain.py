@@ -42,7 +42,7 @@ def plain_scores(tpl: Template, src, work, out, unsure, skip: int, slot: int, ff
     t_energy = tpl._vt if tpl.method in CENTRED else tpl._tt
     if fast:  # the unit kernel: template energy 1
         t_energy = 1.0
-    e_fft = fft_error(eps, energy, size, float(np.abs(kernel).sum()))
+    e_fft = fft_error(eps, energy, size, tpl._l1["unit" if fast else "D"])
     thr = unsure_threshold(e_fft, stats_error(energy, xs.shape[1:]), t_energy, tolerance(work))
     if fast:
         block = _fast_zncc_block(tpl, read, D, work, out, unsure, skip, thr)

@@ -150,6 +150,7 @@ class Template:
         # zero-mean template scaled to a unit variance-sum (the fast zncc path)
         self._t_scale = math.sqrt(max(self._vt, np.finfo(np.float64).tiny))
         self._k_unit = ts / self._t_scale
+        self._l1 = {"D": float(np.abs(self._k_D).sum()), "unit": float(np.abs(self._k_unit).sum())}
         amp = float(np.abs(t64).max())
         if self.method == "zncc" and self._vt <= self._W2 * (64 * EPS64 * amp) ** 2:
             raise ValueError(
