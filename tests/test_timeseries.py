@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import linalg, ndimage, stats
-from statsmodels.tsa.arima_process import arma2ar, arma2ma, arma_acf, arma_acovf, arma_generate_sample
+from scipy import ndimage, stats
+from statsmodels.tsa.arima_process import arma2ar, arma2ma, arma_acf, arma_generate_sample
 from statsmodels.tsa.statespace.tools import diff as sm_diff
 
 from conftest import assert_close
@@ -19,8 +17,6 @@ from convlens.timeseries import (
     arma_to_ar_kernel,
     arma_to_ma_kernel,
     difference,
-    fit_arima,
-    forecast_arima,
     integrate,
     local_ar_features,
     moving_average,
@@ -225,114 +221,6 @@ def test_simulate_bad_input(rng):
         simulate_arma([1, -1.01], [1], 10, rng=rng)
 
 
-# --------------------------------------------------------------------------- ARIMA forecasts
-
-
-def _statsmodels_fit(y, order, trend):
-    from statsmodels.tsa.arima.model import ARIMA
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # statsmodels' start-parameter and convergence chatter
-        return ARIMA(y, order=order, trend=trend).fit()
-
-
-@pytest.mark.parametrize(
-    ("name", "order", "trend"), [("sunspots", (2, 0, 1), "c"), ("sunspots", (3, 0, 2), "c"), ("co2", (2, 1, 1), "n")]
-)
-def test_forecast_equals_statsmodels_on_long_series(name, order, trend):
-    y = load_series(name)
-    res = _statsmodels_fit(y, order, trend)
-    ref = res.get_forecast(24)
-    fc = forecast_arima(y, order, res.params, 24, trend=trend)
-    assert_close(fc.mean, ref.predicted_mean, rel=1e-6)
-    assert_close(fc.conf_int(), ref.conf_int(alpha=0.05), rel=1e-6)
-    assert_close(fc.conf_int(0.2), ref.conf_int(alpha=0.2), rel=1e-6)
-    assert np.all(fc.truncation_bound <= 1e-6 * np.abs(fc.mean))
-
-
-def test_forecast_on_short_series_is_within_its_truncation_bound():
-    y = load_series("nile")
-    res = _statsmodels_fit(y, (1, 1, 1), "n")
-    fc = forecast_arima(y, (1, 1, 1), res.params, 10)
-    gap = np.abs(fc.mean - res.forecast(10))
-    assert np.all(fc.truncation_bound > 0), "the MA root near 1 leaves a tail beyond 99 samples"
-    assert np.all(gap <= fc.truncation_bound)
-    assert np.all(fc.truncation_bound < 0.01 * fc.mean), "the bound should be informative, not huge"
-
-
-def _exact_forecast(y, order, params, steps):
-    """Best linear predictor given the finite history, by a Toeplitz solve (d = 0 or 1, no constant)."""
-    p, d, q = order
-    w = np.diff(y) if d else y
-    n = w.size
-    g = arma_acovf(np.r_[1, -params[:p]], np.r_[1, params[p : p + q]], nobs=n + steps, sigma2=params[-1])
-    weights = linalg.solve_toeplitz(g[:n], w)
-    w_hat = np.array([g[n - 1 + h - np.arange(n)] @ weights for h in range(1, steps + 1)])
-    return y[-1] + np.cumsum(w_hat) if d else w_hat
-
-
-@pytest.mark.parametrize(
-    ("order", "theta", "n", "steps"),
-    [
-        ((0, 1, 1), -0.95, 200, 5),  # exact Var R from the tail coefficients
-        ((0, 1, 1), -0.999, 300, 200),  # long tail: the cheap sum|A| bound
-        ((1, 0, 1), -0.999, 4500, 10),  # long history: w' Gamma^-1 w bounded by the spectral density
-    ],
-)
-def test_truncation_bound_holds_against_the_exact_predictor(order, theta, n, steps):
-    phi = [0.5] if order[0] else []
-    x = simulate_arma(phi, [theta], n, convention="coefficients", rng=5, burnin=500)
-    y = np.cumsum(x) if order[1] else x
-    params = np.array([*phi, theta, 2.0])
-    fc = forecast_arima(y, order, params, steps)
-    gap = np.abs(fc.mean - _exact_forecast(y, order, params, steps))
-    assert np.all(fc.truncation_bound > 0)
-    assert np.all(gap <= fc.truncation_bound)
-
-
-def test_forecast_hand_case_ar1():
-    y = np.array([2.0, -1.0, 0.5, 4.0])
-    fc = forecast_arima(y, (1, 0, 0), [0.5, 2.0], 3)
-    assert_close(fc.mean, 4.0 * 0.5 ** np.arange(1, 4))
-    assert_close(fc.se, np.sqrt(2.0 * np.cumsum(0.25 ** np.arange(3))))
-    np.testing.assert_array_equal(fc.truncation_bound, 0.0)  # a pure AR(1) needs one past value only
-
-
-def test_forecast_random_walk_with_ma_and_fit_helper(rng):
-    y = np.cumsum(simulate_arma([1, -0.4], [1, 0.3], 600, rng=rng))
-    params = fit_arima(y, (1, 1, 1))
-    res = _statsmodels_fit(y, (1, 1, 1), "n")
-    assert_close(params, res.params, rel=1e-8)
-    before = y.copy()
-    fc = forecast_arima(y, (1, 1, 1), params, 15)
-    np.testing.assert_array_equal(y, before)
-    assert_close(fc.mean, res.forecast(15), rel=1e-6)
-
-
-@pytest.mark.parametrize(
-    ("series", "order", "params", "kwargs", "match"),
-    [
-        ([1.0, np.nan, 2.0, 3, 4, 5], (1, 0, 0), [0.5, 1], {}, r"series must be finite; got 1 NaN .* index 1"),
-        (np.arange(5.0), (2, 1, 2), [0.1, 0.1, 0.1, 0.1, 1], {}, r"series is too short for order \(2, 1, 2\)"),
-        (np.arange(20.0), (1, 0, 0), [1.5, 1], {}, r"params \(AR part\) is not stationary.*0.6667"),
-        (np.arange(20.0), (0, 0, 1), [-1.0, 1], {}, r"params \(MA part\) is not invertible"),
-        (np.arange(20.0), (1, 0, 1), [0.5, 1], {}, r"params must have 3 entries \(ar.L1, ma.L1, sigma2"),
-        (np.arange(20.0), (1, 0, 0), [0.5, 0.0], {}, "sigma2 .* must be > 0"),
-        (np.arange(20.0), (1, 1, 0), [5.0, 0.5, 1], {"trend": "c"}, "trend='c' needs d = 0"),
-        (np.arange(20.0), (1, 0, 0), [0.5, 1], {"steps": 0}, "steps must be an integer >= 1"),
-        (np.arange(20.0), (1, 0, 0), [0.5, 1], {"alpha": 1.5}, r"alpha must be a number in \(0, 1\)"),
-    ],
-)
-def test_forecast_bad_input(series, order, params, kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        forecast_arima(series, order, params, **kwargs)
-
-
-def test_forecast_bad_order_type():
-    with pytest.raises(TypeError, match=r"order must be a tuple \(p, d, q\)"):
-        forecast_arima(np.arange(10.0), (1, 0), [0.5, 1])
-
-
 # --------------------------------------------------------------------------- local AR features
 
 
@@ -375,3 +263,39 @@ def test_inputs_are_never_modified(rng):
     local_ar_features(eta, [0.5, 0.5])
     np.testing.assert_array_equal(x, kept[0])
     np.testing.assert_array_equal(eta, kept[1])
+
+
+# --------------------------------------------------------------------------- dtype rule and argument kinds
+
+
+@pytest.mark.parametrize("dt", [">f4", "<f4", ">f8", "f2", "i2", "u1", "?"])
+def test_dtype_rule_and_native_byte_order(dt):
+    x = (np.arange(12) % 5).astype(dt)
+    ma = moving_average(x, 3)
+    assert ma.dtype == (np.float32 if dt.endswith("f4") else np.float64)  # float32 kept, the rest in float64
+    assert_close(ma, moving_average(x.astype(np.float64), 3), np.float32)
+    dx = difference(x, 1)
+    assert dx.dtype.isnative and dx.dtype.byteorder in "=|"
+    want = np.diff(x.astype(np.int64)) if x.dtype.kind in "biu" else np.diff(x.astype(x.dtype.newbyteorder("=")))
+    np.testing.assert_array_equal(dx, want)
+    back = integrate(dx, x[:1], 1)
+    assert back.dtype.isnative
+    np.testing.assert_array_equal(back, x.astype(back.dtype))
+
+
+@pytest.mark.parametrize(
+    ("call", "exc"),
+    [
+        (lambda: difference([1.0, 2, 3], 1.5), TypeError),
+        (lambda: difference([1.0, 2, 3], -1), ValueError),
+        (lambda: moving_average([1.0, 2, 3], 2.5), TypeError),
+        (lambda: moving_average([1.0, 2, 3], 0), ValueError),
+        (lambda: simulate_arma([1, -0.5], [1], 2.5), TypeError),
+        (lambda: simulate_arma([1, -0.5], [1], 0), ValueError),
+        (lambda: arma_to_ma_kernel([1, -0.5], [1], "8"), TypeError),
+        (lambda: arma_to_ma_kernel([1, -0.5], [1], 0), ValueError),
+    ],
+)
+def test_wrong_kind_is_type_error_wrong_value_is_value_error(call, exc):
+    with pytest.raises(exc):
+        call()
