@@ -456,3 +456,17 @@ def test_torch_tensors_are_pointed_to_the_torch_adapter():
     torch = pytest.importorskip("torch")
     with pytest.raises(TypeError, match=r"^x is a torch tensor.*convlens\.torch"):
         convolve(torch.ones(5), np.ones(2))
+
+
+@pytest.mark.parametrize(
+    ("name", "call"),
+    [
+        ("convolve", lambda x, k: convolve(x, k, "same", method="fft")),
+        ("correlate", lambda x, k: correlate(x, k, "same", method="fft")),
+        ("Convolver", lambda x, k: Convolver(k, x.shape, "same", method="fft", dtype=np.float32)),
+    ],
+)
+def test_memory_refusal_names_the_function_called(name, call):
+    huge = np.broadcast_to(np.float32(1), (200_000, 200_000))
+    with pytest.raises(InsufficientMemoryError, match=rf"^{name}: convolving shape \(200000, 200000\)"):
+        call(huge, np.ones((3000, 3000), np.float32))

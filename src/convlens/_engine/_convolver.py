@@ -175,7 +175,9 @@ class Convolver:
         self._correlate = _correlate
         # decided once, not per call (they cost microseconds that small inputs notice)
         self._nonfinite_fill = self.boundary == "constant" and not np.isfinite(self.fill_value)
-        self._what = f"convolving shape {shape} with kernel {self.kernel.shape}"
+        # memory refusals name the public function the user called
+        who = "Convolver" if _cached_kernel else ("correlate" if _correlate else "convolve")
+        self._what = f"{who}: convolving shape {shape} with kernel {self.kernel.shape}"
         self._cached_kernel = _cached_kernel
         self._lock = threading.Lock()
         self._plans: dict[Recipe, object] = {}
