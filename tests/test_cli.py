@@ -38,6 +38,7 @@ def files(tmp_path_factory):
     io.write_image(folder / "face.png", astronaut[50:143, 55:148])
     np.save(folder / "cube.npy", np.zeros((4, 5, 6)))
     (folder / "broken.png").write_bytes(b"not a PNG at all")
+    (folder / "folder.png").mkdir()  # a folder whose name looks like an image
     return folder
 
 
@@ -358,7 +359,6 @@ def test_report_calls_build(monkeypatch, tmp_path, capsys):
         (["filter", "low", "{f}/camera.png", "{t}/o.png", "--cutoff", "0.7"], "cutoff must be in (0, 0.5]"),
         (["compress", "{f}/camera.png", "{t}/o.png", "--fraction", "1.5"], "fraction"),
         (["compress", "{f}/camera.png", "{t}/o.wav", "--fraction", "0.5"], "unsupported output format"),
-        (["diffuse", "{f}/camera.png", "{t}/o.png", "--time", "-1"], "t must be"),
         (["orientation", "{f}/cube.npy"], "2-D grey image"),
         (["orientation", "{f}/broken.png"], "broken.png: cannot read it as image"),
         (["gaussian", "{f}/broken.png", "{t}/o.png", "--sigma", "1"], "cannot read it as image (.png, .jpg"),
@@ -368,6 +368,16 @@ def test_report_calls_build(monkeypatch, tmp_path, capsys):
         (["whiten", "{f}/cube.npy", "{t}/o.npy"], "needs a 2-D matrix"),
         (["bands", "{f}/camera.png", "{t}/o.csv"], "unsupported format '.png'"),
         (["forecast", "{f}/camera.png", "{t}/o.csv", "--order", "1,0,0"], "unsupported format '.png'"),
+        (["convolve", "{f}/camera.png", "box:abc", "{t}/o.png"], "kernel 'box:abc': 'abc' is not a whole number"),
+        (["convolve", "{f}/camera.png", "box:1e3", "{t}/o.png"], "'1e3' is not a whole number"),
+        (["convolve", "{f}/camera.png", "gaussian:abc", "{t}/o.png"], "'abc' is not a number (sigma"),
+        (["convolve", "{f}/camera.png", "box:3x3x3", "{t}/o.png"], "3 sizes for data with 2 signal axes"),
+        (["convolve", "{f}/camera.png", "sobel:x", "{t}/o.png"], "kernel 'sobel:x': 'x' is not an axis in 0..1"),
+        (["gaussian", "{f}/camera.png", "{f}/folder.png", "--sigma", "1"], "folder.png: is a folder; give the output"),
+        (["gaussian", "{f}/folder.png", "{t}/o.png", "--sigma", "1"], "folder.png: is a folder, not a file"),
+        (["gaussian", "{f}", "{t}/o.png", "--sigma", "1"], "is a folder, not a file"),
+        (["report", "--out", "{f}/camera.png"], "camera.png: exists and is not a folder"),
+        (["report", "--out", ""], "empty path"),
     ],
 )
 def test_bad_input_is_exit_2_with_one_clear_line(files, tmp_path, capsys, argv, message):
@@ -384,7 +394,7 @@ def test_bad_input_on_real_series_and_recordings(files, sunspots_csv, audio, tmp
     io.write_audio(tmp_path / "fast.wav", np.zeros(rate // 2), 2 * rate)
     cases = [
         (["forecast", path, tmp_path / "o.csv", "--order", "2,0,1", "--column", "spots"], "no column 'spots'"),
-        (["forecast", path, tmp_path / "o.csv", "--order", "2,1,1", "--trend", "c"], "trend"),
+        (["forecast", path, tmp_path / "o.csv", "--order", "2,1,1", "--trend", "c"], "--trend c needs d = 0"),
         (["locate", song, tmp_path / "fast.wav"], f"sampled at {2 * rate} Hz"),
         (["locate", tmp_path / "fast.wav", song], "sampled at"),
         (["locate", song, files / "camera.png"], "unsupported format"),
@@ -393,6 +403,79 @@ def test_bad_input_on_real_series_and_recordings(files, sunspots_csv, audio, tmp
         code, out, err = run(capsys, *argv)
         assert code == 2 and out == "" and message in err and err.count("\n") == 1, (argv, err)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fast.wav"]
+
+
+def test_a_silent_clip_is_refused_up_front(audio, files, tmp_path, capsys):
+    song, _, rate = audio
+    io.write_audio(tmp_path / "silence.wav", np.zeros(rate), rate)
+    code, out, err = run(capsys, "locate", song, tmp_path / "silence.wav")
+    assert (
+        code == 2
+        and out == ""
+        and err
+        == f"convlens locate: error: {tmp_path / 'silence.wav'} is silent (constant): there is nothing to locate\n"
+    )
+
+
+def test_a_pipe_given_as_input_is_refused_not_waited_on(files, tmp_path, capsys):
+    import os
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes on this system")
+    os.mkfifo(tmp_path / "pipe.png")  # opening it for reading would block until a writer comes
+    for argv in (
+        ["orientation", tmp_path / "pipe.png"],
+        ["gaussian", tmp_path / "pipe.png", tmp_path / "o.png", "--sigma", "1"],
+    ):
+        code, out, err = run(capsys, *argv)
+        assert code == 2 and out == "" and "pipe.png: is not a regular file" in err and err.count("\n") == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["pipe.png"]
+
+
+def test_json_is_strict_json_without_nan_or_infinity(tmp_path, capsys):
+    """A silent recording has band levels of -inf dB: strict JSON writes them as null, not -Infinity."""
+    io.write_audio(tmp_path / "silence.wav", np.zeros(16000), 8000)
+    code, out, err = run(capsys, "bands", tmp_path / "silence.wav", tmp_path / "bars.csv", "--json")
+    assert code == 0, err
+
+    def refuse(name):
+        raise AssertionError(f"not strict JSON: {name}")
+
+    result = json.loads(out, parse_constant=refuse)
+    assert result["mean_level_db"] == [None] * len(result["centers_hz"]) and result["frames"] == 30
+
+
+def test_memory_errors_are_exit_1_with_a_reason(files, tmp_path, capsys, monkeypatch):
+    # the memory guard refusing an absurd named kernel: the computation cannot be done here (exit 1)
+    code, out, err = run(capsys, "convolve", files / "camera.png", "box:1000000", tmp_path / "o.png")
+    assert code == 1 and out == "" and "would need about" in err and err.count("\n") == 1
+
+    def bare(*args, **kwargs):
+        raise MemoryError  # as NumPy or SciPy raise it: no message
+
+    monkeypatch.setattr(convlens.filters, "gaussian", bare)
+    code, out, err = run(capsys, "gaussian", files / "camera.png", tmp_path / "o.png", "--sigma", "1")
+    assert (code, out) == (1, "")
+    assert err == "convlens gaussian: error: not enough memory for this computation (MemoryError)\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["diffuse", "a.png", "b.png", "--time", "1", "-D", "-1"], "argument -D: must be a number >= 0, got '-1'"),
+        (["diffuse", "a.png", "b.png", "--time", "abc"], "argument --time: must be a number, got 'abc'"),
+        (["diffuse", "a.png", "b.png", "--time", "-1"], "argument --time: must be a number >= 0, got '-1'"),
+        (["gaussian", "a.png", "b.png", "--sigma", "1", "--truncate", "x"], "argument --truncate: must be a number"),
+        (["match", "a.png", "b.png", "-n", "two"], "argument -n: must be a whole number, got 'two'"),
+        (["whiten", "a.csv", "b.csv", "--components", "abc"], "must be a count or a fraction in (0, 1), got 'abc'"),
+    ],
+)
+def test_option_values_of_the_wrong_kind_name_the_option(capsys, argv, message):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1 and message in err and "invalid" not in err, err
 
 
 def test_argparse_errors_are_one_line(capsys):

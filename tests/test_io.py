@@ -343,6 +343,27 @@ def test_unknown_suffix_and_folders(tmp_path):
         io.write_array(tmp_path / "no" / "x.npy", np.zeros(3))
 
 
+def test_folders_and_pipes_are_refused_before_reading_or_computing(tmp_path):
+    (tmp_path / "d.png").mkdir()
+    (tmp_path / "plain").mkdir()
+    for folder in ("d.png", "plain"):  # read_any said "unknown file type '(no suffix)'" for a folder
+        with pytest.raises(IsADirectoryError, match=f"{folder}: is a folder, not a file"):
+            io.read_any(tmp_path / folder)
+    # an output named like a folder that exists: refused up front, not after the work at os.replace
+    with pytest.raises(IsADirectoryError, match=r"d.png: is a folder; give the output a file name, e.g. .*result.png"):
+        io.check_output(tmp_path / "d.png")
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        io.write_image(tmp_path / "d.png", np.zeros((4, 4), np.uint8))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.png", "plain"] and not list((tmp_path / "d.png").iterdir())
+    if not hasattr(os, "mkfifo"):
+        return
+    os.mkfifo(tmp_path / "pipe.wav")  # reading it would wait for a writer forever
+    with pytest.raises(ValueError, match=r"pipe\.wav: is not a regular file"):
+        io.read_any(tmp_path / "pipe.wav")
+    with pytest.raises(ValueError, match=r"pipe\.wav: is not a regular file"):
+        io.read_audio(tmp_path / "pipe.wav")
+
+
 def test_check_output_refuses_an_input_however_it_is_spelled(tmp_path, camera, monkeypatch):
     io.write_image(tmp_path / "c.png", camera)
     os.symlink(tmp_path / "c.png", tmp_path / "link.png")

@@ -63,6 +63,11 @@ def test_sections_in_essay_order_with_captions_code_and_sources(built):
     assert "Data: scikit-image data.camera(), CC0" in text
     assert "CC-BY-SA-3.0" in text and "Manolo Camp" in text
     assert "The quiz, answered: Gaussian blur" in text
+    # the list numbers its entries itself: the titles in the nav carry no number ("10. 10. Convolution layers")
+    nav = re.search(r"<nav><ol>(.*?)</ol></nav>", text, re.S).group(1)
+    entries = re.findall(r'<li><a href="#s(\d+)">([^<]*)</a></li>', nav)
+    assert [(int(n), t) for n, t in entries] == [(i, s.title.split(". ", 1)[1]) for i, s in enumerate(SECTIONS, 1)]
+    assert entries[-1] == ("10", "Convolution layers") and not any(t[0].isdigit() for _, t in entries)
 
 
 def test_numbers_saved_beside_figures(built):
@@ -108,6 +113,15 @@ def test_build_rejects_bad_arguments(tmp_path):
         report.build(3)
     with pytest.raises(TypeError, match="progress"):
         report.build(tmp_path, progress="yes")
+    # the folder is checked before the minute of rendering, with one clear line
+    with pytest.raises(ValueError, match="empty path"):
+        report.build("")
+    (tmp_path / "page.html").write_text("mine")
+    with pytest.raises(NotADirectoryError, match=r"page\.html: exists and is not a folder"):
+        report.build(tmp_path / "page.html")
+    with pytest.raises(OSError, match=r"page\.html/sub: cannot create the report folder: Not a directory"):
+        report.build(tmp_path / "page.html" / "sub")
+    assert [p.name for p in tmp_path.iterdir()] == ["page.html"] and (tmp_path / "page.html").read_text() == "mine"
 
 
 def _browser():

@@ -115,11 +115,18 @@ def _existing(path: str | os.PathLike, kinds: Sequence[str]) -> Path:
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"{p}: no such file")
-    if p.is_dir():
-        raise IsADirectoryError(f"{p}: is a folder, not a file")
+    _regular(p)
     if p.suffix.lower() not in (s for k in kinds for s in KINDS[k]):
         raise ValueError(f"{p}: unsupported format {p.suffix or '(no suffix)'!r}; allowed: {_allowed(kinds)}")
     return p
+
+
+def _regular(p: Path) -> None:
+    """Refuse folders and special files (a FIFO or a device would block the reader, or never end)."""
+    if p.is_dir():
+        raise IsADirectoryError(f"{p}: is a folder, not a file")
+    if not p.is_file():
+        raise ValueError(f"{p}: is not a regular file (a pipe, socket or device); give a file")
 
 
 def _unreadable(path: Path, kinds: Sequence[str], exc: BaseException) -> ValueError:
@@ -137,6 +144,8 @@ def check_output(out: str | os.PathLike, inputs: Sequence[str | os.PathLike] = (
         one of the input files.
     FileNotFoundError
         The folder of ``out`` does not exist.
+    IsADirectoryError
+        ``out`` is an existing folder.
 
     Examples
     --------
@@ -147,6 +156,9 @@ def check_output(out: str | os.PathLike, inputs: Sequence[str | os.PathLike] = (
     ValueError: photo.png: the output would overwrite an input file; choose another name
     """
     p = Path(out)
+    if p.is_dir():
+        example = p / ("result" + KINDS[kinds[0]][0])
+        raise IsADirectoryError(f"{p}: is a folder; give the output a file name, e.g. {example}")
     if p.suffix.lower() not in (s for k in kinds for s in KINDS[k]):
         raise ValueError(f"{p}: unsupported output format {p.suffix or '(no suffix)'!r}; allowed: {_allowed(kinds)}")
     for src in inputs:
@@ -641,6 +653,7 @@ def read_any(path: str | os.PathLike, *, gray: bool = False) -> Data:
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"{p}: no such file")
+    _regular(p)
     kind = kind_of(p)
     if kind == "image":
         return Data("image", read_image(p, gray=gray))

@@ -88,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError as exc:  # includes convlens.InsufficientMemoryError (also a ValueError): the input is fine
         if debug:
             raise
-        print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
+        # a bare MemoryError (raised deep inside a library) has no message of its own
+        reason = " ".join(str(exc).split()) or "not enough memory for this computation (MemoryError)"
+        print(f"{prog}: error: {reason}", file=sys.stderr)
         return EXIT_FAILED
     except (UsageError, ValueError, TypeError, OSError) as exc:
         # a missing/unreadable/wrongly shaped file or a bad option value, as the lenses report them

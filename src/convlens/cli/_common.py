@@ -44,17 +44,32 @@ def add_command(
     return parser
 
 
+def _parse(text: str, kind: type, allowed: str):
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {allowed}, got {text!r}") from None
+
+
 def positive_float(text: str) -> float:
     """argparse type: a finite number > 0."""
-    value = float(text)
+    value = _parse(text, float, "a number")
     if not np.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
     return value
 
 
+def nonnegative_float(text: str) -> float:
+    """argparse type: a finite number >= 0."""
+    value = _parse(text, float, "a number")
+    if not np.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1."""
-    value = int(text)
+    value = _parse(text, int, "a whole number")
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
     return value
@@ -63,18 +78,26 @@ def positive_int(text: str) -> int:
 def report(args: argparse.Namespace, line: str, result: dict) -> None:
     """The one-line summary on stdout, or the JSON object with ``--json``."""
     if args.json:
-        print(json.dumps({"command": args.command, **result}, default=_jsonable))
+        # strict JSON has no NaN or Infinity (json.dumps would write them bare): they become null
+        print(json.dumps(_jsonable({"command": args.command, **result}), allow_nan=False))
     else:
         print(line)
 
 
 def _jsonable(value):
+    """Plain JSON values: NumPy scalars and arrays as Python ones, paths as text, NaN and +-inf as None."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_jsonable(v) for v in value]
     if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
+        value = value.item()
     if isinstance(value, Path):
         return str(value)
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
@@ -166,6 +189,14 @@ def shape_text(shape: tuple[int, ...]) -> str:
 # --------------------------------------------------------------------------- kernels
 
 
+def _number(spec: str, text: str, kind: type, allowed: str):
+    """One number of a named kernel (``box:5x3``, ``gaussian:2``), or a one-line error naming the kernel."""
+    try:
+        return kind(text)
+    except ValueError:
+        raise UsageError(f"kernel {spec!r}: {text!r} is not {allowed}") from None
+
+
 def parse_kernel(spec: str, ndim: int) -> tuple[np.ndarray, str]:
     """A kernel from a file (.npy, .csv, image) or a name: box:5, box:5x3, gaussian:2, laplacian, sobel:1.
 
@@ -176,15 +207,23 @@ def parse_kernel(spec: str, ndim: int) -> tuple[np.ndarray, str]:
     name, _, arg = spec.partition(":")
     try:
         if name == "box" and arg:
-            sizes = tuple(int(s) for s in arg.lower().split("x"))
+            sizes = tuple(_number(spec, s, int, "a whole number of samples") for s in arg.lower().split("x"))
+            if len(sizes) > 1 and len(sizes) != ndim:
+                raise UsageError(f"kernel {spec!r}: {len(sizes)} sizes for data with {ndim} signal axes")
             size = sizes[0] if len(sizes) == 1 else sizes
             return filters.box_kernel(size, ndim=ndim), f"box {arg}"
         if name == "gaussian" and arg:
-            return filters.gaussian_kernel(float(arg), ndim=ndim), f"gaussian sigma {arg}"
+            sigma = _number(spec, arg, float, "a number (sigma in samples)")
+            return filters.gaussian_kernel(sigma, ndim=ndim), f"gaussian sigma {arg}"
         if name == "laplacian" and not arg:
             return filters.laplacian_kernel(ndim=ndim), "laplacian"
         if name == "sobel":
-            return filters.sobel_kernel(int(arg or 0), ndim=ndim), f"sobel axis {arg or 0}"
+            axis = _number(spec, arg or "0", int, f"an axis in 0..{ndim - 1}")
+            return filters.sobel_kernel(axis, ndim=ndim), f"sobel axis {axis}"
+    except UsageError:
+        raise
+    except MemoryError:  # the memory guard refusing an absurd size: the computation's failure, exit status 1
+        raise
     except ValueError as exc:
         raise UsageError(f"kernel {spec!r}: {exc}") from None
     if Path(spec).suffix.lower() not in tuple(s for suffixes in io.KINDS.values() for s in suffixes):

@@ -17,6 +17,7 @@ from ._common import (
     busy,
     check_fits,
     inputs_and_output,
+    nonnegative_float,
     parse_kernel,
     positive_float,
     positive_int,
@@ -289,8 +290,8 @@ def _add_diffuse(sub) -> None:
     )
     p.add_argument("input")
     p.add_argument("output")
-    p.add_argument("--time", type=float, required=True, help="diffusion time t >= 0")
-    p.add_argument("-D", type=float, default=1.0, help="diffusion coefficient (default 1)")
+    p.add_argument("--time", type=nonnegative_float, required=True, help="diffusion time t >= 0")
+    p.add_argument("-D", type=nonnegative_float, default=1.0, help="diffusion coefficient >= 0 (default 1)")
     p.add_argument("--boundary", choices=BOUNDARIES, default="symmetric", help="default symmetric (closed walls)")
     add_rescale(p)
 

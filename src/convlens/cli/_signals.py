@@ -17,6 +17,8 @@ def _locate(args: argparse.Namespace) -> None:
     clip, clip_rate = io.read_audio(args.clip, mono=True)
     if clip_rate != rate:
         raise UsageError(f"{args.clip} is sampled at {clip_rate} Hz but {args.recording} at {rate} Hz; resample one")
+    if clip.size and np.ptp(clip) == 0:  # a silent clip correlates equally (not at all) with every start
+        raise UsageError(f"{args.clip} is silent (constant): there is nothing to locate")
     with busy(args, f"locating {clip.size} samples in {recording.size}", size=recording.size):
         loc = matching.locate(recording, clip, rate, within=tuple(args.within) if args.within else None)
     line = (
@@ -77,6 +79,10 @@ def _forecast(args: argparse.Namespace) -> None:
     from .. import timeseries
 
     inputs_and_output(args, [args.input], args.output, kinds=("table",))
+    if args.trend == "c" and args.order[1] > 0:
+        raise UsageError(
+            f"--trend c needs d = 0 (differencing removes a constant); got --order {args.order[0]},{args.order[1]},{args.order[2]}"
+        )
     series = io.read_series(args.input, args.column)
     with busy(args, f"fitting ARIMA{args.order}", size=series.values.size), warnings.catch_warnings():
         # statsmodels warns about start values and convergence; the fit is still its fit
@@ -101,7 +107,10 @@ def _forecast(args: argparse.Namespace) -> None:
 
 def _components(text: str) -> int | float:
     """argparse type: an integer count or a fraction of the variance in (0, 1)."""
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a count or a fraction in (0, 1), got {text!r}") from None
     return int(value) if value >= 1 and value == int(value) else value
 
 

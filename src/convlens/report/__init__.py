@@ -112,9 +112,7 @@ def build(out_dir="report", *, open_browser: bool = False, progress: bool = True
     from .. import __version__, plot
     from .sections import SECTIONS
 
-    out = Path(out_dir)
-    (out / "img").mkdir(parents=True, exist_ok=True)
-    (out / "data").mkdir(exist_ok=True)
+    out = _prepare(out_dir)
     has_torch = importlib.util.find_spec("torch") is not None
     t0 = time.perf_counter()
     sections = []
@@ -141,6 +139,25 @@ def build(out_dir="report", *, open_browser: bool = False, progress: bool = True
 
         webbrowser.open(index.resolve().as_uri())
     return index
+
+
+def _prepare(out_dir) -> Path:
+    """Create ``out_dir``, ``img/`` and ``data/`` before any work, or say in one line why it cannot be done."""
+    import os
+
+    if not os.fspath(out_dir):
+        raise ValueError("out_dir must name a folder; got an empty path")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out}: exists and is not a folder; choose another --out")
+    try:
+        for sub in ("img", "data"):
+            (out / sub).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(f"{out}: cannot create the report folder: {exc.strerror or exc}") from None
+    if not os.access(out, os.W_OK | os.X_OK) or not all(os.access(out / s, os.W_OK) for s in ("img", "data")):
+        raise PermissionError(f"{out}: the report folder is not writable")
+    return out
 
 
 def _template():
