@@ -124,6 +124,36 @@ def test_build_rejects_bad_arguments(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["page.html"] and (tmp_path / "page.html").read_text() == "mine"
 
 
+def test_padding_caption_says_which_way_the_wrap_artefacts_go():
+    """The caption once had the strongest wrap artefact (bright sky into the grass, +0.44) the wrong way round."""
+    from convlens import scenes
+    from convlens.report.sections import _padding_caption
+
+    s = scenes.padding_schemes()
+    w, band = s.wrap_artefact, 15
+    # red (lighter than mirrored) at the bottom and left, blue (darker) at the top and right, as the caption says
+    assert w[-band:].mean() > 0.02 and w[:, :band].mean() > 0.02
+    assert w[:band].mean() < -0.02 and w[:, -band:].mean() < -0.02
+    assert np.unravel_index(w.argmax(), w.shape) == (w.shape[0] - 1, 0)  # bottom-left corner
+    assert s.zero_artefact.max() < 1e-12  # zero padding only ever darkens
+    caption = _padding_caption(s)
+    assert f"red, up to {w.max():+.2f}" in caption and f"blue, down to {w.min():+.2f}" in caption
+    assert "+0.44" in caption and "lighten the grass at the bottom and the dark coat at the left" in caption
+
+
+def test_open_warns_with_the_address_where_no_browser_starts(tmp_path, monkeypatch):
+    import webbrowser
+
+    index = tmp_path / "index.html"
+    index.write_text("<html></html>")
+    monkeypatch.setattr(webbrowser, "open", lambda uri: False)
+    with pytest.warns(RuntimeWarning, match="no web browser could be started here; open file://"):
+        assert report._open(index) is False
+    opened = []
+    monkeypatch.setattr(webbrowser, "open", lambda uri: opened.append(uri) or True)
+    assert report._open(index) is True and opened == [index.resolve().as_uri()]
+
+
 def _browser():
     chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     driver = shutil.which("chromedriver")

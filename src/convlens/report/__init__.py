@@ -135,10 +135,23 @@ def build(out_dir="report", *, open_browser: bool = False, progress: bool = True
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(index)  # never a half-written page
     if open_browser:
-        import webbrowser
-
-        webbrowser.open(index.resolve().as_uri())
+        _open(index)
     return index
+
+
+def _open(index: Path) -> bool:
+    """Open the page in a web browser; warn (with the address to open) where there is none, e.g. on a server."""
+    import warnings
+    import webbrowser
+
+    uri = index.resolve().as_uri()
+    try:
+        opened = webbrowser.open(uri)
+    except webbrowser.Error:
+        opened = False
+    if not opened:
+        warnings.warn(f"no web browser could be started here; open {uri} yourself", RuntimeWarning, stacklevel=3)
+    return opened
 
 
 def _prepare(out_dir) -> Path:

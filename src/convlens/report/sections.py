@@ -51,6 +51,18 @@ def _rotation_caption(s):
     )
 
 
+def _padding_caption(s):
+    # wrap - mirrored is positive where a bright opposite edge leaks in, negative where a dark one does
+    return (
+        f"A {s.kernel.shape[0]} x {s.kernel.shape[1]} Gaussian blur three ways, each compared with a mirrored border. "
+        f"Zero padding darkens a frame around the photo (blue, up to {np.abs(s.zero_artefact).max():.2f}). With "
+        "wrap-around the kernel wraps around the image and each edge sees the opposite one: the bright sky and the "
+        "bright right side lighten the grass at the bottom and the dark coat at the left (red, up to "
+        f"{s.wrap_artefact.max():+.2f}), while the grass and the coat darken the sky at the top and the right edge "
+        f"(blue, down to {s.wrap_artefact.min():+.2f}). Overlap-add blocks give the zero-padded result exactly."
+    )
+
+
 def _layers_numbers(s):
     return {"layer_speed.csv": {"kernel_size": s.kernel_sizes, "conv2d_ms": s.conv2d_ms, "fftconv2d_ms": s.fftconv2d_ms, "max_abs_difference": s.max_difference}}  # fmt: skip
 
@@ -134,7 +146,7 @@ SECTIONS = (
         (
             Figure(
                 "padding", scenes.padding_schemes, plot.padding,
-                lambda s: f"A {s.kernel.shape[0]} x {s.kernel.shape[1]} Gaussian blur three ways, each compared with a mirrored border. Zero padding darkens a frame around the photo (up to {np.abs(s.zero_artefact).max():.2f}); with wrap-around the kernel wraps around the image, so the grass at the bottom leaks into the sky at the top, the dark coat at the left into the right edge (up to {np.abs(s.wrap_artefact).max():.2f}); overlap-add blocks give the zero-padded result exactly.",
+                _padding_caption,
                 'convolve(image, kernel, "same", boundary="wrap")',
                 lambda s: {"padding.csv": {"scheme": ["zero", "wrap", "overlap-add"], "max_difference_from_mirrored": [float(np.abs(s.zero_artefact).max()), float(np.abs(s.wrap_artefact).max()), float(np.abs(s.overlap_add - s.mirror).max())]}, "wrap_artefact.npy": s.wrap_artefact},
             ),
