@@ -17,6 +17,7 @@ import itertools
 
 import numpy as np
 import pytest
+import scipy.signal
 
 from _engine_ref import METHODS, direct_sum
 from convlens import Convolver, convolve, correlate
@@ -272,3 +273,19 @@ def test_mixed_signedness_in_a_plan_and_correlate():
     assert got.tolist() == [2 * 2**60, 2**60 - 10, -5 + 14, 7]
     plan = Convolver(t, x.shape, "same", dtype=np.int64)
     assert plan(x).tolist() == [2**60, 2 * 2**60 - 5, -10 + 7]
+
+
+@pytest.mark.parametrize("method", ["auto", "direct"])
+@pytest.mark.parametrize(("xs", "ks"), [((255, 255), (255, 255)), ((300, 280), (250, 251)), ((9, 70, 71), (1, 64, 65))])
+def test_large_kernel_few_outputs_is_a_direct_sum(method, xs, ks):
+    """A kernel as large as x in 'valid' (few outputs, 10^4+ taps) used to die in ndimage with a bare MemoryError."""
+    rng = np.random.default_rng(7)
+    x, k = rng.random(xs), rng.random(ks)
+    y = convolve(x, k, "valid", method=method)
+    ref = (
+        scipy.signal.convolve(x, k, "valid", method="direct")
+        if x.size < 10**5
+        else scipy.signal.fftconvolve(x, k, "valid")
+    )
+    np.testing.assert_allclose(y, ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
+    assert convolve(np.zeros(xs), np.ones(ks), "valid", method=method).max() == 0.0

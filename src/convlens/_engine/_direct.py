@@ -25,6 +25,7 @@ kernel of length K at index K // 2, which is exactly the centring of scipy's
 
 from __future__ import annotations
 
+import math
 import threading
 from contextlib import contextmanager
 
@@ -40,6 +41,13 @@ try:
 except ImportError:  # pragma: no cover
     cv2 = None
     HAVE_CV2 = False
+
+# Outputs x taps up to which one windowed product replaces the loop over taps (the
+# temporary holds that many elements: 2**22 float64 is 32 MiB).
+_WINDOW_PRODUCT_LIMIT = 2**22
+# scipy.ndimage builds offset tables that grow with the kernel's footprint; past this
+# many taps it can fail with a bare MemoryError, so larger kernels use the tap loop.
+_NDIMAGE_MAX_TAPS = 4096
 
 _CV_BORDER = {}
 if HAVE_CV2:
@@ -198,7 +206,14 @@ def tap_sum(a: np.ndarray, kernel: np.ndarray, geom: Geometry) -> np.ndarray:
     if a.dtype != object and one_line(geom):
         res = np.convolve(a.reshape(-1), kernel.reshape(-1).astype(a.dtype, copy=False), "valid")
         return res.reshape(geom.out_shape).astype(a.dtype, copy=False)
-    if _ndimage_ok(a, kernel, geom):
+    taps = math.prod(g.k for g in geom.per_axis)
+    if a.dtype != object and math.prod(geom.out_shape) * taps <= _WINDOW_PRODUCT_LIMIT:
+        # Few outputs under a large kernel (e.g. 'valid' with a kernel as large as x):
+        # one product per (output, tap) pair at once, instead of a Python loop over the
+        # taps or ndimage, which computes every padded position and whose offset tables
+        # for kernels of ~10^4+ taps exhaust memory.
+        return _window_products(a, kernel.astype(a.dtype, copy=False), geom)
+    if _ndimage_ok(a, kernel, geom) and taps <= _NDIMAGE_MAX_TAPS:
         # ndimage correlates (flip the kernel) and centres at K // 2: keep the valid part
         res = ndi.correlate(a, np.flip(kernel, axis=geom.axes), mode="constant", cval=0.0)
         index = [slice(None)] * a.ndim
@@ -211,6 +226,22 @@ def tap_sum(a: np.ndarray, kernel: np.ndarray, geom: Geometry) -> np.ndarray:
     with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is nan in any direct sum: no warning
         _accumulate_taps(out, tmp, a, kern, geom)
     return out
+
+
+def _window_products(a: np.ndarray, kernel: np.ndarray, geom: Geometry) -> np.ndarray:
+    """``tap_sum`` as one windowed product: out[i] = sum_j a[i + j] * flip(kernel)[j]."""
+    axes = geom.axes
+    windows = np.lib.stride_tricks.sliding_window_view(a, [g.k for g in geom.per_axis], axis=axes)
+    index = [slice(None)] * a.ndim
+    for ax, g in zip(axes, geom.per_axis):
+        index[ax] = slice(0, g.out_len)
+    windows = windows[tuple(index)]
+    # the kernel's convolved axes move to the end, size-1 axes stand in their places
+    kflip = np.flip(kernel, axis=axes)
+    kexp = np.expand_dims(np.moveaxis(kflip, axes, range(-len(axes), 0)), axis=axes)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf * 0 is nan in any direct sum
+        res = (windows * kexp).sum(axis=tuple(range(-len(axes), 0)))
+    return np.ascontiguousarray(np.broadcast_to(res, geom.out_shape), dtype=a.dtype)
 
 
 def _accumulate_taps(out: np.ndarray, tmp: np.ndarray | None, a: np.ndarray, kern: np.ndarray, geom: Geometry) -> None:
