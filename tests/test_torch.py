@@ -82,7 +82,7 @@ def _torch_ref(x, w, b, args, d):
 def weight_path(request, monkeypatch):
     """Run a test with the weight spectrum by DFT matrices (small kernels) and by FFTs (large ones)."""
     if request.param == "fft":
-        monkeypatch.setattr(ct, "_DFT_MAX_TAPS", 0)
+        monkeypatch.setattr(ct._fft_conv, "_DFT_MAX_TAPS", 0)
     return request.param
 
 
@@ -251,10 +251,10 @@ def test_float32_and_chunked_contraction(device, rng, monkeypatch):
     assert_close(_np(got), _np(ref), np.float32)
     # a tiny chunk budget (one frequency per GEMM batch; one row of the weight spectrum made at a
     # time) gives the same result, and so does a layer whose spectrum is too big to cache
-    monkeypatch.setitem(ct._CHUNK_BYTES, device, 1)
-    monkeypatch.setitem(ct._STREAM_BYTES, device, 1)
+    monkeypatch.setitem(ct._checks._CHUNK_BYTES, device, 1)
+    monkeypatch.setitem(ct._checks._STREAM_BYTES, device, 1)
     assert_close(_np(fft_conv(x, w, padding=(4, 2), groups=2)), _np(got), np.float32)
-    monkeypatch.setattr(ct, "_CACHE_MAX_BYTES", 0)
+    monkeypatch.setattr(ct._layers, "_CACHE_MAX_BYTES", 0)
     layer = FFTConv2d(6, 8, (9, 7), padding=(4, 2), groups=2, bias=False, device=device).eval()
     with torch.no_grad():
         layer.weight.copy_(w)

@@ -197,7 +197,7 @@ def plan_long(length: int, klen: int, causal: bool) -> tuple[int, int, int]:
 
 
 # Kernels with at most this many taps per axis get their spectrum from small DFT
-# matrix products (see ``convlens.torch._weight_spectrum``), larger ones from FFTs.
+# matrix products (see ``convlens.torch._fft_conv._weight_spectrum``), larger ones from FFTs.
 DFT_MAX_TAPS = 16
 
 # Cost rule of ``convert``: seconds per unit on one thread of the reference machine

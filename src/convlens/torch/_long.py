@@ -1,0 +1,142 @@
+"""``long_conv``: per-channel long convolution for sequence models, chunked, with autograd."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .._torch_plan import plan_long
+from ._checks import _LONG_CHUNK_BYTES, _check_pair, _check_tensor, _work_dtype
+
+
+def _channel_step(u: Tensor, n: int) -> int:
+    """Channels per chunk: each holds the padded rows, their spectra and the inverse (~24 n bytes per row)."""
+    rows_per_channel = max(1, math.prod(u.shape[:-2]))
+    budget = _LONG_CHUNK_BYTES.get(u.device.type, _LONG_CHUNK_BYTES["cuda"])
+    return max(1, budget // (rows_per_channel * n * 24))
+
+
+def _long_forward(u: Tensor, k: Tensor, n: int, offset: int) -> Tensor:
+    """``y[..., h, t] = full(u[..., h, :], k[h, :])[offset + t]`` for t < L, chunked over channels."""
+    H, L = u.shape[-2:]
+    out = torch.empty_like(u)
+    step = _channel_step(u, n)
+    for h0 in range(0, H, step):
+        h1 = min(H, h0 + step)
+        Uf = torch.fft.rfft(u[..., h0:h1, :], n=n)
+        Uf.mul_(torch.fft.rfft(k[h0:h1], n=n))
+        out[..., h0:h1, :] = torch.fft.irfft(Uf, n=n)[..., offset : offset + L]
+    return out
+
+
+class _LongConv(torch.autograd.Function):
+    """Chunked FFT long convolution; the backward pass recomputes the spectra (memory stays O(input))."""
+
+    @staticmethod
+    def forward(ctx, u: Tensor, k: Tensor, n: int, offset: int) -> Tensor:
+        ctx.save_for_backward(u, k)
+        ctx.n, ctx.offset = n, offset
+        return _long_forward(u, k, n, offset)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g: Tensor):
+        u, k = ctx.saved_tensors
+        n, offset = ctx.n, ctx.offset
+        (H, L), K = u.shape[-2:], k.shape[-1]
+        batch = tuple(range(u.ndim - 2))
+        gu = torch.empty_like(u) if ctx.needs_input_grad[0] else None
+        gk = torch.empty_like(k) if ctx.needs_input_grad[1] else None
+        step = _channel_step(u, n)
+        for h0 in range(0, H, step):
+            h1 = min(H, h0 + step)
+            # the output gradient placed where its samples sit in the full convolution
+            G = torch.fft.rfft(F.pad(g[..., h0:h1, :].contiguous(), (offset, n - L - offset)), n=n)
+            if gu is not None:
+                Kf = torch.fft.rfft(k[h0:h1], n=n)
+                gu[..., h0:h1, :] = torch.fft.irfft(G * Kf.conj(), n=n)[..., :L]
+            if gk is not None:
+                Uf = torch.fft.rfft(u[..., h0:h1, :], n=n)
+                prod = G * Uf.conj()
+                if batch:
+                    prod = prod.sum(dim=batch)
+                gk[h0:h1] = torch.fft.irfft(prod, n=n)[..., :K]
+        return gu, gk, None, None
+
+
+def long_conv(
+    u: Tensor,
+    k: Tensor,
+    causal: bool = True,
+    *,
+    pregate: Tensor | None = None,
+    postgate: Tensor | None = None,
+) -> Tensor:
+    """Per-channel long convolution ``y = postgate * (k * (pregate * u))`` for sequence models.
+
+    Parameters
+    ----------
+    u : Tensor
+        ``(..., H, L)``: channels ``H``, sequence length ``L`` (any length, not only
+        powers of two); any leading batch dims.
+    k : Tensor
+        ``(H, K)`` (one kernel per channel) or ``(K,)`` (one kernel for all); any
+        ``K``.  Same dtype and device as ``u``.
+    causal : bool
+        True: ``y[t] = sum_{s <= t} k[s] u[t - s]`` (the first ``L`` samples of the
+        full convolution; no sample sees the future).  False: the centred
+        convolution, exactly ``convlens.convolve(u, k, mode='same')`` per channel.
+    pregate, postgate : Tensor, optional
+        Multiplied into ``u`` before and into the result after the convolution
+        (gated convolutions as in Hyena/H3); broadcast against ``u``.
+
+    Returns
+    -------
+    Tensor
+        Same shape, dtype and device as ``u``.
+
+    Notes
+    -----
+    The FFT length is the shortest fast length ``>= L + K - 1`` (``2L - 1`` for a
+    full-length kernel), so nothing wraps around.  The work is chunked over
+    channels so that each chunk's buffers stay in cache on a CPU, and the
+    backward pass recomputes the spectra instead of storing them.
+
+    Examples
+    --------
+    >>> import torch
+    >>> u = torch.tensor([[1.0, 2.0, 3.0, 4.0]], dtype=torch.float64)
+    >>> long_conv(u, torch.tensor([[1.0, -1.0]], dtype=torch.float64))  # first difference, causal
+    tensor([[1., 1., 1., 1.]], dtype=torch.float64)
+    >>> long_conv(u, torch.tensor([1.0, 1.0, 1.0], dtype=torch.float64), causal=False)  # centred 3-sum
+    tensor([[3., 6., 9., 7.]], dtype=torch.float64)
+    """
+    u = _check_tensor("u", u)
+    k = _check_tensor("k", k)
+    _check_pair("u", u, "k", k)
+    if not isinstance(causal, bool):
+        raise TypeError(f"causal must be True or False; got {causal!r}")
+    if u.ndim < 2:
+        raise ValueError(f"u must have shape (..., H, L) with at least 2 dimensions; got shape {tuple(u.shape)}")
+    if u.numel() == 0 or k.numel() == 0:
+        raise ValueError(f"u and k must not be empty; got shapes {tuple(u.shape)} and {tuple(k.shape)}")
+    H, L = u.shape[-2:]
+    if k.ndim == 1:
+        k = k.expand(H, -1)
+    if k.ndim != 2 or k.shape[0] != H:
+        raise ValueError(f"k must have shape (H, K) = ({H}, K) with H the channels of u, or (K,); got {tuple(k.shape)}")
+    for name, gate in (("pregate", pregate), ("postgate", postgate)):
+        if gate is not None:
+            _check_pair("u", u, name, _check_tensor(name, gate))
+    n, offset, taps = plan_long(L, k.shape[-1], causal)
+    work = _work_dtype(u.dtype)
+    x = u.to(work)
+    if pregate is not None:
+        x = x * pregate.to(work)
+    y = _LongConv.apply(x.contiguous(), k[:, :taps].to(work).contiguous(), n, offset)
+    if postgate is not None:
+        y = y * postgate.to(work)
+    return y.to(u.dtype)
