@@ -37,6 +37,7 @@ def files(tmp_path_factory):
     io.write_image(folder / "astronaut.png", astronaut)
     io.write_image(folder / "face.png", astronaut[50:143, 55:148])
     np.save(folder / "cube.npy", np.zeros((4, 5, 6)))
+    np.save(folder / "empty.npy", np.zeros((0, 5)))
     (folder / "broken.png").write_bytes(b"not a PNG at all")
     (folder / "folder.png").mkdir()  # a folder whose name looks like an image
     return folder
@@ -378,6 +379,10 @@ def test_report_calls_build(monkeypatch, tmp_path, capsys):
         (["gaussian", "{f}", "{t}/o.png", "--sigma", "1"], "is a folder, not a file"),
         (["report", "--out", "{f}/camera.png"], "camera.png: exists and is not a folder"),
         (["report", "--out", ""], "empty path"),
+        (["convolve", "{f}/empty.npy", "box:3", "{t}/o.npy"], "empty.npy: the file holds no data (shape (0, 5))"),
+        (["spectrum", "{f}/empty.npy", "{t}/o.npy"], "empty.npy: the file holds no data"),
+        (["match", "{f}/camera.png", "{f}/empty.npy"], "empty.npy: the file holds no data"),
+        (["whiten", "{f}/empty.npy", "{t}/o.npy"], "empty.npy: the file holds no data (shape (0, 5))"),
     ],
 )
 def test_bad_input_is_exit_2_with_one_clear_line(files, tmp_path, capsys, argv, message):

@@ -32,7 +32,10 @@ BOUNDARIES = ("constant", "wrap", "reflect", "symmetric", "edge")
 
 
 def _read(path: str, *, gray: bool = False) -> io.Data:
-    return io.read_any(path, gray=gray)
+    data = io.read_any(path, gray=gray)
+    if data.array.size == 0:  # say which file, rather than the lens's name for its argument
+        raise UsageError(f"{path}: the file holds no data (shape {data.array.shape})")
+    return data
 
 
 def _written(args: argparse.Namespace, what: str, data: io.Data, result: np.ndarray, extra: dict) -> None:

@@ -122,6 +122,8 @@ def _whiten(args: argparse.Namespace) -> None:
         io.read_table(args.input) if io.kind_of(args.input) == "table" else io.Data("array", io.read_array(args.input))
     )
     X = data.array
+    if X.size == 0:
+        raise UsageError(f"{args.input}: the file holds no data (shape {X.shape})")
     if X.ndim != 2:
         raise UsageError(f"{args.input}: whitening needs a 2-D matrix (samples, features); got shape {X.shape}")
     with busy(args, f"{args.method} whitening of {X.shape}", size=X.size):
