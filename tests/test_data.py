@@ -83,3 +83,25 @@ def test_find_audio_kinds():
         assert all(p.suffix == ".wav" for p in data.find_audio(kind))
     with pytest.raises(ValueError, match="kind"):
         data.find_audio("noise")
+
+
+def test_load_image_reads_a_path_as_well_as_a_bundled_name(tmp_path):
+    """Issue: load_image took only bundled names; a user's own photo is a path (str or Path)."""
+    skdata = pytest.importorskip("skimage.data")
+    from skimage.color import rgb2gray
+
+    from convlens import io
+
+    coffee = skdata.coffee()  # colour, never saved by the other tests
+    io.write_image(tmp_path / "mine.png", coffee)
+    io.write_image(tmp_path / "moon.tif", skdata.moon())
+    np.testing.assert_array_equal(data.load_image(tmp_path / "mine.png", gray=False), coffee)
+    np.testing.assert_allclose(data.load_image(str(tmp_path / "mine.png")), rgb2gray(coffee), atol=1e-15)
+    moon = data.load_image(tmp_path / "moon.tif")  # grey stays as stored, like the bundled moon()
+    assert moon.dtype == np.uint8 and np.array_equal(moon, data.load_image("moon"))
+    with pytest.raises(FileNotFoundError, match=r"nope\.png: no such file"):
+        data.load_image(tmp_path / "nope.png")
+    with pytest.raises(ValueError, match="or the path of an image file; got 'kamera'"):
+        data.load_image("kamera")
+    with pytest.raises(TypeError, match="name must be"):
+        data.load_image(3)

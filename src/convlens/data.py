@@ -43,36 +43,60 @@ _IMAGES = (
 )
 
 
-def load_image(name: str, *, gray: bool = True) -> np.ndarray:
-    """A photograph bundled with scikit-image, as a NumPy array.
+def load_image(name: str | os.PathLike, *, gray: bool = True) -> np.ndarray:
+    """A photograph bundled with scikit-image, or an image file of your own, as a NumPy array.
 
     Parameters
     ----------
-    name : str
+    name : str or path-like
         One of ``astronaut, camera, coffee, chelsea, brick, grass, gravel, text,
-        checkerboard, coins, moon, page, clock, retina, rocket, hubble_deep_field, cell``.
+        checkerboard, coins, moon, page, clock, retina, rocket, hubble_deep_field, cell``,
+        or the path of a PNG, JPEG or TIFF file (read by :func:`convlens.io.read_image`).
     gray : bool, optional
-        Convert colour images to grey (luminance, float64 in [0, 1]); grey images
-        are returned unchanged (uint8).
+        Convert colour images to grey (luminance of the RGB channels, float64 in
+        [0, 1]); grey images are returned unchanged (e.g. uint8).
 
     Examples
     --------
+    >>> import os, tempfile
     >>> from convlens.data import load_image
     >>> load_image("camera").shape
     (512, 512)
+    >>> from convlens.io import write_image
+    >>> path = write_image(os.path.join(tempfile.mkdtemp(), "mine.png"), load_image("coffee", gray=False))
+    >>> load_image(path).shape, load_image(path, gray=False).shape
+    ((400, 600), (400, 600, 3))
     """
-    if name not in _IMAGES:
-        raise ValueError(f"name must be one of {', '.join(map(repr, _IMAGES))}; got {name!r}")
-    try:
-        import skimage.data
-    except ImportError as exc:  # pragma: no cover
-        raise ImportError("sample images need scikit-image: pip install 'convlens[lenses]'") from exc
-    image = getattr(skimage.data, name)()
+    if not isinstance(name, (str, os.PathLike)):
+        raise TypeError(f"name must be a sample's name (str) or the path of an image file; got {name!r}")
+    if isinstance(name, os.PathLike) or (isinstance(name, str) and name not in _IMAGES and _looks_like_path(name)):
+        from .io import read_image
+
+        image = read_image(name)
+    elif name not in _IMAGES:
+        raise ValueError(
+            f"name must be one of {', '.join(map(repr, _IMAGES))} or the path of an image file; got {name!r}"
+        )
+    else:
+        image = _bundled(name)
     if gray and image.ndim == 3:
         from skimage.color import rgb2gray
 
         image = rgb2gray(image[..., :3])
     return image
+
+
+def _looks_like_path(name: str) -> bool:
+    """A file name rather than a sample's name: it has a folder or a suffix, or names an existing file."""
+    return os.sep in name or "/" in name or bool(Path(name).suffix) or Path(name).is_file()
+
+
+def _bundled(name: str) -> np.ndarray:
+    try:
+        import skimage.data
+    except ImportError as exc:  # pragma: no cover
+        raise ImportError("sample images need scikit-image: pip install 'convlens[lenses]'") from exc
+    return getattr(skimage.data, name)()
 
 
 # Debian packages whose full recordings the tests and benchmarks use where installed:
