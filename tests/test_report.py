@@ -122,6 +122,21 @@ def test_build_rejects_bad_arguments(tmp_path):
     with pytest.raises(OSError, match=r"page\.html/sub: cannot create the report folder: Not a directory"):
         report.build(tmp_path / "page.html" / "sub")
     assert [p.name for p in tmp_path.iterdir()] == ["page.html"] and (tmp_path / "page.html").read_text() == "mine"
+    # someone's own web page is never replaced by the report; an earlier report is (see test_build_again...)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<html><title>my homepage</title></html>")
+    with pytest.raises(FileExistsError, match=r"index\.html: exists and was not written by convlens report"):
+        report.build(site)
+    assert [p.name for p in site.iterdir()] == ["index.html"] and "my homepage" in (site / "index.html").read_text()
+
+
+def test_build_again_into_an_existing_report_is_allowed(built):
+    from convlens.report import _check_not_foreign
+
+    head = built.read_text(encoding="utf-8")[:400]
+    assert '<meta name="generator" content="convlens report">' in head
+    _check_not_foreign(built.parent)  # no error: it is our own page
 
 
 def test_padding_caption_says_which_way_the_wrap_artefacts_go():

@@ -84,8 +84,9 @@ def build(out_dir="report", *, open_browser: bool = False, progress: bool = True
     ----------
     out_dir : str or path-like, optional
         Folder for ``index.html``, ``img/`` (PNG figures) and ``data/`` (their
-        numbers, CSV and NPY); created if missing, existing files of the same
-        names are replaced.
+        numbers, CSV and NPY); created if missing. A report already there is
+        updated (files of the same names replaced); a folder holding some other
+        ``index.html`` is refused (``FileExistsError``), before any work.
     open_browser : bool, optional
         Open the page in the default web browser when done.
     progress : bool, optional
@@ -163,6 +164,7 @@ def _prepare(out_dir) -> Path:
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out}: exists and is not a folder; choose another --out")
+    _check_not_foreign(out)
     try:
         for sub in ("img", "data"):
             (out / sub).mkdir(parents=True, exist_ok=True)
@@ -171,6 +173,22 @@ def _prepare(out_dir) -> Path:
     if not os.access(out, os.W_OK | os.X_OK) or not all(os.access(out / s, os.W_OK) for s in ("img", "data")):
         raise PermissionError(f"{out}: the report folder is not writable")
     return out
+
+
+# what an index.html written by build() starts with (the title alone for pages from before the generator tag)
+_OURS = ('<meta name="generator" content="convlens report">', "<title>convlens: convolution, seen</title>")
+
+
+def _check_not_foreign(out: Path) -> None:
+    """Refuse a folder whose index.html is someone else's page: build() would replace it."""
+    index = out / "index.html"
+    if index.is_dir() or (index.exists() and not index.is_file()):
+        raise IsADirectoryError(f"{index}: is not a file; choose another --out")
+    if index.is_file():
+        with index.open(encoding="utf-8", errors="replace") as fh:
+            head = fh.read(4096)
+        if not any(mark in head for mark in _OURS):
+            raise FileExistsError(f"{index}: exists and was not written by convlens report; choose another --out")
 
 
 def _template():
