@@ -262,9 +262,22 @@ def test_forecast_wrong_kinds(args, kwargs, match):
 
 
 def test_memory_guard_names_the_function():
-    with pytest.raises(InsufficientMemoryError, match=r"forecast_arima\(steps=1000000000\)"):
+    with pytest.raises(InsufficientMemoryError, match=r"forecast_arima: an array of shape \(1000000000, "):
         forecast_arima(np.arange(10.0), (1, 0, 0), [0.5, 1], 10**9)
-    with pytest.raises(InsufficientMemoryError, match=r"simulate_arma\(nsample=100000000000"):
+    with pytest.raises(InsufficientMemoryError, match=r"simulate_arma: an array of shape \(100000000000,\)"):
         simulate_arma([1, -0.5], [1], 10**11)
     with pytest.raises(InsufficientMemoryError, match="simulate_arma"):
         simulate_arma([1, -0.5], [1], (10**6, 10**6))
+
+
+def test_converged_filter_as_lfilter_equals_the_full_filter(monkeypatch):
+    # ARMA(1,1), MA root 2.5: the filter converges in a few dozen steps, the rest runs as one lfilter
+    from convlens.timeseries import _exact
+
+    y = np.cumsum(simulate_arma([0.6], [0.4], 3000, convention="coefficients", rng=11))
+    params = [0.6, 0.4, 1.3]
+    fast = forecast_arima(y, (1, 1, 1), params, 20)
+    monkeypatch.setattr(_exact, "_STEADY_TOL", -1.0)  # never switch: the Kalman loop to the end
+    slow = forecast_arima(y, (1, 1, 1), params, 20)
+    assert _rel(fast.mean, slow.mean) < 1e-12
+    assert _rel(fast.se, slow.se) < 1e-12

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._engine import convolve
-from .._validation import check_array, check_choice
-from ._checks import TRENDS, check_finite_series, check_int, check_roots
+from .._validation import check_array, check_choice, check_int
+from ._checks import TRENDS, check_finite_series, check_roots
 from ._smoothing import difference_polynomial
 
 
@@ -49,7 +49,7 @@ def check_order(order) -> tuple[int, int, int]:
         p, d, q = order
     except (TypeError, ValueError):
         raise TypeError(f"order must be a tuple (p, d, q) of non-negative integers; got {order!r}") from None
-    return check_int("order p", p, 0), check_int("order d", d, 0), check_int("order q", q, 0)
+    return check_int("order p", p, minimum=0), check_int("order d", d, minimum=0), check_int("order q", q, minimum=0)
 
 
 def check_seasonal_order(seasonal_order) -> tuple[int, int, int, int]:
@@ -62,7 +62,7 @@ def check_seasonal_order(seasonal_order) -> tuple[int, int, int, int]:
         raise TypeError(
             f"seasonal_order must be None or a tuple (P, D, Q, s) of non-negative integers; got {seasonal_order!r}"
         ) from None
-    out = tuple(check_int(f"seasonal_order {n}", v, 0) for n, v in zip("PDQs", (P, D, Q, s)))
+    out = tuple(check_int(f"seasonal_order {n}", v, minimum=0) for n, v in zip("PDQs", (P, D, Q, s)))
     if out[3] == 1 or (out[3] == 0 and any(out[:3])):
         raise ValueError(f"seasonal_order needs a period s >= 2 when P, D or Q is set; got {seasonal_order!r}")
     return out  # type: ignore[return-value]

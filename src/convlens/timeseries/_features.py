@@ -86,7 +86,8 @@ def local_ar_features(
         x = (x - x.mean()) / sd
     # Convolution with kernel [0]*lag + k puts sum_j k_j x_{t-lag-j} at 'full' index t.
     kernel = np.concatenate([np.zeros((n_k, lag)), k], axis=1)
-    full = convolve(x[None, :], kernel, "full", axes=(1,), workers=workers)[:, : x.size]
+    # a copy: the engine may hand back a read-only view, and the incomplete windows are overwritten below
+    full = np.array(convolve(x[None, :], kernel, "full", axes=(1,), workers=workers)[:, : x.size])
     full[:, : length + lag - 1] = np.nan
     out = full + b[:, None]
     return out[0] if single else out

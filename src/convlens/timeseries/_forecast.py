@@ -9,12 +9,11 @@ import numpy as np
 from scipy import special
 
 from .._engine import convolve
-from .._validation import check_array, check_choice
+from .._validation import check_alloc, check_array, check_choice, check_int
 from ._arima_spec import ArimaSpec, build_spec, check_order, check_seasonal_order, from_results
-from ._checks import TRENDS, check_finite_series, check_int
+from ._checks import TRENDS, check_finite_series
 from ._exact import filtered_state, forecast_moments
 from ._kernels import decay_length, impulse_response, trim_zeros
-from ._memory import refuse_if_too_big
 from ._pandas import forecast_index, wrap
 
 
@@ -214,10 +213,11 @@ def forecast_arima(
         raise TypeError("forecast_arima needs series, order and params (or a fitted statsmodels ARIMAResults)")
     orders = (check_order(order), check_seasonal_order(seasonal_order))
     y = check_series(series, orders)
-    steps = check_int("steps", steps, 1)
+    steps = check_int("steps", steps, minimum=1)
     alpha = check_alpha(alpha)
     spec = build_spec(params, *orders, trend)
-    refuse_if_too_big("forecast_arima", f"steps={steps}", steps * (spec.phi.size + spec.theta.size + 16) * 8)
+    # the (steps, r) convolution matrix of the variances and a few (steps,) vectors
+    check_alloc((steps, spec.phi.size + spec.theta.size + 16), np.float64, what="forecast_arima")
 
     n, k = y.size, spec.delta.size - 1
     u = y - spec.trend_values(0, n) if spec.trend != "n" else y

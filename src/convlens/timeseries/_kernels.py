@@ -8,8 +8,8 @@ import numpy as np
 from scipy import signal
 
 from .._engine import convolve
-from ._checks import check_axis, check_finite_series, check_int, check_roots, lag_polynomials
-from ._memory import refuse_if_too_big
+from .._validation import check_alloc, check_int
+from ._checks import check_axis, check_finite_series, check_roots, lag_polynomials
 
 
 def impulse_response(num: np.ndarray, den: np.ndarray, n: int) -> np.ndarray:
@@ -54,7 +54,7 @@ def arma_to_ma_kernel(ar, ma, n: int, *, convention: str = "polynomial") -> np.n
     array([1.    , 0.9   , 0.45  , 0.225 , 0.1125])
     """
     phi, theta = lag_polynomials(ar, ma, convention)
-    n = check_int("n", n, 1)
+    n = check_int("n", n, minimum=1)
     check_roots(phi, "ar", "stationary")
     return impulse_response(theta, phi, n)
 
@@ -91,7 +91,7 @@ def arma_to_ar_kernel(ar, ma, n: int, *, convention: str = "polynomial") -> np.n
     array([ 1.    , -0.9   ,  0.36  , -0.144 ,  0.0576])
     """
     phi, theta = lag_polynomials(ar, ma, convention)
-    n = check_int("n", n, 1)
+    n = check_int("n", n, minimum=1)
     check_roots(theta, "ma", "invertible")
     return impulse_response(phi, theta, n)
 
@@ -174,12 +174,12 @@ def simulate_arma(
     ar_root = check_roots(phi, "ar", "stationary")
     shape = (nsample,) if isinstance(nsample, (int, np.integer)) else tuple(nsample)
     for s in shape:
-        check_int("nsample", s, 1)
-    burnin = check_int("burnin", burnin, 0)
+        check_int("nsample", s, minimum=1)
+    burnin = check_int("burnin", burnin, minimum=0)
     axis = check_axis(axis, len(shape))
     full = shape[:axis] + (shape[axis] + burnin,) + shape[axis + 1 :]
     # innovations, their scaled copy and the convolution's output: three float64 arrays of `full`
-    refuse_if_too_big("simulate_arma", f"nsample={nsample!r}, burnin={burnin}", 3 * 8 * math.prod(full))
+    check_alloc(full, np.float64, what="simulate_arma", copies=3)
     if innovations is None:
         eta = np.random.default_rng(rng).standard_normal(full)
     else:

@@ -8,8 +8,8 @@ from typing import Literal
 import numpy as np
 
 from .._engine import convolve
-from .._validation import BOUNDARIES, NAN_POLICIES, check_array, check_choice
-from ._checks import ALIGNS, check_axis, check_int
+from .._validation import BOUNDARIES, NAN_POLICIES, check_array, check_choice, check_int
+from ._checks import ALIGNS, check_axis
 
 
 def moving_average(
@@ -75,7 +75,7 @@ def moving_average(
     # float32 in either byte order stays float32 (native); everything else is computed and returned in float64
     dtype = np.float32 if x.dtype.kind == "f" and x.dtype.itemsize == 4 else np.float64
     if isinstance(window, (int, np.integer)) and not isinstance(window, bool):
-        w = check_int("window", window, 1)
+        w = check_int("window", window, minimum=1)
         weights = np.full(w, 1.0 / w, dtype)
     else:
         weights = np.asarray(window)
@@ -114,10 +114,10 @@ def difference_polynomial(d: int, seasonal: int | None, seasonal_d: int) -> tupl
 
 
 def _check_difference_args(d, seasonal, seasonal_d) -> tuple[int, int | None, int]:
-    d = check_int("d", d, 0)
+    d = check_int("d", d, minimum=0)
     if seasonal is not None:
-        seasonal = check_int("seasonal", seasonal, 1)
-    seasonal_d = check_int("seasonal_d", seasonal_d, 0)
+        seasonal = check_int("seasonal", seasonal, minimum=1)
+    seasonal_d = check_int("seasonal_d", seasonal_d, minimum=0)
     return d, seasonal, seasonal_d
 
 
