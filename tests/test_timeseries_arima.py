@@ -281,3 +281,23 @@ def test_converged_filter_as_lfilter_equals_the_full_filter(monkeypatch):
     slow = forecast_arima(y, (1, 1, 1), params, 20)
     assert _rel(fast.mean, slow.mean) < 1e-12
     assert _rel(fast.se, slow.se) < 1e-12
+
+
+def test_seasonal_near_unit_root_is_the_exact_predictor_where_statsmodels_is_1e7_off():
+    # elnino (1,0,1)(0,1,1,12): seasonal MA root at |z| = 1.00013; the reference is a Levinson solve
+    # with autocovariances summed from 400,000 psi weights (they decay to 1e-23)
+    from scipy import signal
+
+    el = _elnino()
+    res = _fit(el, (1, 0, 1), (0, 1, 1, 12))
+    phi1, th1, seas, s2 = res.params
+    w = el[12:] - el[:-12]
+    m, steps = w.size, 12
+    theta = np.convolve([1, th1], np.r_[1, np.zeros(11), seas])
+    psi = signal.lfilter(theta, [1, -phi1], np.r_[1.0, np.zeros(399_999)])
+    g = s2 * np.array([psi[: psi.size - k] @ psi[k:] for k in range(m + steps)])
+    v = linalg.solve_toeplitz(g[:m], w)
+    w_hat = np.array([g[m - 1 + h - np.arange(m)] @ v for h in range(1, steps + 1)])
+    exact = el[-12:] + w_hat  # one seasonal step ahead: y_{n+h} = w_{n+h} + y_{n+h-12}
+    assert _rel(forecast_arima(res, steps).mean, exact) < 1e-12
+    assert _rel(res.forecast(steps), exact) > 1e-8  # statsmodels' own distance, for the record
