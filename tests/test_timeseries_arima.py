@@ -301,3 +301,18 @@ def test_seasonal_near_unit_root_is_the_exact_predictor_where_statsmodels_is_1e7
     exact = el[-12:] + w_hat  # one seasonal step ahead: y_{n+h} = w_{n+h} + y_{n+h-12}
     assert _rel(forecast_arima(res, steps).mean, exact) < 1e-12
     assert _rel(res.forecast(steps), exact) > 1e-8  # statsmodels' own distance, for the record
+
+
+def test_results_with_exogenous_regressors_are_refused(rng):
+    y, x = rng.standard_normal(80), rng.standard_normal(80)
+    res = _fit_exog(y, x)
+    with pytest.raises(ValueError, match="exogenous regressors"):
+        forecast_arima(res, 3)
+    with pytest.raises(TypeError, match="not both"):
+        forecast_arima(res, 3, trend="c")
+
+
+def _fit_exog(y, x):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ARIMA(y, exog=x, order=(1, 0, 0)).fit()

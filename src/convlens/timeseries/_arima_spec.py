@@ -155,7 +155,7 @@ def from_results(results):
             "series must be array-like or a fitted statsmodels ARIMAResults "
             f"(statsmodels.tsa.arima.model.ARIMA(...).fit()); got {type(results).__name__}"
         )
-    if getattr(model, "k_exog", 0) and model.k_exog != spec.k_trend:
+    if getattr(spec, "k_exog", 0):  # regressors besides the trend
         raise ValueError("results come from a model with exogenous regressors (exog); forecast_arima has none")
     if getattr(spec, "concentrate_scale", False):
         raise ValueError("results come from a model with concentrate_scale=True (no sigma2 in params)")
