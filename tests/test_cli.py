@@ -165,6 +165,39 @@ def test_convolve_colour_per_channel_and_kernel_files(files, tmp_path, capsys):
         np.testing.assert_allclose(got[..., c], convlens.convolve(rgb[..., c], kernel, "full"), rtol=1e-12, atol=1e-9)
 
 
+def test_a_csv_kernel_keeps_its_first_row_with_or_without_a_header(files, tmp_path, capsys):
+    """A kernel CSV such as 1,2,1 / 2,4,2 / 1,2,1 has no header: it once lost its first row (a 2x3 kernel)."""
+    from scipy import signal
+
+    kernel = np.array([[1.0, 2, 1], [2, 4, 2], [1, 2, 1]]) / 16
+    (tmp_path / "k.csv").write_text("\n".join(",".join(str(float(v)) for v in row) for row in kernel) + "\n")
+    (tmp_path / "kh.csv").write_text("a,b,c\n" + (tmp_path / "k.csv").read_text())
+    image = camera(files)
+    expected = signal.convolve(image, kernel, "same")  # scipy zero-pads the 'same' output as convlens does
+    for name in ("k.csv", "kh.csv"):
+        result = run_json(capsys, "convolve", files / "camera.png", tmp_path / name, tmp_path / f"{name}.npy")
+        assert result["kernel_shape"] == [3, 3]
+        np.testing.assert_allclose(np.load(tmp_path / f"{name}.npy"), expected, rtol=1e-12, atol=1e-10)
+    (tmp_path / "bad.csv").write_text("1,x\n2,3\n")
+    code, out, err = run(capsys, "convolve", files / "camera.png", tmp_path / "bad.csv", tmp_path / "o.npy")
+    assert (
+        code == 2
+        and out == ""
+        and "bad.csv: a CSV kernel must be a grid of numbers" in err
+        and not (tmp_path / "o.npy").exists()
+    )
+
+
+def test_a_csv_kernel_row_or_column_is_1d_for_a_series(sunspots_csv, tmp_path, capsys):
+    path, values = sunspots_csv
+    (tmp_path / "row.csv").write_text("0.25,0.5,0.25\n")
+    (tmp_path / "col.csv").write_text("0.25\n0.5\n0.25\n")
+    for name in ("row.csv", "col.csv"):
+        result = run_json(capsys, "convolve", path, tmp_path / name, tmp_path / f"{name}.npy")
+        assert result["kernel_shape"] == [3]
+        np.testing.assert_allclose(np.load(tmp_path / f"{name}.npy"), np.convolve(values, [0.25, 0.5, 0.25], "same"))
+
+
 def test_correlate_with_sobel_to_float_tiff(files, tmp_path, capsys):
     assert run(capsys, "correlate", files / "camera.png", "sobel:1", tmp_path / "e.tif")[0] == 0
     got = io.read_image(tmp_path / "e.tif")

@@ -228,9 +228,38 @@ def parse_kernel(spec: str, ndim: int) -> tuple[np.ndarray, str]:
         raise UsageError(f"kernel {spec!r}: {exc}") from None
     if Path(spec).suffix.lower() not in tuple(s for suffixes in io.KINDS.values() for s in suffixes):
         raise UsageError(f"kernel must be a file (.npy, .csv or an image) or one of {KERNEL_SPECS}; got {spec!r}")
-    kernel = as_float(np.asarray(io.read_any(spec, gray=True).array))
+    if io.kind_of(spec) == "table":
+        kernel = _csv_kernel(spec, ndim)
+    else:
+        kernel = as_float(np.asarray(io.read_any(spec, gray=True).array))
     if kernel.ndim != ndim:
         raise UsageError(
             f"{spec}: the kernel has {kernel.ndim} dimension(s) (shape {kernel.shape}), but the input needs {ndim}"
         )
     return kernel, f"{Path(spec).name} {shape_text(kernel.shape)}"
+
+
+def _csv_kernel(spec: str, ndim: int) -> np.ndarray:
+    """A kernel written as a grid of numbers, with or without a header row (no index column).
+
+    A data CSV's first row is its header, but a kernel such as ``1,2,1`` usually has none:
+    reading it as a table would drop its first row.  One column (or, for 1-D data, one row) is a 1-D kernel.
+    """
+    import pandas as pd
+
+    path = Path(spec)
+    if not path.exists():
+        raise FileNotFoundError(f"{spec}: no such file")
+    if not path.is_file():  # a folder or a pipe
+        raise UsageError(f"{spec}: is not a regular file")
+    try:
+        grid = pd.read_csv(path, header=None, dtype=str, skip_blank_lines=True)
+    except Exception as exc:  # pandas' parser errors have several classes
+        raise UsageError(f"{spec}: cannot read it as a CSV kernel: {' '.join(str(exc).split())}") from None
+    values = grid.apply(pd.to_numeric, errors="coerce")
+    if len(values) > 1 and values.iloc[0].isna().all():  # a header row of names
+        values, grid = values.iloc[1:], grid.iloc[1:]
+    if values.isna().to_numpy().any() or values.empty:
+        raise UsageError(f"{spec}: a CSV kernel must be a grid of numbers (an optional header row aside)")
+    kernel = values.to_numpy(np.float64)
+    return kernel.ravel() if kernel.shape[1] == 1 or (ndim == 1 and kernel.shape[0] == 1) else kernel
