@@ -388,3 +388,24 @@ def test_read_table_finds_the_index_column(tmp_path, sunspots_csv):
     assert io.read_table(tmp_path / "dates.csv").index.tolist() == ["2020-01-01", "2020-01-02"]
     assert io.read_table(path, index=False).array.shape == (309, 2)
     np.testing.assert_array_equal(io.read_table(path).array[:, 0], frame["SUNACTIVITY"])
+
+
+def test_a_csv_without_header_keeps_its_first_row(tmp_path):
+    """np.savetxt writes no header: its first row of numbers was taken for column names and lost."""
+    rng = np.random.default_rng(5)
+    grid = rng.normal(size=(6, 3))
+    np.savetxt(tmp_path / "grid.csv", grid, delimiter=",")
+    table = io.read_table(tmp_path / "grid.csv")
+    np.testing.assert_array_equal(table.array, np.loadtxt(tmp_path / "grid.csv", delimiter=","))
+    assert table.array.shape == (6, 3) and table.columns == ("x0", "x1", "x2")
+    np.savetxt(tmp_path / "one.csv", grid[:, 0])
+    series = io.read_series(tmp_path / "one.csv")
+    np.testing.assert_array_equal(series.values, grid[:, 0])
+    # the rule: a first row of numbers only is data (even "2019,2020"); any word in it makes it a header
+    (tmp_path / "years.csv").write_text("2019,2020\n1,2\n3,4\n")
+    assert io.read_table(tmp_path / "years.csv", index=False).array.shape == (3, 2)
+    # pandas' default names of DataFrame(array).to_csv(index=False) are a header
+    (tmp_path / "pandas.csv").write_text("0,1\n5,6\n7,8\n")
+    assert io.read_table(tmp_path / "pandas.csv").array.tolist() == [[5, 6], [7, 8]]
+    (tmp_path / "words.csv").write_text("a1,b2\n1,2\n3,4\n")
+    assert io.read_table(tmp_path / "words.csv", index=False).array.shape == (2, 2)

@@ -484,9 +484,24 @@ def _read_csv(p: Path):
     except ImportError as exc:  # pragma: no cover
         raise ImportError("reading CSV needs pandas: pip install 'convlens[report]'") from exc
     try:
-        return pd.read_csv(p)
+        frame = pd.read_csv(p)
+        names = [str(c) for c in frame.columns]
+        pandas_default = names == [str(i) for i in range(len(names))]  # DataFrame(array).to_csv(): 0,1,2,...
+        if names and all(_is_number(c) for c in names) and not pandas_default:
+            # no header row: every "name" is a number (np.savetxt writes such files); that row is data
+            frame = pd.read_csv(p, header=None)
+            frame.columns = [f"x{i}" for i in range(len(frame.columns))]
+        return frame
     except (ValueError, OSError, UnicodeDecodeError) as exc:  # pandas' ParserError/EmptyDataError are ValueErrors
         raise _unreadable(p, ["table"], exc) from None
+
+
+def _is_number(name) -> bool:
+    try:
+        float(name)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def read_series(path: str | os.PathLike, column: str | None = None) -> Series:
