@@ -20,10 +20,11 @@ import re
 
 import numpy as np
 import pytest
+from scipy import signal
 
 from _engine_ref import BOUNDARIES, METHODS, MODES, direct_sum, ref_convolve
 from conftest import assert_close, tol_for
-from convlens import Convolver, convolve, correlate
+from convlens import Convolver, convolve, convolve_channels, correlate
 
 astropy_conv = pytest.importorskip("astropy.convolution")
 
@@ -540,3 +541,50 @@ def test_complex_infinities_spoil_the_same_outputs(rng):
             got = convolve(x, k, "same", method=method)
             assert np.array_equal(~np.isfinite(got), ~np.isfinite(ref)), method
             assert_close(got[np.isfinite(ref)], ref[np.isfinite(ref)])
+
+
+def _channels_reference(x, w, mode):
+    """sum over input channels of scipy's direct convolutions: NaN/inf exactly where a direct sum puts them."""
+    with np.errstate(invalid="ignore"):
+        return np.stack(
+            [
+                np.stack(
+                    [
+                        sum(signal.convolve(xn[i], w[o, i], mode, method="direct") for i in range(w.shape[1]))
+                        for o in range(w.shape[0])
+                    ]
+                )
+                for xn in x
+            ]
+        )
+
+
+@pytest.mark.parametrize("method", ["auto", "fft", "direct"])
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_convolve_channels_keeps_non_finite_local(method, mode):
+    rng = np.random.default_rng(11)
+    x, w = rng.random((2, 3, 20, 21)), rng.standard_normal((4, 3, 5, 4))
+    x[0, 1, 10, 10], x[1, 2, 3, 3], x[1, 0, 15, 2] = np.nan, np.inf, -np.inf
+    y = convolve_channels(x, w, mode, method=method)
+    ref = _channels_reference(x, w, mode)
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(ref))
+    np.testing.assert_array_equal(np.isposinf(y), np.isposinf(ref))
+    finite = np.isfinite(ref)
+    assert 0 < finite.sum() < finite.size
+    np.testing.assert_allclose(y[finite], ref[finite], rtol=1e-10, atol=1e-10)
+
+
+def test_convolve_channels_nan_policy_raise_and_interpolate():
+    rng = np.random.default_rng(12)
+    x, w = rng.random((1, 2, 16, 16)), rng.random((3, 2, 3, 3))
+    x[0, 1, 4, 5] = np.nan
+    with pytest.raises(ValueError, match=r"1 non-finite value.*\(0, 1, 4, 5\)"):
+        convolve_channels(x, w, nan_policy="raise")
+    y = convolve_channels(x, w, "same", nan_policy="interpolate")
+    ref = np.stack(
+        [sum(convolve(x[0, i], w[o, i], "same", nan_policy="interpolate") for i in range(2)) for o in range(3)]
+    )
+    assert np.isfinite(y).all()
+    np.testing.assert_allclose(y[0], ref, rtol=1e-12)
+    with pytest.raises(ValueError, match="nan_policy"):
+        convolve_channels(x, w, nan_policy="omit")

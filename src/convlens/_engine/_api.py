@@ -7,11 +7,12 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._validation import BOUNDARIES, MODES, check_array, check_choice, check_memory, check_workers
+from .._validation import BOUNDARIES, MODES, NAN_POLICIES, check_array, check_choice, check_memory, check_workers
 from . import _cost
 from ._convolver import Convolver, _result_dtypes, time_methods
 from ._direct import cv2_direct_ok, pad
 from ._geometry import make_geometry
+from ._nan import nonfinite_report
 
 _COMMON_DOC = """
     mode : {'full', 'same', 'valid'}, optional
@@ -284,6 +285,7 @@ def convolve_channels(
     boundary: str = "constant",
     fill_value: float = 0,
     method: str = "auto",
+    nan_policy: str = "propagate",
     workers: int | None = None,
 ) -> np.ndarray:
     """Multi-channel convolution, as in a CNN layer (true convolution: the kernel is flipped).
@@ -306,6 +308,12 @@ def convolve_channels(
         Channel groups (C_in and C_out must both be divisible by it).
     method : {'auto', 'direct', 'fft'}, optional
         Algorithm.
+    nan_policy : {'propagate', 'raise', 'interpolate'}, optional
+        As in :func:`convolve`, per (output, input) channel pair: 'propagate'
+        spoils only the outputs whose window covers a non-finite input sample of
+        a channel that output reads; 'interpolate' sums the pairs' normalized
+        convolutions.  Inputs holding NaN or inf are computed pair by pair (the
+        channel contraction in one GEMM cannot keep them local).
 
     Returns
     -------
@@ -325,6 +333,7 @@ def convolve_channels(
     check_choice("mode", mode, MODES)
     check_choice("boundary", boundary, BOUNDARIES)
     check_choice("method", method, ("auto", "direct", "fft"))
+    check_choice("nan_policy", nan_policy, NAN_POLICIES)
     workers = check_workers(workers)
     if x.ndim < 3:
         raise ValueError(f"x must be (N, C_in, *spatial) with at least one spatial axis; got shape {x.shape}")
@@ -345,6 +354,13 @@ def convolve_channels(
     out_dtype, work, exact = _result_dtypes(x.dtype, weight.dtype, fill_value if boundary == "constant" else 0)
     if method == "auto":
         method = _channels_method(x.shape, weight.shape, geom, groups, work, workers)
+    bad = nonfinite_report(x, "x") or nonfinite_report(weight, "weight")
+    if bad and nan_policy == "raise":
+        raise ValueError(f"{bad}; nan_policy='raise' refuses non-finite input")
+    if bad or nan_policy == "interpolate":
+        # per pair through the engine, whose FFT paths keep non-finite samples local
+        out = _channels_direct(x, weight, geom, groups, mode, boundary, fill_value, workers, "auto", nan_policy)
+        return out.astype(out_dtype, copy=False)
     if exact and not _channels_float_is_exact(x, weight, geom, method, fill_value):
         # sums too large for float64 to hold exactly: exact integer convolutions per channel pair
         return _channels_direct(x, weight, geom, groups, mode, boundary, fill_value, workers, method="auto")
@@ -379,7 +395,9 @@ def _channels_method(x_shape, w_shape, geom, groups, work, workers) -> str:
     return "direct" if direct < fft else "fft"
 
 
-def _channels_direct(x, weight, geom, groups, mode, boundary, fill_value, workers, method="direct"):
+def _channels_direct(
+    x, weight, geom, groups, mode, boundary, fill_value, workers, method="direct", nan_policy="propagate"
+):
     n = x.shape[0]
     c_out, c_in_g = weight.shape[:2]
     c_out_g = c_out // groups
@@ -397,6 +415,7 @@ def _channels_direct(x, weight, geom, groups, mode, boundary, fill_value, worker
                 boundary=boundary,
                 fill_value=fill_value,
                 method=method,
+                nan_policy=nan_policy,
                 workers=workers,
             )
             acc = y if acc is None else acc + y
