@@ -308,9 +308,9 @@ def test_workers_in_choose_method_and_channels():
     [
         ((2, 3), (1, 3), 1, ValueError, r"^x must be \(N, C_in, \*spatial\) with at least one spatial axis"),
         ((2, 3, 5), (1, 3, 2, 2), 1, ValueError, r"^weight must be \(C_out, C_in // groups, \*k\) with 3 dimensions"),
-        ((2, 3, 5), (1, 3, 2), 0, ValueError, r"^groups must be a positive integer; got 0"),
-        ((2, 3, 5), (1, 3, 2), -2, ValueError, r"^groups must be a positive integer"),
-        ((2, 4, 5), (2, 2, 2), 1.5, (TypeError, ValueError), r"^groups must be a positive integer"),
+        ((2, 3, 5), (1, 3, 2), 0, ValueError, r"^groups must be an integer >= 1; got 0"),
+        ((2, 3, 5), (1, 3, 2), -2, ValueError, r"^groups must be an integer >= 1"),
+        ((2, 4, 5), (2, 2, 2), 1.5, TypeError, r"^groups must be an integer >= 1; got 1.5 \(float\)"),
         ((2, 3, 5), (2, 3, 2), 2, ValueError, r"^groups=2 must divide both C_in=3 and C_out=2"),
         ((2, 4, 5), (2, 3, 2), 2, ValueError, r"^weight.shape\[1\] must be C_in // groups = 2; got 3"),
     ],

@@ -7,7 +7,16 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._validation import BOUNDARIES, MODES, NAN_POLICIES, check_array, check_choice, check_memory, check_workers
+from .._validation import (
+    BOUNDARIES,
+    MODES,
+    NAN_POLICIES,
+    check_array,
+    check_choice,
+    check_memory,
+    check_positive_int,
+    check_workers,
+)
 from . import _cost
 from ._convolver import Convolver, _result_dtypes, time_methods
 from ._direct import cv2_direct_ok, pad
@@ -341,8 +350,7 @@ def convolve_channels(
         raise ValueError(
             f"weight must be (C_out, C_in // groups, *k) with {x.ndim} dimensions like x; got shape {weight.shape}"
         )
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"groups must be a positive integer; got {groups!r}")
+    groups = check_positive_int("groups", groups)
     c_in = x.shape[1]
     c_out, c_in_g = weight.shape[:2]
     if c_in % groups or c_out % groups:
