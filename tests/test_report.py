@@ -169,6 +169,28 @@ def test_open_warns_with_the_address_where_no_browser_starts(tmp_path, monkeypat
     assert report._open(index) is True and opened == [index.resolve().as_uri()]
 
 
+def test_kernel_numbers_are_readable_on_their_cells():
+    """The nearly even quiz propagator (0.106 .. 0.127) had black numbers on the dark purple of its lowest cells."""
+    import matplotlib.colors as mcolors
+
+    from convlens import plot, scenes
+
+    fig = plot.propagators(scenes.propagators())
+    checked = 0
+    for ax in fig.axes:
+        image = ax.images[0] if ax.images else None
+        if image is None or not ax.texts:
+            continue
+        for text in ax.texts:
+            col, row = (round(v) for v in text.get_position())
+            r, g, b, _ = image.cmap(image.norm(image.get_array()[row, col]))
+            luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+            text_lum = sum(w * v for w, v in zip((0.2126, 0.7152, 0.0722), mcolors.to_rgb(text.get_color())))
+            assert abs(text_lum - luminance) > 0.35, (ax.get_title(), text.get_text(), luminance, text.get_color())
+            checked += 1
+    assert checked == 4 * 9  # four annotated 3 x 3 kernels
+
+
 def _browser():
     chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     driver = shutil.which("chromedriver")

@@ -274,10 +274,12 @@ def photo_diffusion(s, i: int):
 
 def _annotated(ax, k, title, fmt):
     _show(ax, k, title, cmap="viridis")
+    # the colour map spans min..max, so a cell's shade is its place in that range (not its share of the max):
+    # white on the dark lower part, black on the bright upper part
+    low, span = float(k.min()), float(np.ptp(k)) or 1.0
     for (r, c), v in np.ndenumerate(k):
-        ax.text(
-            c, r, format(v, fmt), ha="center", va="center", fontsize=7, color="white" if v < k.max() * 0.6 else "black"
-        )
+        dark = (v - low) / span < 0.6
+        ax.text(c, r, format(v, fmt), ha="center", va="center", fontsize=7, color="white" if dark else "black")
 
 
 def propagators(s):
