@@ -409,3 +409,12 @@ def test_a_csv_without_header_keeps_its_first_row(tmp_path):
     assert io.read_table(tmp_path / "pandas.csv").array.tolist() == [[5, 6], [7, 8]]
     (tmp_path / "words.csv").write_text("a1,b2\n1,2\n3,4\n")
     assert io.read_table(tmp_path / "words.csv", index=False).array.shape == (2, 2)
+
+
+def test_a_decompression_bomb_is_a_bad_input_not_a_crash(tmp_path):
+    """Pillow refuses images over ~179 million pixels with its own error class, which the CLI took for a crash."""
+    from PIL import Image
+
+    Image.new("L", (20_000, 10_000)).save(tmp_path / "huge.png")  # 200 million pixels, a few hundred kB
+    with pytest.raises(ValueError, match=r"huge\.png: cannot read it as image .*200000000 pixels\) exceeds limit"):
+        io.read_image(tmp_path / "huge.png")

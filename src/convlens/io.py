@@ -269,7 +269,11 @@ def read_image(path: str | os.PathLike, *, gray: bool = False) -> np.ndarray:
 def _read_pillow(p: Path) -> np.ndarray:
     from PIL import Image
 
-    with Image.open(p) as im:
+    try:
+        im = Image.open(p)
+    except Image.DecompressionBombError as exc:  # Pillow's guard against huge images: a bad input, not a crash
+        raise ValueError(" ".join(str(exc).split()).split(", could be")[0] + " (Pillow's limit)") from None
+    with im:
         im.load()
         if im.mode == "P":
             im = im.convert("RGBA" if "transparency" in im.info else "RGB")
