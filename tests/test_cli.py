@@ -470,6 +470,17 @@ def test_a_pipe_given_as_input_is_refused_not_waited_on(files, tmp_path, capsys)
     assert [p.name for p in tmp_path.iterdir()] == ["pipe.png"]
 
 
+def test_an_empty_recording_is_named(audio, tmp_path, capsys):
+    song, _, rate = audio
+    soundfile = pytest.importorskip("soundfile")
+    soundfile.write(tmp_path / "empty.wav", np.zeros(0), rate)  # io.write_audio refuses to write one
+    for argv in (["locate", song, tmp_path / "empty.wav"], ["locate", tmp_path / "empty.wav", song],
+                 ["bands", tmp_path / "empty.wav", tmp_path / "o.csv"]):  # fmt: skip
+        code, out, err = run(capsys, *argv)
+        assert (code, out) == (2, "") and err.endswith("empty.wav: the recording holds no samples\n"), err
+    assert [p.name for p in tmp_path.iterdir()] == ["empty.wav"]
+
+
 def test_json_is_strict_json_without_nan_or_infinity(tmp_path, capsys):
     """A silent recording has band levels of -inf dB: strict JSON writes them as null, not -Infinity."""
     io.write_audio(tmp_path / "silence.wav", np.zeros(16000), 8000)

@@ -10,11 +10,19 @@ from .. import io
 from ._common import UsageError, add_command, busy, inputs_and_output, positive_float, positive_int, report
 
 
+def _samples(path: str) -> tuple[np.ndarray, int]:
+    """A recording's samples (channels averaged) and rate; an empty file is named, not the lens's argument."""
+    samples, rate = io.read_audio(path, mono=True)
+    if samples.size == 0:
+        raise UsageError(f"{path}: the recording holds no samples")
+    return samples, rate
+
+
 def _locate(args: argparse.Namespace) -> None:
     from .. import matching
 
-    recording, rate = io.read_audio(args.recording, mono=True)
-    clip, clip_rate = io.read_audio(args.clip, mono=True)
+    recording, rate = _samples(args.recording)
+    clip, clip_rate = _samples(args.clip)
     if clip_rate != rate:
         raise UsageError(f"{args.clip} is sampled at {clip_rate} Hz but {args.recording} at {rate} Hz; resample one")
     if clip.size and np.ptp(clip) == 0:  # a silent clip correlates equally (not at all) with every start
@@ -33,7 +41,7 @@ def _bands(args: argparse.Namespace) -> None:
     from .. import spectrum
 
     inputs_and_output(args, [args.input], args.output, kinds=("table", "array"))
-    samples, rate = io.read_audio(args.input, mono=True)
+    samples, rate = _samples(args.input)
     with busy(args, f"band levels of {samples.size} samples", size=samples.size):
         bars = spectrum.band_levels(
             samples, rate, bands=args.bands, frame=args.frame, hop=args.hop, fmin=args.fmin, fmax=args.fmax
