@@ -25,12 +25,7 @@ MARKER = re.compile(r"#\s*doctest:\s*\+SKIP-BLOCK\s*\(needs ([\w.\-]+(?:\s*,\s*[
 
 # Blocks that do not run yet, in documents owned by others: (document, a line of the block) -> reason.
 # Strict: each entry fails the suite once its block runs, so it is removed then.
-KNOWN_BROKEN = {
-    ("docs/cli.md", 'image = io.read_image("astronaut.png")'): (
-        "owner: docs/cli.md (H2): reads astronaut.png, which only the shell example before it writes; "
-        "make the block self-contained"
-    ),
-}
+KNOWN_BROKEN: dict[tuple[str, str], str] = {}
 
 
 def _documents() -> list[Path]:
