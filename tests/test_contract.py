@@ -197,19 +197,7 @@ NOT_DATA = {
 }
 
 # (case, dtype) -> owner, for cases that fail in modules being reworked now (strict: they must fail).
-XFAIL: dict[tuple[str, str], str] = {
-    ("forecast_arima", ">f4"): "timeseries (H7)",
-    ("forecast_arima", "float16"): "timeseries (H7)",
-    ("forecast_arima", "float32"): "timeseries (H7)",
-    ("forecast_arima", "longdouble"): "timeseries (H7)",
-    ("integrate", "longdouble"): "timeseries (H7)",
-    ("local_ar_features", ">f4"): "timeseries (H7)",
-    ("local_ar_features", "float16"): "timeseries (H7)",
-    ("local_ar_features", "float32"): "timeseries (H7)",
-    ("local_ar_features", "longdouble"): "timeseries (H7)",
-    ("moving_average", "float16"): "timeseries (H7)",
-    ("moving_average", "longdouble"): "timeseries (H7)",
-}
+XFAIL: dict[tuple[str, str], str] = {}
 
 
 def _expected(case: Case, dtype: str):
@@ -337,10 +325,7 @@ KIND_CASES = [
     ("keep_frequencies transform", "compress", "transform", lambda: compress.keep_frequencies(X8, 0.5, transform=None)),
 ]
 
-KIND_XFAIL: dict[str, str] = {
-    "Convolver": "engine (_engine, H3)",
-    "simulate_arma": "timeseries (H7)",
-}
+KIND_XFAIL: dict[str, str] = {}
 
 
 def _kind_params():
@@ -399,12 +384,7 @@ MEMORY_CASES = [
     ("convergence", "stochastic", lambda: stochastic.convergence(HUGE_2D, K3, [1, 2])),
 ]
 
-MEMORY_XFAIL: dict[str, str] = {
-    "arma_to_ar_kernel": "timeseries (H7)",
-    "arma_to_ma_kernel": "timeseries (H7)",
-    "diffuse_steps": "diffusion (H5)",
-    "moving_average": "timeseries (H7)",
-}
+MEMORY_XFAIL: dict[str, str] = {}
 
 
 class _TookTooLong(Exception):

@@ -637,3 +637,13 @@ def test_tilted_diffusion_wider_than_the_image_reaches_the_mean(rng):
     for boundary in ("symmetric", "wrap"):
         got = diffuse(x, 1e9, D=tensor, boundary=boundary)  # 'auto': the mirror period, any t
         assert_close(got, np.full_like(x, x.mean()), rel=1e-9)
+
+
+@pytest.mark.parametrize("boundary", ["reflect", "symmetric", "wrap", "constant"])
+def test_diffuse_steps_refuses_a_huge_image_up_front_naming_itself(boundary):
+    """A broadcast 200000² view costs nothing until copied: its mirror extension must be refused, not attempted."""
+    from convlens._validation import InsufficientMemoryError
+
+    huge = np.broadcast_to(np.float32(1), (200_000, 200_000))
+    with pytest.raises(InsufficientMemoryError, match=r"^diffuse_steps: .*about \d+\.\d\d GiB"):
+        diffuse_steps(huge, BLUR, 3, boundary=boundary)

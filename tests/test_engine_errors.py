@@ -62,14 +62,21 @@ def test_plan_called_with_the_wrong_shape():
 
 @pytest.mark.parametrize("shape", [(4, -1), (), (0,), (3, 0)])
 def test_plan_shape_must_be_positive(shape):
-    with pytest.raises(ValueError, match=r"^shape must be a non-empty sequence of positive integers"):
+    with pytest.raises(ValueError, match=r"^shape must be a positive int or a sequence of positive ints \(non-empty"):
         Convolver(np.ones(2), shape)
 
 
-@pytest.mark.parametrize("shape", [None, 3.5j])
-def test_plan_shape_must_be_a_sequence(shape):
-    with pytest.raises(TypeError, match=r"^shape must be a sequence of positive integers"):
+@pytest.mark.parametrize("shape", [None, 3.5j, (8.5,), (4, 2.0), (True, 3)])
+def test_plan_shape_must_be_a_sequence_of_ints(shape):
+    """A float entry is a TypeError naming shape, never truncated silently ((8.5,) is not (8,))."""
+    with pytest.raises(TypeError, match=r"^shape must be a positive int or a sequence of positive ints; got"):
         Convolver(np.ones(2), shape)
+
+
+def test_plan_shape_accepts_numpy_integers_and_a_bare_int():
+    x = np.arange(8.0)
+    for shape in ((np.int64(8),), 8):
+        np.testing.assert_array_equal(Convolver(np.ones(2), shape, "same")(x), convolve(x, np.ones(2), "same"))
 
 
 def test_plan_shape_of_strings_names_the_argument():

@@ -12,11 +12,13 @@ from statsmodels.tsa.arima_process import arma2ar, arma2ma, arma_acf, arma_gener
 from statsmodels.tsa.statespace.tools import diff as sm_diff
 
 from conftest import assert_close
+from convlens._validation import InsufficientMemoryError
 from convlens.data import load_series
 from convlens.timeseries import (
     arma_to_ar_kernel,
     arma_to_ma_kernel,
     difference,
+    forecast_arima,
     integrate,
     local_ar_features,
     moving_average,
@@ -272,8 +274,9 @@ def test_inputs_are_never_modified(rng):
 def test_dtype_rule_and_native_byte_order(dt):
     x = (np.arange(12) % 5).astype(dt)
     ma = moving_average(x, 3)
-    assert ma.dtype == (np.float32 if dt.endswith("f4") else np.float64)  # float32 kept, the rest in float64
-    assert_close(ma, moving_average(x.astype(np.float64), 3), np.float32)
+    # the package's table: float16 and float32 kept (native), bool and integers in float64
+    assert ma.dtype == (np.float16 if dt == "f2" else np.float32 if dt.endswith("f4") else np.float64)
+    assert_close(ma, moving_average(x.astype(np.float64), 3), np.float16 if dt == "f2" else np.float32)
     dx = difference(x, 1)
     assert dx.dtype.isnative and dx.dtype.byteorder in "=|"
     want = np.diff(x.astype(np.int64)) if x.dtype.kind in "biu" else np.diff(x.astype(x.dtype.newbyteorder("=")))
@@ -298,4 +301,51 @@ def test_dtype_rule_and_native_byte_order(dt):
 )
 def test_wrong_kind_is_type_error_wrong_value_is_value_error(call, exc):
     with pytest.raises(exc):
+        call()
+
+
+@pytest.mark.parametrize("dt", [">f4", "<f4", ">f8", "f2", "i2", "u1", "?"])
+def test_forecasts_and_features_follow_the_dtype_table(dt):
+    y = load_series("sunspots")[:120].astype(dt) if dt not in ("?",) else load_series("sunspots")[:120] > 50
+    want = np.float16 if dt == "f2" else np.float32 if dt.endswith("f4") else np.float64
+    fc = forecast_arima(y, (1, 0, 0), [0.5, 1.0], 4)
+    ref = forecast_arima(y.astype(np.float64), (1, 0, 0), [0.5, 1.0], 4)
+    assert fc.mean.dtype == want and fc.se.dtype == want
+    assert_close(fc.mean, ref.mean, want)
+    feats = local_ar_features(y, [[0.5, 0.25], [0.1, -0.2]])
+    assert feats.dtype == want and feats.dtype.isnative
+    assert_close(feats, local_ar_features(y.astype(np.float64), [[0.5, 0.25], [0.1, -0.2]]), want)
+
+
+@pytest.mark.skipif(np.dtype(np.longdouble).itemsize <= 8, reason="longdouble is float64 on this platform")
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: moving_average(x, 3),
+        lambda x: integrate(x, x[:1], 1),
+        lambda x: local_ar_features(x, [0.5, 0.25]),
+        lambda x: forecast_arima(x, (1, 0, 0), [0.5, 1.0], 3),
+    ],
+    ids=["moving_average", "integrate", "local_ar_features", "forecast_arima"],
+)
+def test_longdouble_is_refused_naming_it(call):
+    with pytest.raises(TypeError, match="longdouble"):
+        call(np.linspace(1, 2, 40, dtype=np.longdouble))
+
+
+def test_simulate_arma_float_nsample_is_a_type_error_naming_it():
+    with pytest.raises(TypeError, match=r"\bnsample\b"):
+        simulate_arma([1, -0.5], [1], 10.5)
+
+
+@pytest.mark.parametrize(
+    ("name", "call"),
+    [
+        ("arma_to_ma_kernel", lambda: arma_to_ma_kernel([1, -0.5], [1], 10**11)),
+        ("arma_to_ar_kernel", lambda: arma_to_ar_kernel([1, -0.5], [1], 10**11)),
+        ("moving_average", lambda: moving_average(np.broadcast_to(np.float64(1), (10**11,)), 5)),
+    ],
+)
+def test_huge_requests_are_refused_up_front_naming_the_function(name, call):
+    with pytest.raises(InsufficientMemoryError, match=rf"^{name}\b"):
         call()

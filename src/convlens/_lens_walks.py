@@ -23,6 +23,7 @@ from ._validation import (
     BOUNDARIES,
     NAN_POLICIES,
     as_work,
+    check_alloc,
     check_array,
     check_axes,
     check_choice,
@@ -145,6 +146,11 @@ def diffuse_steps(
     radius = tuple(min(r, x.shape[a]) for r, a in zip(reach, axes))
     options = {"nan_policy": nan_policy, "radius": radius, "workers": workers}
     exact_mirror = all(s % 2 == 1 for s in k.shape) and all(np.array_equal(k, np.flip(k, a)) for a in range(k.ndim))
+    if boundary in ("symmetric", "reflect") and exact_mirror:
+        # the mirror extension (twice the length per diffused axis) is built before the engine sees it, so its
+        # memory is refused here, up front: a broadcast view of a huge image costs nothing until it is copied
+        period = [2 * s if a in axes else s for a, s in enumerate(x.shape)]
+        check_alloc(period, x.dtype, what="diffuse_steps", copies=2)
     with user_function("diffuse_steps"):
         if boundary == "wrap" or (boundary in ("symmetric", "reflect") and exact_mirror):
             out = periodic_filter(x, response, axes, boundary, **options)

@@ -12,7 +12,6 @@ import math
 import threading
 import time
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 
@@ -25,6 +24,7 @@ from .._validation import (
     check_choice,
     check_memory,
     check_scalar,
+    check_shape,
     check_workers,
     result_dtype,
 )
@@ -77,16 +77,6 @@ def _result_dtypes_of(x_dtype: np.dtype, k_dtype: np.dtype, fill_value=0) -> tup
 
 
 _result_dtypes_cached = lru_cache(maxsize=512, typed=True)(_result_dtypes_of)
-
-
-def _check_shape(shape: Any) -> tuple[int, ...]:
-    try:
-        shape = tuple(int(s) for s in shape)
-    except (TypeError, ValueError):
-        raise TypeError(f"shape must be a sequence of positive integers; got {shape!r}") from None
-    if not shape or any(s < 1 for s in shape):
-        raise ValueError(f"shape must be a non-empty sequence of positive integers; got {shape!r}")
-    return shape
 
 
 class Convolver:
@@ -150,7 +140,7 @@ class Convolver:
         _cached_kernel: bool = True,
     ) -> None:
         kernel = check_array("kernel", kernel)
-        shape = _check_shape(shape)
+        shape = check_shape("shape", shape)  # (8.5,) is a TypeError, not silently (8,)
         self.boundary = check_choice("boundary", boundary, BOUNDARIES)
         self.fill_value = check_scalar("fill_value", fill_value)
         self.method_requested = check_choice("method", method, METHODS)

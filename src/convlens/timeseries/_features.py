@@ -7,7 +7,7 @@ from typing import Literal
 import numpy as np
 
 from .._engine import convolve
-from .._validation import check_array, check_choice
+from .._validation import check_array, check_choice, result_dtype
 from ._checks import FEATURE_KINDS, check_finite_series
 
 
@@ -50,7 +50,8 @@ def local_ar_features(
     -------
     (K, n) ndarray (or (n,) for one kernel)
         The features; entries without a full window of history (the first
-        ``L`` for 'ar', ``L - 1`` for 'ma') are NaN.
+        ``L`` for 'ar', ``L - 1`` for 'ma') are NaN.  float16 and float32 series
+        give features of their dtype, integers and bool give float64.
 
     Examples
     --------
@@ -64,6 +65,8 @@ def local_ar_features(
     x = check_array("x", x, allow_complex=False)
     if x.ndim != 1:
         raise ValueError(f"x must be a 1-D series; got shape {x.shape}")
+    # longdouble is refused; the features are computed in float64 and returned in x's dtype by the table
+    out_dtype, _ = result_dtype(x.dtype, allow_complex=False)
     x = x.astype(np.float64)
     check_finite_series("x", x)
     kind = check_choice("kind", kind, FEATURE_KINDS)
@@ -89,5 +92,5 @@ def local_ar_features(
     # a copy: the engine may hand back a read-only view, and the incomplete windows are overwritten below
     full = np.array(convolve(x[None, :], kernel, "full", axes=(1,), workers=workers)[:, : x.size])
     full[:, : length + lag - 1] = np.nan
-    out = full + b[:, None]
+    out = (full + b[:, None]).astype(out_dtype, copy=False)
     return out[0] if single else out

@@ -9,7 +9,7 @@ import numpy as np
 from scipy import special
 
 from .._engine import convolve
-from .._validation import check_alloc, check_array, check_choice, check_int
+from .._validation import check_alloc, check_array, check_choice, check_int, result_dtype
 from ._arima_spec import ArimaSpec, build_spec, check_order, check_seasonal_order, from_results
 from ._checks import TRENDS, check_finite_series
 from ._exact import filtered_state, forecast_moments
@@ -25,9 +25,12 @@ class ArimaForecast:
     ----------
     mean : (steps,) ndarray or pandas.Series
         Point forecasts of the series (a Series with the forecast index when a
-        Series came in, as statsmodels' ``predicted_mean``).
+        Series came in, as statsmodels' ``predicted_mean``).  Computed in float64
+        and returned in the series' dtype by the package's table: float16 and
+        float32 are kept, integers and bool give float64.
     se : (steps,) ndarray or pandas.Series
-        Standard errors of the forecasts (exact given the observed history).
+        Standard errors of the forecasts (exact given the observed history),
+        in the same dtype as ``mean``.
     alpha : float
         Level of :meth:`conf_int` (default 0.05: 95 % intervals).
     truncation_bound : (steps,) ndarray
@@ -76,10 +79,13 @@ def check_alpha(alpha) -> float:
     return float(alpha)
 
 
-def check_series(series, spec_orders) -> np.ndarray:
+def check_series(series, spec_orders) -> tuple[np.ndarray, np.dtype]:
+    """``(series as float64, the dtype to return forecasts in)`` by the package's dtype table."""
     y = check_array("series", series, allow_complex=False)
     if y.ndim != 1:
         raise ValueError(f"series must be 1-D; got shape {y.shape}")
+    # longdouble is refused here; the Kalman recursion runs in float64 whatever the input (statsmodels' precision)
+    out_dtype, _ = result_dtype(y.dtype, allow_complex=False, name="series")
     y = y.astype(np.float64)
     check_finite_series("series", y)
     (p, d, q), (P, D, Q, s) = spec_orders
@@ -90,7 +96,7 @@ def check_series(series, spec_orders) -> np.ndarray:
             f"series is too short for order {order}: {y.size} samples leave {y.size - k} after differencing "
             f"(d + D*s = {k}), but the AR and MA lags need more than {lags}"
         )
-    return y
+    return y, out_dtype
 
 
 def fit_arima(series, order: tuple[int, int, int], *, seasonal_order=None, trend: str | None = None) -> np.ndarray:
@@ -103,7 +109,7 @@ def fit_arima(series, order: tuple[int, int, int], *, seasonal_order=None, trend
     """
     order = check_order(order)
     seasonal = check_seasonal_order(seasonal_order)
-    y = check_series(series, (order, seasonal))
+    y, _ = check_series(series, (order, seasonal))
     if trend is not None:
         check_choice("trend", trend, TRENDS)
     try:
@@ -212,7 +218,7 @@ def forecast_arima(
     elif order is None or params is None:
         raise TypeError("forecast_arima needs series, order and params (or a fitted statsmodels ARIMAResults)")
     orders = (check_order(order), check_seasonal_order(seasonal_order))
-    y = check_series(series, orders)
+    y, out_dtype = check_series(series, orders)
     steps = check_int("steps", steps, minimum=1)
     alpha = check_alpha(alpha)
     spec = build_spec(params, *orders, trend)
@@ -228,7 +234,14 @@ def forecast_arima(
     kappa, gap = _infinite_past_gap(w, spec, steps, u_hat, u[n - k :])
     index, name = forecast_index(series, steps)
     return ArimaForecast(
-        wrap(mean, index, "predicted_mean"), wrap(np.sqrt(var), index, "se"), alpha, gap, psi, kappa, index, name
+        wrap(mean.astype(out_dtype), index, "predicted_mean"),
+        wrap(np.sqrt(var).astype(out_dtype), index, "se"),
+        alpha,
+        gap,
+        psi,
+        kappa,
+        index,
+        name,
     )
 
 

@@ -55,6 +55,7 @@ def arma_to_ma_kernel(ar, ma, n: int, *, convention: str = "polynomial") -> np.n
     """
     phi, theta = lag_polynomials(ar, ma, convention)
     n = check_int("n", n, minimum=1)
+    check_alloc(n, np.float64, what="arma_to_ma_kernel", copies=2)  # the impulse and lfilter's output
     check_roots(phi, "ar", "stationary")
     return impulse_response(theta, phi, n)
 
@@ -92,6 +93,7 @@ def arma_to_ar_kernel(ar, ma, n: int, *, convention: str = "polynomial") -> np.n
     """
     phi, theta = lag_polynomials(ar, ma, convention)
     n = check_int("n", n, minimum=1)
+    check_alloc(n, np.float64, what="arma_to_ar_kernel", copies=2)  # the impulse and lfilter's output
     check_roots(theta, "ma", "invertible")
     return impulse_response(phi, theta, n)
 
@@ -172,7 +174,12 @@ def simulate_arma(
     """
     phi, theta = lag_polynomials(ar, ma, convention)
     ar_root = check_roots(phi, "ar", "stationary")
-    shape = (nsample,) if isinstance(nsample, (int, np.integer)) else tuple(nsample)
+    if isinstance(nsample, (int, np.integer)) and not isinstance(nsample, bool):
+        shape = (nsample,)
+    elif isinstance(nsample, (tuple, list)) and nsample:
+        shape = tuple(nsample)
+    else:
+        raise TypeError(f"nsample must be a positive int or a non-empty tuple of them; got {nsample!r}")
     for s in shape:
         check_int("nsample", s, minimum=1)
     burnin = check_int("burnin", burnin, minimum=0)

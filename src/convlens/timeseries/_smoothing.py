@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 
 from .._engine import convolve
-from .._validation import BOUNDARIES, NAN_POLICIES, check_array, check_choice, check_int
+from .._validation import BOUNDARIES, NAN_POLICIES, check_alloc, check_array, check_choice, check_int, result_dtype
 from ._checks import ALIGNS, check_axis
 
 
@@ -57,7 +57,8 @@ def moving_average(
     Returns
     -------
     ndarray
-        Same shape as ``x``; float32 stays float32, other inputs give float64.
+        Same shape as ``x``; float16 and float32 keep their dtype, bool and
+        integers give float64.
 
     Examples
     --------
@@ -72,8 +73,11 @@ def moving_average(
     align = check_choice("align", align, ALIGNS)
     check_choice("boundary", boundary, BOUNDARIES)
     check_choice("nan_policy", nan_policy, NAN_POLICIES)
-    # float32 in either byte order stays float32 (native); everything else is computed and returned in float64
-    dtype = np.float32 if x.dtype.kind == "f" and x.dtype.itemsize == 4 else np.float64
+    # the package's table: float16 computed in float32 and returned as float16, float32 kept (native byte
+    # order), bool and integers in float64; longdouble refused.  The output (and the cast) is refused up front
+    # if it would not fit, before anything is computed (a broadcast view can be huge at no cost).
+    out_dtype, dtype = result_dtype(x.dtype, allow_complex=False)
+    check_alloc(x.shape, dtype, what="moving_average", copies=2)
     if isinstance(window, (int, np.integer)) and not isinstance(window, bool):
         w = check_int("window", window, minimum=1)
         weights = np.full(w, 1.0 / w, dtype)
@@ -97,7 +101,7 @@ def moving_average(
     if align == "trailing":
         # 'full' output index t sums x[t - j], j = 0..len-1: the trailing window ending at t.
         out = np.take(out, np.arange(x.shape[axis]), axis=axis)
-    return out
+    return out.astype(out_dtype, copy=False)
 
 
 @functools.lru_cache(maxsize=64)
@@ -228,8 +232,8 @@ def integrate(
             f"initial must hold the first k = {k} values of the series along axis {axis} (shape {expected}); "
             f"got shape {initial.shape}"
         )
-    dtype = np.result_type(dx.dtype, initial.dtype)
-    dtype = np.dtype(np.int64) if dtype.kind in "biu" else dtype
+    # exact int64 for integers; floats keep their dtype in native byte order; longdouble is refused
+    dtype, _ = result_dtype(dx.dtype, initial.dtype, exact_int=True, allow_complex=False, name="dx")
     dx, initial = np.moveaxis(dx.astype(dtype), axis, -1), np.moveaxis(initial.astype(dtype), axis, -1)
     # Initial values of every intermediate stage z_i (z_0 = x, z_i = (1 - B^lag_i) z_{i-1}).
     stages = [initial]
