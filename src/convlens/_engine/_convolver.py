@@ -272,8 +272,21 @@ class Convolver:
             raise ValueError(f"x must have the shape this plan was made for, {self.shape}; got {x.shape}")
         return self._execute(x)
 
+    def _check_fits(self, r: Recipe) -> None:
+        """Refuse a recipe whose working set cannot fit, before any pass over x.
+
+        A scan of x (finiteness, integer bounds) of a broadcast view of a huge
+        array takes seconds to minutes though it allocates nothing: the refusal
+        must come first.  The FFT plan built here is the one the run uses (cached).
+        """
+        if r.method == "direct":
+            check_memory(r.direct_bytes, self._what + " (direct)")
+        else:
+            self._kernel_plan(r)  # checks the plan's memory estimate before preparing the kernel spectrum
+
     def _execute(self, x: np.ndarray) -> np.ndarray:
         r = self.recipe(x.dtype)
+        self._check_fits(r)
         # A direct sum already confines NaN/inf to the windows that cover them, so the scan
         # for non-finite values (a full pass over x) is only needed for the other cases.
         # (OpenCV skips zero taps, so 0 * nan is lost on its path)
