@@ -362,6 +362,8 @@ def convolve_channels(
     out_dtype, work, exact = _result_dtypes(x.dtype, weight.dtype, fill_value if boundary == "constant" else 0)
     if method == "auto":
         method = _channels_method(x.shape, weight.shape, geom, groups, work, workers)
+    # refused before the scan for non-finite values: a pass over a broadcast view of a huge x takes seconds
+    _channels_check_memory(x.shape, weight.shape, geom, method, boundary, fill_value, work)
     bad = nonfinite_report(x, "x") or nonfinite_report(weight, "weight")
     if bad and nan_policy == "raise":
         raise ValueError(f"{bad}; nan_policy='raise' refuses non-finite input")
@@ -433,16 +435,39 @@ def _channels_direct(
     return out
 
 
+def _channels_fft_lengths(geom, boundary, fill_value) -> tuple[bool, list[int]]:
+    """(whether x is padded explicitly, the FFT length per spatial axis)."""
+    from .. import _backend as B
+
+    explicit = boundary != "constant" or fill_value != 0
+    return explicit, [B.fast_length(g.min_circular_length(explicit)) for g in geom.per_axis]
+
+
+def _channels_check_memory(x_shape, w_shape, geom, method, boundary, fill_value, work) -> None:
+    """Refuse up front a channel convolution whose working set cannot fit."""
+    what = f"convolve_channels on x {x_shape} and weight {w_shape}"
+    n, c_in = x_shape[:2]
+    c_out, c_in_g = w_shape[:2]
+    if method == "direct":  # at least the output, in the working dtype
+        check_memory(n * c_out * math.prod(geom.out_shape[2:]) * np.dtype(work).itemsize, what + " (direct)")
+        return
+    real = work.kind == "f"
+    _, lens = _channels_fft_lengths(geom, boundary, fill_value)
+    nfreq = math.prod(lens[:-1]) * (lens[-1] // 2 + 1 if real else lens[-1])
+    itemsize = np.dtype(work).itemsize * (2 if real else 1)
+    # the spectra of x, of the weights and of the output, each with a padded buffer of the same size
+    check_memory((n * c_in + c_out * c_in_g + n * c_out) * nfreq * itemsize * 2, what)
+
+
 def _channels_fft(x, weight, geom, groups, boundary, fill_value, work, workers):
     from .. import _backend as B
 
     real = work.kind == "f"
-    explicit = boundary != "constant" or fill_value != 0
     sp_axes = tuple(range(2, x.ndim))
     a = x.astype(work, copy=False)
+    explicit, lens = _channels_fft_lengths(geom, boundary, fill_value)
     if explicit:
         a = pad(a, geom, boundary, fill_value)
-    lens = [B.fast_length(g.min_circular_length(explicit)) for g in geom.per_axis]
     crops = [
         slice(g.k - 1 if explicit else g.offset, (g.k - 1 if explicit else g.offset) + g.out_len) for g in geom.per_axis
     ]
@@ -450,11 +475,7 @@ def _channels_fft(x, weight, geom, groups, boundary, fill_value, work, workers):
     c_out, c_in_g = weight.shape[:2]
     c_out_g = c_out // groups
     nfreq = math.prod(lens[:-1]) * (lens[-1] // 2 + 1 if real else lens[-1])
-    itemsize = np.dtype(work).itemsize * (2 if real else 1)
-    check_memory(
-        (n * c_in + c_out * c_in_g + n * c_out) * nfreq * itemsize * 2,
-        f"convolve_channels on x {x.shape} and weight {weight.shape}",
-    )
+    # (its memory was checked up front by convolve_channels)
 
     def spectrum(arr):
         buf = np.zeros(arr.shape[:2] + tuple(lens), dtype=work)
