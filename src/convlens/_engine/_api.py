@@ -195,7 +195,7 @@ def _template(x_shape, x_dtype, k_shape, k_dtype, options: tuple, fill_type: typ
     # ``fill_type`` keys the cache: a fill of 0.5 and of np.float64(0.5) promote differently
     mode, axes, boundary, fill_value, method, nan_policy, workers = options
     plan = Convolver(
-        np.ones(k_shape, k_dtype),
+        np.broadcast_to(np.ones(1, k_dtype), k_shape),  # a stand-in kernel: a view, nothing of its size allocated
         x_shape,
         mode,
         axes=axes,
