@@ -128,6 +128,33 @@ def test_nile_forecast_is_the_exact_predictor_where_statsmodels_is_1e8_off():
     assert _rel(res.forecast(10), exact) > 1e-9  # statsmodels' own distance, for the record
 
 
+def test_nile_d2_forecast_is_exact_diffuse_not_statsmodels_approximate_prior():
+    """d = 2 on the Nile: statsmodels' default puts an *approximate* diffuse prior (variance 1e6) on the
+    integrated states, which is not diffuse at the series' scale (~1e3); its forecast is 3e-4 off the exact
+    predictor, and equals it once the prior is made exactly diffuse."""
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    y = load_series("nile")
+    res = _fit(y, (0, 2, 2))
+    steps, p = 6, res.params
+    w = np.diff(y, 2)
+    m = w.size
+    g = arma_acovf([1.0], np.r_[1.0, p[:2]], nobs=m + steps, sigma2=p[2])
+    v = linalg.solve_toeplitz(g[:m], w)
+    w_hat = np.array([g[m - 1 + h - np.arange(m)] @ v for h in range(1, steps + 1)])
+    exact = list(y)
+    for h in range(steps):  # integrate twice: y_t = w_t + 2 y_{t-1} - y_{t-2}
+        exact.append(w_hat[h] + 2 * exact[-1] - exact[-2])
+    exact = np.array(exact[-steps:])
+    assert _rel(forecast_arima(res, steps).mean, exact) < 1e-12
+    model = SARIMAX(y, order=(0, 2, 2))
+    model.ssm.initialization.set((0, 2), "diffuse")  # the two integrated states, exactly diffuse
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert _rel(model.filter(p).forecast(steps), exact) < 1e-10
+    assert _rel(res.forecast(steps), exact) > 1e-4  # statsmodels' default prior, for the record
+
+
 @pytest.mark.parametrize(
     ("phi", "theta", "n", "mean"),
     [
