@@ -399,6 +399,9 @@ def test_bad_input(rng):
         cld.match_template(xd, np.ones(3))
     with pytest.raises(TypeError, match="response"):
         cld.fourier_filter(xd, "lowpass")
+    # a template larger than the image is named as such (not as the plan's 'kernel' and 'x')
+    with pytest.raises(ValueError, match=r"template is larger than image along axis 0 \(12 > 10\)"):
+        cld.match_template(xd, rng.standard_normal((12, 3)))
 
 
 # ---------------------------------------------------------------------------------------- scale

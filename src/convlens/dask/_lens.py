@@ -111,6 +111,15 @@ def match_template_graph(image, template, method, mask, mode, boundary, fill_val
     rdt = region_dtype(x.dtype, boundary, fill_value)
     matching = _lens("matching")
     out_dtype = matching.match_template(np.zeros(template.shape, rdt), template, mode="valid", **kwargs).dtype
+    too_big = [ax for ax in range(x.ndim) if template.shape[ax] > x.shape[ax]]
+    if mode == "valid" and too_big:
+        # checked here so that the message names the template and image, not the plan's kernel and x
+        ax = too_big[0]
+        raise ValueError(
+            f"template is larger than image along axis {ax} ({template.shape[ax]} > {x.shape[ax]}): template shape "
+            f"{template.shape}, image shape {x.shape}; in mode='valid' it must fit inside the image (use "
+            "mode='same' or 'full' to score partial overlaps)"
+        )
     # the geometry of correlate(image, template, mode): the plan checks the shapes fit the mode
     geometry = Convolver(np.ones(template.shape, np.int8), x.shape, mode).geometry
     specs = halo_specs(x, geometry, boundary, mode, template.shape)
