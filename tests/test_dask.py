@@ -241,6 +241,25 @@ def test_gaussian_matches_filters_gaussian(rng, boundary, sigma):
     assert_close(got, ref)
 
 
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_gaussian_wider_than_the_array(rng, boundary):
+    """sigma far beyond the array: the in-memory closed form per block, not a halo of the kernel radius.
+
+    Before, sigma=1e5 raised NumPy's 'Unable to allocate 1.16 TiB' (constant, edge) or asked to rechunk to
+    chunks as large as a kernel 10**5 times the array (the others); sigma=1000 took a minute.
+    """
+    from convlens import filters
+
+    x = rng.standard_normal((2, 60, 70))
+    xd = da.from_array(x, chunks=(1, 30, 35))
+    for sigma, axes in ((1e5, None), ((0.7, 1e4), (1, 2)), (1000.0, (2,))):
+        opts = dict(axes=axes, boundary=boundary, fill_value=0.3)
+        got = cld.gaussian(xd, sigma, **opts)
+        assert axes is None or got.chunks[0] == (1, 1)  # axes that are not smoothed keep their chunks
+        ref = filters.gaussian(x, sigma, **opts)
+        assert_close(got.compute(), ref)
+
+
 def test_gaussian_axes_integers_and_spectral_path(client, rng):
     from convlens import filters
 

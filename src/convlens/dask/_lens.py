@@ -45,6 +45,20 @@ def _options(**kwargs):
     return {k: v for k, v in kwargs.items() if v is not None}
 
 
+def _gaussian_whole_axes(x, sigma, kwargs, smoothed_axes, out_dtype):
+    """A Gaussian at least as wide as the array along an axis: every output reads the whole axis.
+
+    A halo of the kernel radius would then be larger than the array (a 1000-sigma
+    halo around a 60-sample axis took a minute; sigma = 1e5 ran out of memory),
+    while the in-memory function has a closed form whose cost does not grow with
+    sigma. So the smoothed axes are put in one chunk each and every block is the
+    in-memory function; chunks along the other axes are kept.
+    """
+    filters = _lens("filters")
+    whole = x.rechunk({ax: -1 for ax in smoothed_axes})
+    return whole.map_blocks(filters.gaussian, sigma, **kwargs, dtype=out_dtype, meta=np.empty((0,) * x.ndim, out_dtype))
+
+
 def gaussian_graph(image, sigma, boundary, fill_value, truncate, axes, method, nan_policy, workers):
     """Gaussian smoothing of each block's region, halo ``int(truncate * sigma + 0.5)`` per axis."""
     import dask.array as da
@@ -69,6 +83,8 @@ def gaussian_graph(image, sigma, boundary, fill_value, truncate, axes, method, n
     out_dtype = filters.gaussian(np.zeros((1,) * x.ndim, rdt), sigma, **kwargs).dtype
     sigmas = [float(sigma)] * len(norm_axes) if np.ndim(sigma) == 0 else [float(s) for s in sigma]
     radius = {ax: int(float(truncate) * s + 0.5) if s > 0 else 0 for ax, s in zip(norm_axes, sigmas)}
+    if any(r >= x.shape[ax] for ax, r in radius.items()):
+        return _gaussian_whole_axes(x, sigma, kwargs, [ax for ax, r in radius.items() if r > 0], out_dtype)
     specs, crop = [], []
     for ax in range(x.ndim):
         r = radius.get(ax, 0)
