@@ -489,3 +489,16 @@ def test_a_worker_killed_mid_computation_loses_nothing(client, rng):
     os.kill(victim, signal.SIGKILL)  # the worker process dies without a word; its nanny starts a new one
     res = fut.result(timeout=120)
     assert_close(res, cl.convolve(x, k, "same", boundary="wrap"))
+
+
+@pytest.mark.parametrize("boundary", ["reflect", "wrap", "symmetric"])
+def test_kernel_much_longer_than_x_says_to_compute_in_memory(boundary):
+    """Rechunking cannot help when the kernel outgrows x itself: the error says what can."""
+    x = da.from_array(np.random.default_rng(0).random(50), chunks=10)
+    k = np.random.default_rng(1).random(20000)
+    with pytest.raises(
+        ValueError, match=r"longer than x along axis 0 \(20000 > 50\).*convlens\.convolve\(x\.compute\(\)"
+    ):
+        cld.convolve(x, k, "same", boundary=boundary)
+    with pytest.raises(ValueError, match=r"template is longer than x.*convlens\.correlate\(x\.compute\(\)"):
+        cld.correlate(x, k, "same", boundary=boundary)

@@ -53,6 +53,23 @@ def halo_specs(x, geometry, boundary: str, mode: str, k_shape) -> list[AxisSpec]
     return specs
 
 
+def _kernel_longer_than_x(x, k, axes, fname: str) -> ValueError | None:
+    """The error to give when a block cannot be assembled because the kernel outgrows x itself.
+
+    Rechunking cannot help there (x is shorter than the kernel along that axis, so
+    its halo wraps or mirrors around the whole array many times); such an x is
+    small along that axis, and the in-memory function is the right tool.
+    """
+    for ax in axes:
+        if k.shape[ax] > x.shape[ax]:
+            return ValueError(
+                f"the {'template' if fname == 'correlate' else 'kernel'} is longer than x along axis {ax} "
+                f"({k.shape[ax]} > {x.shape[ax]}), so each block's halo would cover x many times over; "
+                f"compute it in memory instead: convlens.{fname}(x.compute(), ...), or use boundary='constant'"
+            )
+    return None
+
+
 def _conv_block(region, extras, plan):
     """Valid convolution of one region by its shape's plan (runs on a worker)."""
     return plan(region)
@@ -104,7 +121,10 @@ def dask_convolve(x, kernel, mode, axes, boundary, fill_value, method, nan_polic
     # (fft: a direct sum of one output with a large kernel goes through ndimage, which then needs
     # memory for its offset tables in proportion to kernel size squared)
     out_dtype = _convolve_np(np.zeros(tiny, rdt), k, "valid", axes=axes, method="fft", workers=1).dtype
-    specs = halo_specs(x, geometry, boundary, mode, k.shape)
+    try:
+        specs = halo_specs(x, geometry, boundary, mode, k.shape)
+    except ValueError as exc:
+        raise _kernel_longer_than_x(x, k, axes, fname) or exc from None
     name = f"convlens-{fname}-" + tokenize(x.name, k, mode, axes, boundary, fill_value, method, nan_policy, workers)
     plans: dict = {}  # (region shape, kernel slice) -> graph key of its plan
     plan_data: dict = {}  # graph key -> the plan, stored once in the graph (filled while blocks are laid out)
@@ -123,14 +143,17 @@ def dask_convolve(x, kernel, mode, axes, boundary, fill_value, method, nan_polic
             )
         return [plans[key]]
 
-    graph = build_graph(
-        x,
-        specs,
-        _conv_block,
-        plan_for,
-        name=name,
-        fill=check.fill_value if boundary == "constant" else 0,
-        region_dtype=rdt,
-        data=plan_data,
-    )
+    try:
+        graph = build_graph(
+            x,
+            specs,
+            _conv_block,
+            plan_for,
+            name=name,
+            fill=check.fill_value if boundary == "constant" else 0,
+            region_dtype=rdt,
+            data=plan_data,
+        )
+    except ValueError as exc:
+        raise _kernel_longer_than_x(x, k, axes, fname) or exc from None
     return da.Array(graph, name, tuple(s.out_chunks for s in specs), dtype=out_dtype)
