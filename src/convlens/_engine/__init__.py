@@ -1,15 +1,36 @@
-"""The convolution engine: plan (shapes, method, kernel spectrum) and execution."""
+"""The convolution engine: plan (shapes, method, kernel spectrum) and execution.
+
+Besides the public functions, the one blocking mechanism (``Block``,
+``output_blocks``, ``chunk_blocks``, ``extended_indices``, ``block_input``,
+``block_length``, ``block_count``) and the per-axis geometry (``axis_geometry``,
+``make_geometry``) are exported here for the adapters and lenses that cut a
+convolution into pieces (Dask chunks, template-search strips): they must not
+import the engine's private modules.
+"""
 
 from ._api import choose_method, convolve, convolve_channels, correlate
+from ._blocks import Block, block_count, block_input, block_length, chunk_blocks, extended_indices, output_blocks
 from ._convolver import Convolver
 from ._fourier import fourier_filter, frequency_grid
+from ._geometry import AxisGeometry, Geometry, axis_geometry, make_geometry
 
 __all__ = [
+    "AxisGeometry",
+    "Block",
     "Convolver",
+    "Geometry",
+    "axis_geometry",
+    "block_count",
+    "block_input",
+    "block_length",
+    "chunk_blocks",
     "choose_method",
     "convolve",
     "convolve_channels",
     "correlate",
+    "extended_indices",
     "fourier_filter",
     "frequency_grid",
+    "make_geometry",
+    "output_blocks",
 ]
