@@ -92,6 +92,29 @@ def test_check_float_lets_infinity_through_only_when_asked():
         check_float("t", math.nan, finite=False)
 
 
+def test_check_float_hint_says_what_the_number_means_in_both_errors():
+    hint = "in cycles/sample; 0.5 is the Nyquist frequency"
+    bounds = dict(minimum=0, maximum=0.5, min_open=True, hint=hint)
+    with pytest.raises(
+        ValueError, match=r"^cutoff must be a real number > 0 and <= 0.5 \(in cycles/sample; 0.5 is the "
+    ):
+        check_float("cutoff", 0.7, **bounds)
+    with pytest.raises(
+        TypeError, match=r"^cutoff must be a real number > 0 and <= 0.5 \(in cycles.*; got '0.1' \(str\)$"
+    ):
+        check_float("cutoff", "0.1", **bounds)
+    assert check_float("cutoff", 0.5, **bounds) == 0.5
+
+
+def test_exceptions_keep_their_public_module():
+    # the classes live in private submodules; tracebacks and pickles name convlens._validation
+    assert InsufficientMemoryError.__module__ == OptionKindError.__module__ == "convlens._validation"
+    import pickle
+
+    err = pickle.loads(pickle.dumps(InsufficientMemoryError("f: too big")))
+    assert type(err) is InsufficientMemoryError and str(err) == "f: too big"
+
+
 def test_check_choice():
     assert check_choice("mode", "same", ("full", "same")) == "same"
     with pytest.raises(ValueError, match=r"^mode must be one of 'full', 'same'; got 'Same'$") as info:
