@@ -223,3 +223,26 @@ def test_not_fitted_and_feature_mismatch(rng):
         PatchWhitener(1).fit(np.eye(9))
     with pytest.raises(ValueError, match="smaller than the patch size"):
         PatchWhitener(5).fit(np.eye(3))
+
+
+def test_ddof_follows_the_error_rule():
+    X = np.arange(6.0).reshape(3, 2)
+    with pytest.raises(TypeError, match=r"^ddof must be an integer >= 0; got 1.5 \(float\)$"):
+        Standardizer(ddof=1.5).fit(X)
+    with pytest.raises(ValueError, match=r"^ddof must be an integer >= 0; got -1$"):
+        Standardizer(ddof=-1).fit(X)
+    with pytest.raises(ValueError, match=r"ddof must be an integer in \[0, n_samples\); got 3 with 3 samples"):
+        Standardizer(ddof=3).fit(X)
+
+
+def test_patch_whitener_names_the_first_non_finite_pixel():
+    img = np.zeros((8, 9))
+    img[2, 5] = np.nan
+    with pytest.raises(
+        ValueError, match=r"^image must be finite; got 1 NaN or inf value\(s\), the first at index \(2, 5\)$"
+    ):
+        PatchWhitener(3).fit(img)
+    with pytest.raises(ValueError, match=r"not fitted yet: call fit\(image\) first"):
+        PatchWhitener(3).transform(img)
+    with pytest.raises(ValueError, match=r"image must be \(H, W\) or \(N, H, W\); got shape \(2, 8, 9, 1\)"):
+        PatchWhitener(3).fit(np.zeros((2, 8, 9, 1)))
