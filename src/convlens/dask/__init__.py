@@ -29,7 +29,8 @@ from collections.abc import Callable
 import numpy as np
 
 from ._conv import dask_convolve
-from ._lens import fourier_filter_graph, gaussian_graph, match_template_graph
+from ._lens import fourier_filter_graph, gaussian_graph
+from ._match import match_template_graph
 
 __all__ = ["convolve", "correlate", "fourier_filter", "gaussian", "match_template"]
 
@@ -217,9 +218,13 @@ def match_template(
     *,
     method: str = "zncc",
     mask=None,
+    image_mask=None,
     mode: str = "valid",
+    lags=None,
+    max_lag=None,
     boundary: str = "constant",
     fill_value: float = 0.0,
+    channel_axis: int | None = None,
     min_overlap: float = 0.5,
     workers: int | None = 1,
 ):
@@ -227,9 +232,8 @@ def match_template(
 
     Every placement's score depends only on the image window under the
     template, so each output block is the in-memory 'valid' matching of its
-    region (halo: template size - 1 per axis).  ``lags``, ``max_lag``,
-    ``image_mask`` and ``channel_axis`` of the in-memory function are not
-    offered here.
+    region (halo: template size - 1 per axis).  Every option of the in-memory
+    function is offered, with the same meaning.
 
     Parameters
     ----------
@@ -239,12 +243,30 @@ def match_template(
         In-memory template, same number of dimensions as image.
     method, mask, mode, boundary, fill_value, min_overlap
         As in :func:`convlens.matching.match_template`.
+    image_mask : array_like or dask.array.Array of bool, optional
+        As in the in-memory function (image's spatial shape); a dask array is
+        rechunked like the image, and its values are checked when its blocks run.
+    lags, max_lag : optional
+        As in the in-memory function: only the lag range is blocked and
+        computed; lags that are not one increasing run are taken from the scores
+        of their range.  The output is chunked like x's largest chunks.
+    channel_axis : int, optional
+        As in the in-memory function; the image is rechunked to one chunk along
+        it (scores sum over the channels) and the output has no channel axis.
     workers : int, optional
         Threads per block (default 1).
 
     Returns
     -------
     dask.array.Array
+
+    Notes
+    -----
+    A block whose region has no valid pixel at all (NaN or masked out) scores
+    every placement as the in-memory function scores a placement without
+    overlap; an image without any valid pixel therefore gives such scores
+    everywhere instead of the in-memory ``ValueError`` (finding that out would
+    take a pass over the image).
 
     Examples
     --------
@@ -255,5 +277,9 @@ def match_template(
     >>> scores = cld.match_template(da.from_array(img, chunks=16), img[10:18, 25:31])
     >>> np.unravel_index(int(scores.argmax().compute()), scores.shape)
     (np.int64(10), np.int64(25))
+    >>> near = cld.match_template(da.from_array(img, chunks=16), img[10:18, 25:31], lags=(range(8, 13), range(20, 30)))
+    >>> near.shape, np.unravel_index(int(near.argmax().compute()), near.shape)
+    ((5, 10), (np.int64(2), np.int64(5)))
     """
-    return match_template_graph(image, template, method, mask, mode, boundary, fill_value, min_overlap, workers)
+    kwargs = dict(method=method, mask=mask, channel_axis=channel_axis, min_overlap=min_overlap, workers=workers)
+    return match_template_graph(image, template, image_mask, mode, lags, max_lag, boundary, fill_value, kwargs)

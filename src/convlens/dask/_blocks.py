@@ -1,16 +1,17 @@
 """Overlap-save over dask chunks: each output block reads the input region its outputs need.
 
-Per axis the input is (virtually) extended by the boundary rule, exactly as the
-engine's definition does (``numpy.pad`` of x by ``before`` / ``after`` samples).
-Output block ``[o0, o1)`` of a *valid* operation with window ``K`` on that
-extension needs extended samples ``[o0, o1 + K - 1)``; an index map (``np.pad``
-applied to ``arange(n)``, ``-1`` for a constant fill) turns those into source
-indices of x.  They are cut into *pieces*, one per input chunk they fall in
-(a wrap halo comes from the far end of the array, a reflect halo from the
-chunk at the edge), so a block depends only on the chunks it needs, however
-small the chunks or large the window.  Each piece that is not a whole chunk is
-sliced by its own task, which runs where the chunk lives: only the halo
-travels between workers, never a neighbour's whole chunk.
+The blocking itself is the engine's one mechanism (``convlens._engine``):
+per convolved axis, :func:`chunk_blocks` gives each output chunk its
+:class:`Block` -- the x indices ``lo .. hi - 1`` it reads, negative or ``>= n``
+in the boundary extension -- and :func:`extended_indices` maps those to source
+indices of x by ``numpy.pad``'s rule (``-1``: the constant fill).  What is
+Dask's own is the bookkeeping around it: the source indices are cut into
+*pieces*, one per input chunk they fall in (a wrap halo comes from the far end
+of the array, a reflect halo from the chunk at the edge), so a block depends
+only on the chunks it needs, however small the chunks or large the window.
+Each piece that is not a whole chunk is sliced by its own task, which runs
+where the chunk lives: only the halo travels between workers, never a
+neighbour's whole chunk.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .._engine import AxisGeometry, Block, chunk_blocks, extended_indices
 
 # A block that would need more input pieces than this is refused (the chunks are far
 # smaller than the window: one task would gather thousands of chunks).
@@ -32,22 +35,15 @@ class AxisSpec:
 
     A piece is ``(chunk, sel)``: ``sel`` (a slice or an index array) taken from input
     chunk ``chunk``, or ``(None, length)``: ``length`` samples of the constant fill.
-    ``extra`` holds one item per output chunk for the block function (e.g. its
-    range, to slice a batch kernel); ``region`` the length of its input region.
+    ``extra`` holds one item per output chunk for the block function (its range of
+    outputs, e.g. to slice a batch kernel); ``region`` the length of its input region.
+    An empty output chunk has no pieces (``None``): its block is an empty array.
     """
 
     out_chunks: tuple[int, ...]
-    pieces: list[list[tuple]]
+    pieces: list[list[tuple] | None]
     extra: list = field(default_factory=list)
     region: list = field(default_factory=list)  # region length per output chunk
-
-
-def extended_index(n: int, before: int, after: int, boundary: str) -> np.ndarray:
-    """Source index in x of every sample of x extended by ``boundary`` (-1: the constant fill)."""
-    idx = np.arange(n, dtype=np.int64)
-    if boundary == "constant":
-        return np.pad(idx, (before, after), mode="constant", constant_values=-1)
-    return np.pad(idx, (before, after), mode=boundary)
 
 
 def _piece_selection(local: np.ndarray):
@@ -87,19 +83,35 @@ def split_pieces(src: np.ndarray, starts: np.ndarray) -> list[tuple]:
     return pieces
 
 
-def halo_axis(in_chunks, out_chunks, imap: np.ndarray, window: int) -> AxisSpec:
-    """AxisSpec of a convolved axis: output chunk [o0, o1) reads extended samples [o0, o1 + window - 1)."""
+def axis_blocks(g: AxisGeometry, out_chunks) -> list[Block | None]:
+    """The engine's blocks for these output chunks; ``None`` for an empty chunk.
+
+    Dask arrays may have empty chunks (after slicing, or given explicitly); the
+    engine's :func:`chunk_blocks` takes positive sizes only, so it gets the
+    non-empty ones and the empty ones are put back in place.
+    """
+    blocks = iter(chunk_blocks(g, tuple(c for c in out_chunks if c > 0)))
+    return [next(blocks) if c > 0 else None for c in out_chunks]
+
+
+def halo_axis(in_chunks, g: AxisGeometry, out_chunks, boundary: str) -> AxisSpec:
+    """AxisSpec of a convolved axis: each output chunk reads its block's x indices ``lo .. hi - 1``."""
     starts = np.concatenate([[0], np.cumsum(in_chunks)[:-1]]).astype(np.int64)
     # searchsorted needs strictly increasing starts: drop empty chunks from the lookup
     keep = np.flatnonzero(np.asarray(in_chunks) > 0)
-    pieces, extra, o0 = [], [], 0
-    for c in out_chunks:
-        src = imap[o0 : o0 + c + window - 1]
-        found = split_pieces(src, starts[keep])
-        pieces.append([_whole(int(keep[p]), s, in_chunks) if p is not None else (None, s) for p, s in found])
-        extra.append(slice(o0, o0 + c))
+    spec = AxisSpec(tuple(out_chunks), [])
+    o0 = 0
+    for c, blk in zip(out_chunks, axis_blocks(g, out_chunks)):
+        spec.extra.append(slice(o0, o0 + c))
         o0 += c
-    return AxisSpec(tuple(out_chunks), pieces, extra, [c + window - 1 for c in out_chunks])
+        if blk is None:
+            spec.pieces.append(None)
+            spec.region.append(0)
+            continue
+        found = split_pieces(extended_indices(blk.lo, blk.hi, g.n, boundary), starts[keep])
+        spec.pieces.append([_whole(int(keep[p]), s, in_chunks) if p is not None else (None, s) for p, s in found])
+        spec.region.append(blk.hi - blk.lo)
+    return spec
 
 
 def _whole(c: int, sel, in_chunks) -> tuple:
@@ -146,9 +158,14 @@ def _fill(shape: tuple[int, ...], value, dtype) -> np.ndarray:
     return np.full(shape, value, dtype=dtype)
 
 
-def _run_block(nested, extras, func, args):
-    """Assemble the region from its pieces and run the block function on it."""
-    region = np.block(nested)
+def _empty(shape: tuple[int, ...], dtype) -> np.ndarray:
+    return np.empty(shape, dtype=dtype)
+
+
+def _run_block(nested, dtype, extras, func, args):
+    """Assemble the region from its pieces (in the region dtype) and run the block function on it."""
+    # a region of whole chunks only would otherwise keep x's dtype where the others take the fill's
+    region = np.block(nested).astype(dtype, copy=False)
     return func(region, extras, *args)
 
 
@@ -156,30 +173,39 @@ def _sel_length(sel, size: int) -> int:
     return len(range(*sel.indices(size))) if isinstance(sel, slice) else len(sel)
 
 
-def build_graph(x, specs: list[AxisSpec], func, args_of, *, name: str, fill, region_dtype, data=None):
+def build_graph(
+    x, specs: list[AxisSpec], func, args_of, *, name, fill, region_dtype, out_dtype, data=None, drop=(), extra_deps=()
+):
     """Dask graph of the output: one slicing task per partial piece, one task per output block.
 
     Block ``idx`` runs ``func(region, extras, *args_of(idx, region_shape))`` on its
     assembled region (x's dtype promoted with the fill), ``extras`` holding one
     ``AxisSpec.extra`` item per axis.  ``args_of`` may name keys of ``data``
     (objects stored once in the graph: a kernel, the plans), filled in after the
-    blocks are laid out.
+    blocks are laid out, or of ``extra_deps`` (other dask collections).  Axes in
+    ``drop`` (one chunk each) are reduced away by ``func`` (a channel axis) and are
+    not in the output's keys.
     """
     from dask.highlevelgraph import HighLevelGraph
 
     dsk = {}
     slab_name = f"{name}-piece"
     for out_idx in itertools.product(*(range(len(s.out_chunks)) for s in specs)):
+        key = (name, *(i for ax, i in enumerate(out_idx) if ax not in drop))
         axis_pieces = [s.pieces[i] for s, i in zip(specs, out_idx)]
+        if any(p is None for p in axis_pieces):  # an empty output chunk
+            shape = tuple(s.out_chunks[i] for ax, (s, i) in enumerate(zip(specs, out_idx)) if ax not in drop)
+            dsk[key] = (_empty, shape, out_dtype)
+            continue
         n_pieces = math.prod(len(p) for p in axis_pieces)
         if n_pieces > MAX_PIECES:
             raise too_many_pieces(n_pieces, x.chunks)
         nested = _nest(x, axis_pieces, out_idx, dsk, slab_name, fill, region_dtype)
         extras = tuple(s.extra[i] for s, i in zip(specs, out_idx))
         shape = tuple(s.region[i] for s, i in zip(specs, out_idx))
-        dsk[(name, *out_idx)] = (_run_block, nested, extras, func, list(args_of(out_idx, shape)))
+        dsk[key] = (_run_block, nested, region_dtype, extras, func, list(args_of(out_idx, shape)))
     dsk.update(data or {})
-    return HighLevelGraph.from_collections(name, dsk, dependencies=[x])
+    return HighLevelGraph.from_collections(name, dsk, dependencies=[x, *extra_deps])
 
 
 def _nest(x, axis_pieces, out_idx, dsk, slab_name, fill, region_dtype):

@@ -7,7 +7,7 @@ import numpy as np
 from .._engine import Convolver
 from .._engine import convolve as _convolve_np
 from .._validation import check_array, check_workers
-from ._blocks import AxisSpec, build_graph, extended_index, halo_axis, pass_axis, regular_chunks
+from ._blocks import AxisSpec, build_graph, halo_axis, pass_axis, regular_chunks
 
 
 def check_dask(name: str, x):
@@ -30,6 +30,46 @@ def check_dask(name: str, x):
     return x
 
 
+def _first_nonfinite(bad, shape, block_info=None):
+    """C-order flat index in the whole array of a block's first True sample (``prod(shape)``: none)."""
+    out = np.full((1,) * bad.ndim, int(np.prod(shape, dtype=np.int64)), dtype=np.int64)
+    if bad.size and bad.any():
+        local = np.unravel_index(int(np.argmax(bad)), bad.shape)
+        start = [lo for lo, _ in block_info[0]["array-location"]]
+        out[...] = np.ravel_multi_index(tuple(i + s for i, s in zip(local, start)), shape)
+    return out
+
+
+def raise_if_nonfinite(x, name: str = "x", *, style: str = "engine") -> None:
+    """Raise the in-memory function's ValueError if the dask array x holds NaN or inf (nan_policy='raise').
+
+    One pass over x, computed now (as the in-memory functions raise at the call):
+    per chunk the number of non-finite values and the global C-order position of
+    its first one, reduced to a count and the first position in the whole array.
+    ``style``: the wording of the engine (convolve, correlate, fourier_filter) or
+    of the lenses' ``check_finite`` (gaussian).
+    """
+    if x.dtype.kind not in "fc":
+        return
+    import dask
+    import dask.array as da
+
+    bad = ~da.isfinite(x)
+    per_block = bad.map_blocks(_first_nonfinite, x.shape, chunks=tuple((1,) * len(c) for c in x.chunks), dtype=np.int64)
+    count, first = dask.compute(bad.sum(), per_block.min())
+    if int(count) == 0:
+        return
+    where = tuple(int(i) for i in np.unravel_index(int(first), x.shape))
+    if style == "engine":
+        msg = f"{name} contains {int(count)} non-finite value(s) (NaN or inf); the first is at index {where} and "
+        raise ValueError(msg + "nan_policy='raise'; use nan_policy='propagate' or 'interpolate' to accept them")
+    at = where[0] if len(where) == 1 else where
+    raise ValueError(
+        f"{name} must be finite; got {int(count)} NaN or inf value(s), the first at index {at}; "
+        "use nan_policy='propagate' or 'interpolate' to accept them"
+    )
+
+
 def region_dtype(x_dtype, boundary: str, fill_value) -> np.dtype:
     """dtype of an input region: x's, promoted with a non-zero constant fill as NumPy does."""
     if boundary == "constant" and fill_value != 0:
@@ -43,9 +83,8 @@ def halo_specs(x, geometry, boundary: str, mode: str, k_shape) -> list[AxisSpec]
     for ax in range(x.ndim):
         if ax in geometry.axes:
             g = geometry.per_axis[geometry.axes.index(ax)]
-            imap = extended_index(g.n, g.before, g.after, boundary)
             out = tuple(x.chunks[ax]) if mode == "same" else regular_chunks(x.chunks[ax], g.out_len)
-            specs.append(halo_axis(x.chunks[ax], out, imap, g.k))
+            specs.append(halo_axis(x.chunks[ax], g, out, boundary))
         elif x.shape[ax] == 1 and k_shape[ax] > 1:  # x broadcasts against a stack of kernels
             specs.append(pass_axis(x.chunks[ax], out_size=k_shape[ax]))
         else:
@@ -114,6 +153,8 @@ def dask_convolve(x, kernel, mode, axes, boundary, fill_value, method, nan_polic
     from dask.base import tokenize
 
     x, check, k = _validated(x, kernel, mode, axes, boundary, fill_value, method, nan_policy, workers, correlate)
+    if nan_policy == "raise":  # at the call, as the in-memory function (one pass over x)
+        raise_if_nonfinite(x)
     geometry, axes, workers = check.geometry, check.axes, check.workers
     rdt = region_dtype(x.dtype, boundary, check.fill_value)
     # the output dtype, from the engine itself on a one-output problem of the same dtypes
@@ -152,6 +193,7 @@ def dask_convolve(x, kernel, mode, axes, boundary, fill_value, method, nan_polic
             name=name,
             fill=check.fill_value if boundary == "constant" else 0,
             region_dtype=rdt,
+            out_dtype=out_dtype,
             data=plan_data,
         )
     except ValueError as exc:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._engine import Convolver
+from .._engine import axis_geometry
 from .._engine import fourier_filter as _fourier_filter_np
-from .._validation import BOUNDARIES, MODES, check_array, check_axes, check_choice, check_scalar
-from ._blocks import build_graph, extended_index, halo_axis, pass_axis
-from ._conv import check_dask, halo_specs, region_dtype
+from .._validation import BOUNDARIES, check_axes, check_choice, check_scalar
+from ._blocks import build_graph, halo_axis, pass_axis
+from ._conv import check_dask, raise_if_nonfinite, region_dtype
 
 
 def _lens(name: str):
@@ -34,10 +34,6 @@ def _lens_block(region, extras, module, fname, args, kwargs, crop):
     """Run ``convlens.<module>.<fname>`` on one region and cut off the halo."""
     res = getattr(_lens(module), fname)(region, *args, **kwargs)
     return res[tuple(crop)] if crop is not None else res
-
-
-def _template_block(region, extras, template, kwargs):
-    return _lens("matching").match_template(region, template, mode="valid", **kwargs)
 
 
 def _options(**kwargs):
@@ -81,6 +77,8 @@ def gaussian_graph(image, sigma, boundary, fill_value, truncate, axes, method, n
     rdt = region_dtype(x.dtype, boundary, fill_value)
     # validates sigma, truncate, method, nan_policy... and gives the output dtype
     out_dtype = filters.gaussian(np.zeros((1,) * x.ndim, rdt), sigma, **kwargs).dtype
+    if nan_policy == "raise":  # at the call, as filters.gaussian (one pass over the image)
+        raise_if_nonfinite(x, "image", style="lens")
     sigmas = [float(sigma)] * len(norm_axes) if np.ndim(sigma) == 0 else [float(s) for s in sigma]
     radius = {ax: int(float(truncate) * s + 0.5) if s > 0 else 0 for ax, s in zip(norm_axes, sigmas)}
     if any(r >= x.shape[ax] for ax, r in radius.items()):
@@ -92,8 +90,9 @@ def gaussian_graph(image, sigma, boundary, fill_value, truncate, axes, method, n
             specs.append(pass_axis(x.chunks[ax]))
             crop.append(slice(None))
         else:
-            imap = extended_index(x.shape[ax], r, r, boundary)
-            specs.append(halo_axis(x.chunks[ax], tuple(x.chunks[ax]), imap, 2 * r + 1))
+            # the region of 'same' with a 2r + 1 window: r samples of halo on each side, cropped after
+            g = axis_geometry(x.shape[ax], 2 * r + 1, "same")
+            specs.append(halo_axis(x.chunks[ax], g, tuple(x.chunks[ax]), boundary))
             crop.append(slice(r, -r))
     name = "convlens-gaussian-" + tokenize(x.name, sigma, kwargs)
     graph = build_graph(
@@ -104,51 +103,7 @@ def gaussian_graph(image, sigma, boundary, fill_value, truncate, axes, method, n
         name=name,
         fill=fill_value if boundary == "constant" else 0,
         region_dtype=rdt,
-    )
-    return da.Array(graph, name, tuple(s.out_chunks for s in specs), dtype=out_dtype)
-
-
-def match_template_graph(image, template, method, mask, mode, boundary, fill_value, min_overlap, workers):
-    """Template matching of each block's region in 'valid' mode (the region holds every placement)."""
-    import dask.array as da
-    from dask.base import tokenize
-
-    x = check_dask("image", image)
-    template = check_array("template", template)
-    if template.ndim != x.ndim:
-        raise ValueError(
-            f"template must have as many dimensions as image ({x.ndim}); got shape {template.shape} "
-            "(convlens.dask.match_template has no channel_axis: match each channel, or use the in-memory function)"
-        )
-    mode = check_choice("mode", mode, MODES)
-    boundary = check_choice("boundary", boundary, BOUNDARIES)
-    fill_value = check_scalar("fill_value", fill_value)
-    kwargs = _options(method=method, mask=mask, min_overlap=min_overlap, workers=workers)
-    rdt = region_dtype(x.dtype, boundary, fill_value)
-    matching = _lens("matching")
-    out_dtype = matching.match_template(np.zeros(template.shape, rdt), template, mode="valid", **kwargs).dtype
-    too_big = [ax for ax in range(x.ndim) if template.shape[ax] > x.shape[ax]]
-    if mode == "valid" and too_big:
-        # checked here so that the message names the template and image, not the plan's kernel and x
-        ax = too_big[0]
-        raise ValueError(
-            f"template is larger than image along axis {ax} ({template.shape[ax]} > {x.shape[ax]}): template shape "
-            f"{template.shape}, image shape {x.shape}; in mode='valid' it must fit inside the image (use "
-            "mode='same' or 'full' to score partial overlaps)"
-        )
-    # the geometry of correlate(image, template, mode): the plan checks the shapes fit the mode
-    geometry = Convolver(np.ones(template.shape, np.int8), x.shape, mode).geometry
-    specs = halo_specs(x, geometry, boundary, mode, template.shape)
-    name = "convlens-match_template-" + tokenize(x.name, template, mode, boundary, fill_value, kwargs)
-    graph = build_graph(
-        x,
-        specs,
-        _template_block,
-        lambda idx, shape: [f"{name}-template", kwargs],
-        name=name,
-        fill=fill_value if boundary == "constant" else 0,
-        region_dtype=rdt,
-        data={f"{name}-template": np.array(template, copy=True)},
+        out_dtype=out_dtype,
     )
     return da.Array(graph, name, tuple(s.out_chunks for s in specs), dtype=out_dtype)
 
@@ -176,4 +131,8 @@ def fourier_filter_graph(x, response, axes, boundary, pad, fill_value, nan_polic
     kwargs["workers"] = workers
     # options are validated (and the output dtype found) on a one-sample input with a flat response
     out_dtype = _fourier_filter_np(np.zeros((1,) * x.ndim, x.dtype), lambda *f: 1.0, **kwargs).dtype
+    if nan_policy == "raise":  # at the call, as the in-memory function (one pass over x)
+        raise_if_nonfinite(x)
+    if isinstance(response, np.ndarray):  # the graph keeps its own copy: later changes do not leak in
+        response = response.copy()
     return x.map_blocks(_ff_block, response, kwargs, dtype=out_dtype, meta=np.empty((0,) * x.ndim, out_dtype))
