@@ -82,8 +82,8 @@ def test_heat_kernel_at_time_zero_is_the_identity():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"t": -1.0}, "t must be a finite diffusion time >= 0"),
-        ({"t": np.inf}, "t must be a finite diffusion time"),
+        ({"t": -1.0}, r"t must be a real number >= 0 \(a finite diffusion time\); got -1.0$"),
+        ({"t": np.inf}, r"t must be a real number >= 0 \(a finite diffusion time\); got inf$"),
         ({"D": -0.5}, "D must be >= 0"),
         ({"D": [[1.0, 0.5], [0.0, 1.0]]}, "D must be a symmetric"),
         ({"D": [[1.0, 2.0], [2.0, 1.0]]}, "positive semidefinite"),
@@ -91,8 +91,8 @@ def test_heat_kernel_at_time_zero_is_the_identity():
         ({"D": [[1.0, 1.0], [1.0, 1.0]]}, "positive definite when it has off-diagonal"),
         ({"D": lambda s: 1.0 - 2 * s}, r"D\(t\) at t=.* must be >= 0"),
         ({"D": np.nan}, "D must be finite"),
-        ({"dx": 0.0}, "dx .* must be finite and > 0"),
-        ({"dx": [1.0, 2.0, 3.0]}, "one spacing per diffused axis"),
+        ({"dx": 0.0}, r"dx must be a positive number or one positive spacing per axis \(2\); got 0.0"),
+        ({"dx": [1.0, 2.0, 3.0]}, r"one positive spacing per axis \(2\); got \[1.0, 2.0, 3.0\]"),
     ],
 )
 def test_heat_kernel_rejects_bad_arguments(kwargs, match):
@@ -285,14 +285,13 @@ def test_diffuse_is_a_positive_mass_conserving_average(shape, t, boundary, seed)
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"t": -0.1}, "t must be a finite diffusion time >= 0"),
+        ({"t": -0.1}, r"t must be a real number >= 0 \(a finite diffusion time\); got -0.1$"),
         ({"D": -1.0}, "D must be >= 0"),
         ({"D": np.eye(3)}, "D must be a scalar, a vector of 2"),
         ({"boundary": "mirror"}, "boundary must be one of"),
         ({"method": "fast"}, "method must be one of 'auto', 'spectral', 'spatial'"),
         ({"truncate": 0.0}, "truncate must be a real number > 0"),
-        ({"dx": -1.0}, "dx .* must be finite and > 0"),
-        ({"dx": "fine"}, "dx .* must be a positive number"),
+        ({"dx": -1.0}, r"dx must be a positive number or one positive spacing per axis \(2\); got -1.0"),
     ],
 )
 def test_diffuse_rejects_bad_arguments(kwargs, match):
@@ -304,6 +303,15 @@ def test_diffuse_rejects_bad_arguments(kwargs, match):
 def test_diffuse_rejects_a_non_numeric_time():
     with pytest.raises(TypeError, match="t must be a real number"):
         diffuse(np.ones(5), "1")
+
+
+def test_diffusion_refuses_spacings_of_the_wrong_kind_with_a_type_error():
+    # the policy layer's check_spacing: a string or a bool is a wrong kind, not a wrong value
+    for dx in ("fine", True, (1.0, "2")):
+        with pytest.raises(TypeError, match=r"^dx must be a positive number or one positive spacing per axis \(2\)"):
+            diffuse(np.ones((6, 6)), 1.0, dx=dx)
+        with pytest.raises(TypeError, match=r"^dx must be a positive number"):
+            heat_kernel((3, 3), 1.0, dx=dx)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -472,8 +480,8 @@ def test_temperature_moves_between_argmax_and_uniform():
     ("kernel", "temperature", "match"),
     [
         ([1.0, np.inf], 1.0, "kernel must be finite"),
-        ([1.0, 2.0], 0.0, "temperature must be finite and > 0"),
-        ([1.0, 2.0], np.inf, "temperature must be finite and > 0"),
+        ([1.0, 2.0], 0.0, r"temperature must be a real number > 0 \(a finite softmax temperature\); got 0.0$"),
+        ([1.0, 2.0], np.inf, r"temperature must be a real number > 0 \(a finite softmax temperature\); got inf$"),
     ],
 )
 def test_propagator_rejects_bad_arguments(kernel, temperature, match):

@@ -108,7 +108,7 @@ def test_inputs_are_not_modified_and_time_zero_is_the_identity(rng):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"t": -1.0}, "t must be a finite diffusion time >= 0"),
+        ({"t": -1.0}, r"t must be a real number >= 0 \(a finite diffusion time\); got -1.0$"),
         ({"steps": 0}, "steps must be None or a positive integer"),
         ({"boundary": "edge"}, "boundary must be one of 'wrap', 'symmetric', 'reflect', 'constant'"),
         ({"D": -1.0}, "D must be symmetric positive semidefinite"),

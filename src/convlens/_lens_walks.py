@@ -12,11 +12,11 @@ kernel already is one.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
 from ._engine import fourier_filter
+from ._lens_common import check_kernel
 from ._lens_kernels import kernel_response
 from ._lens_smoothing import periodic_filter
 from ._validation import (
@@ -28,6 +28,7 @@ from ._validation import (
     check_axes,
     check_choice,
     check_finite,
+    check_float,
     check_int,
     check_scalar,
     check_workers,
@@ -36,14 +37,6 @@ from ._validation import (
 )
 
 __all__ = ["diffuse_steps", "is_propagator", "propagator"]
-
-
-def _check_kernel(kernel, name: str = "kernel") -> np.ndarray:
-    k = check_array(name, kernel, allow_complex=False)
-    if not np.all(np.isfinite(k)):
-        bad = int(np.count_nonzero(~np.isfinite(k)))
-        raise ValueError(f"{name} must be finite; got {bad} NaN or infinite entries")
-    return k
 
 
 def diffuse_steps(
@@ -123,7 +116,7 @@ def diffuse_steps(
     [0.0, 0.0, 0.0625, 0.25, 0.375, 0.25, 0.0625, 0.0, 0.0]
     """
     x, out_dtype = as_work("image", image)
-    k = _check_kernel(kernel)
+    k = check_kernel("kernel", kernel, allow_complex=False)
     n = check_int("n", n, minimum=0)
     axes = check_axes(axes, x.ndim)
     boundary = check_choice("boundary", boundary, BOUNDARIES)
@@ -222,13 +215,10 @@ def propagator(kernel, temperature: float = 1.0) -> np.ndarray:
     >>> propagator([1e4, -1e4, 1e4]).tolist()   # no overflow
     [0.5, 0.0, 0.5]
     """
-    k = _check_kernel(kernel)
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
-        raise TypeError(f"temperature must be a positive real number; got {temperature!r}")
-    if not (0 < temperature < math.inf):
-        raise ValueError(f"temperature must be finite and > 0; got {temperature!r}")
+    k = check_kernel("kernel", kernel, allow_complex=False)
+    temperature = check_float("temperature", temperature, minimum=0, min_open=True, hint="a finite softmax temperature")
     dtype = result_dtype(k.dtype, allow_complex=False, name="kernel")[0]  # the one dtype rule
-    z = k.astype(np.float64) / float(temperature)
+    z = k.astype(np.float64) / temperature
     e = np.exp(z - z.max())  # the largest entry becomes exp(0) = 1: no overflow, sum >= 1
     return (e / e.sum()).astype(dtype)
 

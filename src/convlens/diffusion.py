@@ -22,8 +22,6 @@ The finite-difference solvers that check these results independently live in
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -40,8 +38,10 @@ from ._validation import (
     check_axes,
     check_choice,
     check_finite,
+    check_float,
     check_scalar,
     check_shape,
+    check_spacing,
     check_workers,
     real_dtype,
     user_function,
@@ -58,26 +58,7 @@ DiffusionCoefficient = float | Sequence[float] | np.ndarray | Callable[[float], 
 
 
 def _check_time(t) -> float:
-    if isinstance(t, bool) or not isinstance(t, numbers.Real):
-        raise TypeError(f"t must be a real number (a diffusion time >= 0); got {t!r}")
-    t = float(t)
-    if not math.isfinite(t) or t < 0:
-        raise ValueError(f"t must be a finite diffusion time >= 0; got {t!r}")
-    return t
-
-
-def _check_dx(dx, naxes: int) -> np.ndarray:
-    try:
-        arr = np.asarray(dx, dtype=float) if not isinstance(dx, bool) else np.asarray(np.nan)
-    except (TypeError, ValueError):
-        raise ValueError(f"dx (grid spacing) must be a positive number or one per diffused axis; got {dx!r}") from None
-    if arr.ndim == 0:
-        arr = np.full(naxes, float(arr))
-    if arr.shape != (naxes,):
-        raise ValueError(f"dx must be a positive number or one spacing per diffused axis ({naxes}); got {dx!r}")
-    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        raise ValueError(f"dx (grid spacing) must be finite and > 0; got {dx!r}")
-    return arr
+    return check_float("t", t, minimum=0, hint="a finite diffusion time")
 
 
 def _coefficient_matrix(value, naxes: int, what: str) -> np.ndarray:
@@ -181,7 +162,7 @@ def heat_kernel(shape, t: float, D: DiffusionCoefficient = 1.0, *, dx=1.0) -> np
     """
     shape = check_shape("shape", shape)
     t = _check_time(t)
-    cov = _covariance(t, D, _check_dx(dx, len(shape)))
+    cov = _covariance(t, D, check_spacing("dx", dx, len(shape)))
     check_alloc(shape, np.float64, what="heat_kernel", copies=3)  # grids, exponent, kernel
     return gaussian_nd(shape, cov)
 
@@ -331,7 +312,7 @@ def diffuse(
     check_scalar("fill_value", fill_value)
     nan_policy = check_choice("nan_policy", nan_policy, NAN_POLICIES)
     workers = check_workers(workers)
-    cov = _covariance(t, D, _check_dx(dx, len(axes)))
+    cov = _covariance(t, D, check_spacing("dx", dx, len(axes)))
     truncate = _default_truncate(x.dtype) if truncate is None else check_truncate(truncate)
     if nan_policy == "raise":  # refused here, naming the user's argument, whatever path follows
         check_finite("image", x, hint="use nan_policy='propagate' or 'interpolate' to accept them")

@@ -27,7 +27,6 @@ express the conormal no-flux condition, so mass is then not conserved exactly.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 
 import numpy as np
@@ -38,6 +37,7 @@ from ._validation import (
     check_alloc,
     check_array,
     check_choice,
+    check_float,
     check_scalar,
     check_shape,
     check_spacing,
@@ -162,17 +162,14 @@ def _check_inputs(u0, t, steps, boundary, fill_value, what: str):
     result_dtype(u.dtype, allow_complex=False, name="u0")
     check_alloc(u.shape, np.float64, what=what, copies=4)  # u, the step's product and sum, the answer
     u = u.astype(np.float64)
-    if isinstance(t, bool) or not isinstance(t, numbers.Real):
-        raise TypeError(f"t must be a finite diffusion time >= 0; got {t!r} ({type(t).__name__})")
-    if not 0 <= t < math.inf:
-        raise ValueError(f"t must be a finite diffusion time >= 0; got {t!r}")
+    t = check_float("t", t, minimum=0, hint="a finite diffusion time")
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, (int, np.integer))):
         raise TypeError(f"steps must be None or a positive integer; got {steps!r} ({type(steps).__name__})")
     if steps is not None and steps < 1:
         raise ValueError(f"steps must be None or a positive integer; got {steps!r}")
     boundary = check_choice("boundary", boundary, _BOUNDARIES)
     check_scalar("fill_value", fill_value)
-    return u, float(t), boundary
+    return u, t, boundary
 
 
 def _stepper(u0, t, D, dx, boundary, fill_value, steps, make_step):
