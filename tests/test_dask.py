@@ -502,3 +502,294 @@ def test_kernel_much_longer_than_x_says_to_compute_in_memory(boundary):
         cld.convolve(x, k, "same", boundary=boundary)
     with pytest.raises(ValueError, match=r"template is longer than x.*convlens\.correlate\(x\.compute\(\)"):
         cld.correlate(x, k, "same", boundary=boundary)
+
+
+# ---------------------------------------------------------------------------------------- one blocking mechanism
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 30),
+    st.integers(1, 40),
+    st.sampled_from(MODES),
+    st.sampled_from(BOUNDARIES),
+    st.lists(st.integers(0, 9), min_size=1, max_size=8),
+)
+def test_regions_are_the_engine_blocks(n, k, mode, boundary, sizes):
+    """Each output chunk's pieces, put end to end, are the engine's block of that chunk (extended_indices)."""
+    from convlens._engine import axis_geometry, chunk_blocks, extended_indices
+    from convlens.dask._blocks import halo_axis, regular_chunks
+
+    if mode == "valid" and k > n:
+        k = n
+    g = axis_geometry(n, k, mode)
+    in_chunks = _chunks_of(n, sizes)
+    out = in_chunks if mode == "same" else regular_chunks(in_chunks, g.out_len)
+    spec = halo_axis(in_chunks, g, out, boundary)
+    starts = np.concatenate([[0], np.cumsum(in_chunks)[:-1]])
+    blocks = iter(chunk_blocks(g, tuple(c for c in out if c)))
+    for c, pieces, region in zip(out, spec.pieces, spec.region):
+        if c == 0:  # an empty output chunk reads nothing
+            assert pieces is None and region == 0
+            continue
+        blk = next(blocks)
+        src = []
+        for chunk, sel in pieces:
+            if chunk is None:
+                src.extend([-1] * sel)
+            else:
+                local = np.arange(in_chunks[chunk])[sel]
+                src.extend(local + starts[chunk])
+        np.testing.assert_array_equal(src, extended_indices(blk.lo, blk.hi, n, boundary))
+        assert region == blk.hi - blk.lo
+
+
+def _chunks_of(n, sizes):
+    """Chunk sizes summing to n from a list of wanted sizes (zeros are empty chunks)."""
+    out, left = [], n
+    for s in sizes:
+        out.append(min(s, left))
+        left -= out[-1]
+    if left:
+        out.append(left)
+    return tuple(out)
+
+
+def test_the_dask_adapter_has_no_blocking_of_its_own():
+    import convlens.dask._blocks as blocks
+
+    assert not hasattr(blocks, "extended_index")  # the twin of the engine's extended_indices is gone
+    assert blocks.extended_indices is cl._engine.extended_indices
+    assert blocks.chunk_blocks is cl._engine.chunk_blocks
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_empty_chunks(rng, mode):
+    """Dask arrays may hold empty chunks; 'same' once asked the engine for an impossible block."""
+    from convlens import filters, matching
+
+    x = rng.standard_normal((14, 11))
+    xd = da.from_array(x, chunks=((5, 0, 9), (0, 4, 7, 0)))
+    k = rng.standard_normal((3, 4))
+    got = sync(cld.convolve(xd, k, mode, boundary="reflect"))
+    assert_close(got, cl.convolve(x, k, mode, boundary="reflect"))
+    assert_close(sync(cld.gaussian(xd, 1.2)), filters.gaussian(x, 1.2))
+    t = x[4:8, 3:6].copy()
+    assert_close(sync(cld.match_template(xd, t, mode=mode)), matching.match_template(x, t, mode=mode))
+    if mode == "same":
+        assert cld.convolve(xd, k, mode).chunks == xd.chunks
+
+
+# ---------------------------------------------------------------------------------------- nan_policy='raise'
+
+
+def _message(func, *args, **kwargs):
+    with pytest.raises(ValueError) as info:
+        func(*args, **kwargs)
+    return str(info.value)
+
+
+@pytest.mark.parametrize("shape, chunks", [((40,), 7), ((12, 13), 5), ((6, 7, 8), (4, 3, 5))])
+def test_nan_policy_raise_names_the_global_position_at_the_call(client, rng, shape, chunks):
+    """The in-memory message, word for word: the count and the first position in x (C order), not in a block."""
+    from convlens import filters
+
+    x = rng.standard_normal(shape)
+    flat = x.reshape(-1)
+    flat[[x.size - 1, x.size // 2 + 3, x.size // 3 + 1]] = [np.nan, np.inf, -np.inf]
+    xd = da.from_array(x, chunks=chunks)
+    k = np.ones((3,) * len(shape))
+    for fn, ref in ((cld.convolve, cl.convolve), (cld.correlate, cl.correlate)):
+        assert _message(fn, xd, k, "same", nan_policy="raise") == _message(ref, x, k, "same", nan_policy="raise")
+    msg = _message(cld.gaussian, xd, 1.0, nan_policy="raise")
+    assert msg == _message(filters.gaussian, x, 1.0, nan_policy="raise")
+    assert "3 NaN or inf" in msg
+    xc = (x + 1j).astype(np.complex64)
+    xcd = da.from_array(xc, chunks=chunks)
+    assert _message(cld.convolve, xcd, k, nan_policy="raise") == _message(cl.convolve, xc, k, nan_policy="raise")
+    if len(shape) > 1:  # fourier_filter: one chunk along the filtered axes
+        xf = da.from_array(x, chunks=(2,) + shape[1:])
+        axes = tuple(range(1, len(shape)))
+        got = _message(cld.fourier_filter, xf, lambda *f: 1.0, axes=axes, nan_policy="raise")
+        assert got == _message(cl.fourier_filter, x, lambda *f: 1.0, axes=axes, nan_policy="raise")
+
+
+def test_nan_policy_raise_finite_and_integer_inputs(rng):
+    x = rng.standard_normal((20, 9))
+    k = rng.standard_normal((3, 3))
+    got = sync(cld.convolve(da.from_array(x, chunks=4), k, "full", nan_policy="raise"))
+    assert_close(got, cl.convolve(x, k, "full"))
+    xi = rng.integers(0, 9, (20, 9)).astype(np.int16)
+    got = sync(cld.convolve(da.from_array(xi, chunks=4), k.round(), "same", nan_policy="raise"))
+    assert_close(got, cl.convolve(xi, k.round(), "same", nan_policy="raise"))
+
+
+# ---------------------------------------------------------------------------------------- match_template options
+
+
+@pytest.mark.parametrize(
+    "opts",
+    [
+        dict(lags=(range(-4, 9), range(3, 12))),
+        dict(lags=([7, -2, 7, 30], range(-1, 2))),  # not one increasing run: picked from the range
+        dict(lags=(np.arange(-30, -20), [0])),  # far outside the image: all boundary
+        dict(max_lag=5),
+        dict(max_lag=(2, 6), boundary="wrap"),
+        dict(lags=(range(-3, 40), range(33)), boundary="symmetric", method="sqdiff"),
+    ],
+)
+def test_match_template_lags(rng, opts):
+    from convlens import matching
+
+    x = rng.standard_normal((40, 33))
+    t = x[10:17, 20:25].copy()
+    got = sync(cld.match_template(da.from_array(x, chunks=(7, 9)), t, **opts))
+    assert_close(got, matching.match_template(x, t, **opts))
+
+
+def test_match_template_lags_1d_on_the_cluster(client, rng):
+    from convlens import matching
+
+    x = rng.standard_normal(300).astype(np.float32)
+    t = x[100:130].copy()
+    for opts in (dict(lags=range(90, 111)), dict(lags=[100, 5, 250]), dict(max_lag=7, boundary="reflect")):
+        got = cld.match_template(da.from_array(x, chunks=40), t, **opts).compute()
+        ref = matching.match_template(x, t, **opts)
+        assert got.dtype == ref.dtype == np.float32
+        assert_close(got, ref, rel=1e-5)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("method", ("zncc", "sqdiff_normed", "ccorr"))
+def test_match_template_image_mask(rng, mode, method):
+    from convlens import matching
+
+    x = rng.standard_normal((30, 26))
+    x[3, 4] = np.nan
+    t = x[12:18, 5:10].copy()
+    imask = rng.random(x.shape) > 0.2
+    opts = dict(mode=mode, method=method, image_mask=imask, boundary="reflect")
+    ref = matching.match_template(x, t, **opts)
+    for m in (imask, da.from_array(imask, chunks=(4, 13))):  # in memory or chunked differently from the image
+        got = sync(cld.match_template(da.from_array(x, chunks=(8, 6)), t, **{**opts, "image_mask": m}))
+        _close_with_inf(got, ref)
+
+
+@pytest.mark.parametrize("method", ("zncc", "sqdiff", "ccoeff"))
+def test_match_template_region_without_a_valid_pixel(rng, method):
+    """A block whose region is all NaN or masked scores as the in-memory function scores no overlap."""
+    from convlens import matching
+
+    x = rng.standard_normal((40, 40))
+    x[:20, :20] = np.nan  # more than one block's region (chunks 8, template 4)
+    imask = np.ones(x.shape, bool)
+    imask[25:, 25:] = False
+    t = rng.standard_normal((4, 4))
+    opts = dict(method=method, mode="same", image_mask=imask)
+    got = sync(cld.match_template(da.from_array(x, chunks=8), t, **opts))
+    ref = matching.match_template(x, t, **opts)
+    assert_close(got, ref)
+
+
+@pytest.mark.parametrize("channel_axis", (0, -1))
+def test_match_template_channel_axis(client, rng, channel_axis):
+    from convlens import matching
+
+    x = rng.standard_normal((3, 30, 28)) if channel_axis == 0 else rng.standard_normal((30, 28, 3))
+    x = x.astype(np.float32)
+    sl = (slice(None), slice(5, 12), slice(9, 15)) if channel_axis == 0 else (slice(5, 12), slice(9, 15))
+    t = x[sl].copy()
+    chunks = (1, 8, 9) if channel_axis == 0 else (8, 9, 2)  # channels split: rechunked to one chunk
+    for opts in (
+        dict(),
+        dict(mode="full", boundary="edge"),
+        dict(max_lag=3),
+        dict(image_mask=rng.random((30, 28)) > 0.1),
+    ):
+        got = cld.match_template(da.from_array(x, chunks=chunks), t, channel_axis=channel_axis, **opts)
+        ref = matching.match_template(x, t, channel_axis=channel_axis, **opts)
+        assert got.ndim == 2 and got.dtype == ref.dtype
+        assert_close(got.compute(), ref, rel=1e-5)
+    assert np.unravel_index(int(got.argmax().compute()), got.shape) == (5, 9)
+
+
+def test_match_template_options_bad_input(rng):
+    xd = da.from_array(rng.standard_normal((20, 20)), chunks=8)
+    t = rng.standard_normal((4, 4))
+    with pytest.raises(ValueError, match="lags or max_lag, not both"):
+        cld.match_template(xd, t, lags=([0], [0]), max_lag=3)
+    with pytest.raises(ValueError, match="one sequence of integer lags per spatial axis"):
+        cld.match_template(xd, t, lags=[1, 2, 3])
+    with pytest.raises(ValueError, match="max_lag"):
+        cld.match_template(xd, t, max_lag=-1)
+    with pytest.raises(ValueError, match=r"image_mask must have the image's spatial shape \(20, 20\)"):
+        cld.match_template(xd, t, image_mask=np.ones((20, 21), bool))
+    with pytest.raises(ValueError, match="image_mask must be a boolean"):
+        cld.match_template(xd, t, image_mask=np.full((20, 20), 0.5))
+    with pytest.raises(TypeError, match="image_mask"):
+        cld.match_template(xd, t, image_mask=np.full((20, 20), "a"))
+    x3 = da.from_array(rng.standard_normal((20, 20, 3)), chunks=8)
+    with pytest.raises(ValueError, match="channels"):
+        cld.match_template(x3, rng.standard_normal((4, 4, 2)), channel_axis=-1)
+    with pytest.raises(TypeError, match="channel_axis"):
+        cld.match_template(x3, rng.standard_normal((4, 4, 3)), channel_axis=1.5)
+    with pytest.raises(ValueError, match="channel_axis=5"):
+        cld.match_template(x3, rng.standard_normal((4, 4, 3)), channel_axis=5)
+
+
+# ---------------------------------------------------------------------------------------- contract
+
+
+def test_every_block_has_the_declared_dtype(rng):
+    """Each block, computed alone, has the array's dtype (a region of whole chunks once kept x's int16)."""
+    from convlens import filters
+
+    xi = rng.integers(-9, 9, (13, 11)).astype(np.int16)
+    xd = da.from_array(xi, chunks=5)
+    k = np.ones((3, 3), np.int16)
+    arrays = [
+        cld.convolve(xd, k, "same", fill_value=1.5),
+        cld.convolve(xd, k, "full"),
+        cld.gaussian(xd, 1.0, boundary="constant", fill_value=0.5),
+        cld.match_template(xd, rng.standard_normal((3, 3)), mode="same", fill_value=0.5),
+    ]
+    refs = [
+        cl.convolve(xi, k, "same", fill_value=1.5),
+        cl.convolve(xi, k, "full"),
+        filters.gaussian(xi, 1.0, boundary="constant", fill_value=0.5),
+    ]
+    for y, ref in zip(arrays, refs + [None]):
+        assert ref is None or y.dtype == ref.dtype
+        for idx in np.ndindex(*y.numblocks):
+            assert sync(y.blocks[idx]).dtype == y.dtype, (y.name, idx)
+
+
+def test_byte_order_and_inputs_left_alone(rng):
+    """Big-endian inputs give the in-memory dtype (native order); later changes to the inputs do not leak in."""
+    from convlens import filters, matching
+
+    x = rng.standard_normal((16, 15)).astype(">f4")
+    xd = da.from_array(x, chunks=6)
+    k = rng.standard_normal((3, 4)).astype(">f8")
+    t = x[2:6, 3:8].astype(">f4")
+    mask = np.ones(t.shape, bool)
+    imask = np.ones(x.shape, bool)
+    resp = np.ones((16, 8))
+    x0 = x.copy()
+    ys = [
+        (cld.convolve(xd, k, "same"), cl.convolve(x, k, "same")),
+        (cld.correlate(xd, k, "valid"), cl.correlate(x, k, "valid")),
+        (cld.gaussian(xd, 1.0), filters.gaussian(x, 1.0)),
+        (
+            cld.match_template(xd, t, mask=mask, image_mask=imask),
+            matching.match_template(x, t, mask=mask, image_mask=imask),
+        ),
+        (cld.fourier_filter(da.from_array(x, chunks=-1), resp), cl.fourier_filter(x, resp)),
+    ]
+    for a in (k, t, mask, imask, resp):  # the caller reuses its buffers after building the graph
+        a[...] = 0
+    for y, ref in ys:
+        got = sync(y)
+        assert got.dtype == ref.dtype and got.dtype.isnative, (y.name, got.dtype, ref.dtype)
+        assert_close(got, ref, rel=1e-5)
+    np.testing.assert_array_equal(x, x0)  # never written to
