@@ -390,7 +390,10 @@ def test_report_calls_build(monkeypatch, tmp_path, capsys):
         (["convolve", "{f}/camera.png", "{f}/brick.png", "{f}/brick.png"], "brick.png: the output would overwrite"),
         (["convolve", "{f}/camera.png", "box:3", "{f}/../{fn}/camera.png"], "would overwrite an input"),
         (["filter", "band", "{f}/camera.png", "{t}/o.png", "--cutoff", "0.1"], "needs 2 value(s)"),
-        (["filter", "low", "{f}/camera.png", "{t}/o.png", "--cutoff", "0.7"], "cutoff must be in (0, 0.5]"),
+        (
+            ["filter", "low", "{f}/camera.png", "{t}/o.png", "--cutoff", "0.7"],
+            "cutoff must be a real number > 0 and <= 0.5 (in cycles/sample; 0.5 is the Nyquist frequency); got 0.7",
+        ),
         (["compress", "{f}/camera.png", "{t}/o.png", "--fraction", "1.5"], "fraction"),
         (["compress", "{f}/camera.png", "{t}/o.wav", "--fraction", "0.5"], "unsupported output format"),
         (["orientation", "{f}/cube.npy"], "2-D grey image"),

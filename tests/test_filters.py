@@ -285,17 +285,29 @@ def test_box_kernel_matches_uniform_filter(size, rng):
 @pytest.mark.parametrize("cutoff", [0, -0.1, 0.5001, 1.0, float("nan")])
 def test_cutoff_outside_range_raises(cutoff, rng):
     x = rng.standard_normal(8)
-    with pytest.raises(ValueError, match=r"cutoff must be in \(0, 0.5\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"cutoff must be a real number > 0 and <= 0.5 \(in cycles/sample; 0.5 is the Nyquist frequency\); got ",
+    ):
         lowpass(x, cutoff)
-    with pytest.raises(ValueError, match=r"cutoff must be in \(0, 0.5\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"cutoff must be a real number > 0 and <= 0.5 \(in cycles/sample; 0.5 is the Nyquist frequency\); got ",
+    ):
         highpass_mask(8, cutoff)
 
 
 def test_band_edges_checked(rng):
     x = rng.standard_normal(8)
-    with pytest.raises(ValueError, match=r"high must be in \(0, 0.5\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"high must be a real number > 0 and <= 0.5 \(in cycles/sample; 0.5 is the Nyquist frequency\); got ",
+    ):
         bandpass(x, 0.1, 0.7)
-    with pytest.raises(ValueError, match=r"low must be in \(0, 0.5\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"low must be a real number > 0 and <= 0.5 \(in cycles/sample; 0.5 is the Nyquist frequency\); got ",
+    ):
         bandpass(x, 0.0, 0.3)
     with pytest.raises(ValueError, match="low must be smaller than high"):
         bandpass(x, 0.3, 0.2)
@@ -303,8 +315,17 @@ def test_band_edges_checked(rng):
 
 @pytest.mark.parametrize("order", [0, -1, float("nan"), float("inf")])
 def test_order_not_positive_raises(order, rng):
-    with pytest.raises(ValueError, match="order must be a positive number"):
+    with pytest.raises(ValueError, match=r"order must be a real number > 0 \(the Butterworth steepness\); got "):
         lowpass(rng.standard_normal(8), 0.2, kind="butterworth", order=order)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"), [({"cutoff": "0.2"}, "cutoff"), ({"cutoff": True}, "cutoff"), ({"order": "2"}, "order")]
+)
+def test_cutoff_and_order_of_the_wrong_kind_are_type_errors(kwargs, name, rng):
+    args = {"cutoff": 0.2, "kind": "butterworth", **kwargs}
+    with pytest.raises(TypeError, match=rf"^{name} must be a real number > 0"):
+        lowpass(rng.standard_normal(8), **args)
 
 
 def test_nan_input_raises_when_asked(rng):

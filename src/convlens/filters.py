@@ -54,6 +54,7 @@ from ._validation import (
     check_axes,
     check_choice,
     check_finite,
+    check_float,
     check_scalar,
     check_shape,
     check_workers,
@@ -82,21 +83,16 @@ KINDS = ("ideal", "gaussian", "butterworth")
 # --------------------------------------------------------------------------- checks
 
 
+# The policy layer's check_float, with what the numbers mean (the bounds are the same everywhere here).
+_NYQUIST = "in cycles/sample; 0.5 is the Nyquist frequency"
+
+
 def _check_cutoff(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number in (0, 0.5] cycles/sample; got {value!r}")
-    value = float(value)
-    if not 0 < value <= 0.5:
-        raise ValueError(f"{name} must be in (0, 0.5] cycles/sample (0.5 is the Nyquist frequency); got {value!r}")
-    return value
+    return check_float(name, value, minimum=0, maximum=0.5, min_open=True, hint=_NYQUIST)
 
 
 def _check_order(order) -> float:
-    if isinstance(order, bool) or not isinstance(order, (int, float, np.integer, np.floating)):
-        raise TypeError(f"order must be a positive number; got {order!r}")
-    if not (order > 0 and math.isfinite(order)):
-        raise ValueError(f"order must be a positive number (the Butterworth steepness); got {order!r}")
-    return float(order)
+    return check_float("order", order, minimum=0, min_open=True, hint="the Butterworth steepness")
 
 
 # --------------------------------------------------------------------------- responses
