@@ -60,8 +60,10 @@ def masked_sums(tpl: Template, src, valid, kw) -> tuple[dict, float, float]:
     return q, float(x2.sum()), float((x2 * x2).sum())
 
 
-def masked_scores(tpl: Template, src, valid, work, out, unsure, skip: int, slot, fft_workers, cache, min_overlap):
-    """Masked scores of ``src`` (C, L, ...) into ``out`` and ``unsure`` (their rows from ``skip`` on)."""
+def masked_scores(
+    tpl: Template, src, valid, work, out, unsure, skip: int, slot, fft_workers, cache, min_overlap
+) -> bool:
+    """Masked scores of ``src`` (C, L, ...) into ``out`` and ``unsure`` (their rows from ``skip`` on); any unsure?"""
     if valid is None:
         valid = np.isfinite(src).all(axis=0) if src.dtype.kind == "f" else np.ones(src.shape[1:], bool)
     kw = {"slot": slot, "workers": fft_workers, "cache": cache}
@@ -88,3 +90,4 @@ def masked_scores(tpl: Template, src, valid, work, out, unsure, skip: int, slot,
         s[np.broadcast_to(short, s.shape)] = np.nan if tpl.method in SQUARED else 0.0
     out[...] = s[skip:]
     unsure[...] = np.broadcast_to(flagged, s.shape)[skip:]
+    return bool(unsure.any())

@@ -1,9 +1,16 @@
-"""Overlap-save strips along the first spatial axis, and cache-sized blocks, on worker threads.
+"""Strips of a search: the engine's overlap-save blocks along the first spatial axis, on worker threads.
 
-Each strip's valid outputs are exactly the whole region's, so strips give the same
-scores as one big transform, while each strip is transformed, normalized and
-written while it is still in cache, the template spectrum is only strip-sized
-(cheap to prepare for a one-off search), and strips run on ``workers`` threads.
+A strip is one block of the engine's blocking mechanism (``convlens._engine.output_blocks``)
+over the *valid* geometry of the first axis: its outputs are a run of placements and it
+reads the input rows ``lo .. hi`` those placements cover, so strips give the same scores
+as one big transform.  Each strip is transformed, normalized and written while it is
+still in cache, the template spectrum is only strip-sized (cheap to prepare for a
+one-off search), and strips run on ``workers`` threads.
+
+What is specific to a search is the choice of the strip length (:func:`strip_rows`: a
+cost model that counts the template spectrum of a one-off search) and that every strip
+has the same length, so that one engine plan serves them all: the last block, when
+shorter, reads the ``L`` rows that end at the last row and writes only its own outputs.
 """
 
 from __future__ import annotations
@@ -11,49 +18,78 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from .._backend import good_size
+from .._engine import axis_geometry, block_count, block_length, output_blocks
 
 BLOCK = 1 << 15  # elements per block of the normalization pass: fits in L2 cache
+
+
+@dataclass(frozen=True)
+class Strip:
+    """One strip: input rows ``start .. start + L`` and the placements (output rows) it writes."""
+
+    start: int  # first input row read (the strip has the search's L rows)
+    out: slice  # output rows written: the engine block's outputs
+
+    @property
+    def skip(self) -> int:
+        """Leading output rows of the strip that another strip writes (non-zero only for the last one)."""
+        return self.out.start - self.start
+
+
+def _cost(strip: int, rows: int, m: int, per_row: int) -> float:
+    """Predicted FFT work: 2 transforms per strip + 1 for the template spectrum, ``n log2 n`` each."""
+    pts = strip * per_row
+    return (2 * block_count(rows, strip - m + 1) + 1) * pts * math.log2(max(pts, 2))
 
 
 def strip_rows(ext: tuple[int, ...], m: int, rows: int) -> int:
     """Input rows per strip (first axis) that minimize the predicted FFT work of a search.
 
-    Work ~ (2 transforms per strip + 1 for the template spectrum) * L * P * log2(L * P)
-    for strips of L rows and P points per row (at fast FFT lengths).  Measured on
-    2048² with a 64² template: 512-row strips cost the same as one whole-image FFT
-    when the template spectrum is cached and about 20 ms less when it is not.
+    Candidates: the engine's own block length for this axis (``block_length``)
+    and fast lengths from ``max(2 m, 16)`` up in steps of 25 %; the whole axis in one strip
+    wins unless a strip is predicted cheaper.  Measured on 2048² with a 64²
+    template: 512-row strips cost the same as one whole-image FFT when the
+    template spectrum is cached and about 20 ms less when it is not.
     """
-    per_row = math.prod(good_size(n) for n in ext[1:])
-    best, best_cost = ext[0], None
-    length = max(2 * m, 16)
-    while length < ext[0]:
-        strip = good_size(length)
-        if strip >= ext[0]:
-            break
-        strips = -(-rows // (strip - m + 1))
-        pts = strip * per_row
-        cost = (2 * strips + 1) * pts * math.log2(max(pts, 2))
-        if best_cost is None or cost < best_cost:
-            best, best_cost = strip, cost
+    n = ext[0]
+    per_row = math.prod(good_size(s) for s in ext[1:])
+    length = max(2 * m, 16)  # shorter strips spend more on per-strip overheads than the model counts
+    candidates = {good_size(max(block_length(m, n, other=per_row), length))}
+    while length < n:
+        candidates.add(good_size(length))
         length = int(length * 1.25) + 1
-    whole = good_size(ext[0]) * per_row
-    if best_cost is None or 3 * whole * math.log2(max(whole, 2)) <= best_cost:
-        return ext[0]
-    return best
+    costs = {L: _cost(L, rows, m, per_row) for L in sorted(candidates) if m < L < n}
+    whole = good_size(n) * per_row
+    if not costs or 3 * whole * math.log2(max(whole, 2)) <= min(costs.values()):
+        return n
+    return min(costs, key=lambda L: (costs[L], L))
 
 
-def strip_jobs(ext0: int, m0: int, L: int) -> list[tuple[int, int]]:
-    """``(strip start, first output row it writes)`` for strips of ``L`` input rows over ``ext0`` rows.
+def strips(ext0: int, m0: int, L: int) -> list[Strip]:
+    """The strips of ``L`` input rows that cover the ``ext0 - m0 + 1`` placements along the first axis.
 
-    The last strip ends at the last row, so it may overlap the previous one; it
-    then writes only the rows the previous one did not.
+    Each is an overlap-save block of the valid geometry (``output_blocks``): block
+    ``j0 .. j1`` reads rows ``j0 .. j1 + m0 - 1``.  A shorter last block is read as
+    the ``L`` rows ending at the last row (one plan shape for every strip).
     """
-    rows = ext0 - m0 + 1
-    S = L - m0 + 1
-    starts = list(range(0, rows - S, S)) + [rows - S]
-    return [(a, a if i == 0 else max(a, starts[i - 1] + S)) for i, a in enumerate(starts)]
+    L = min(L, ext0)
+    blocks = output_blocks(axis_geometry(ext0, m0, "valid"), L - m0 + 1)
+    return [Strip(min(b.lo, ext0 - L), b.out) for b in blocks]
+
+
+def search_copies(span: list[int], ext: list[int], m0: int, channels: int) -> float:
+    """A search's working set in units of its float64 score array (``check_alloc``'s ``copies``).
+
+    Counted: the scores (8 bytes each while computed, plus a flag byte), about a
+    dozen float64 arrays of one strip, and a copy of the region when it reaches
+    outside the image.
+    """
+    scores = math.prod(span)
+    strip = strip_rows(tuple(ext), m0, span[0]) * math.prod(ext[1:]) * channels
+    return (scores * 9 / 8 + 12 * strip + math.prod(ext) * channels) / max(scores, 1)
 
 
 def run_sliced(jobs: list, fn: Callable[[int, list], None], workers: int) -> None:

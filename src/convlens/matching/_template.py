@@ -32,7 +32,7 @@ from ._plain import plain_scores
 from ._refine import refine
 from ._region import region as cut_region
 from ._scores import METHODS
-from ._strips import run_sliced, strip_jobs, strip_rows
+from ._strips import run_sliced, search_copies, strip_rows, strips
 from ._window_stats import EPS64
 
 _MAX_PLANS = 8  # Convolver plans kept per Template (one per input shape and dtype)
@@ -207,11 +207,11 @@ class Template:
         out = plan(x)
         return out[np.newaxis] if squeeze else out
 
-    def _score(self, src, valid, work, out, unsure, skip, slot, fft_workers, cache, min_overlap, masked) -> None:
+    def _score(self, src, valid, work, out, unsure, skip, slot, fft_workers, cache, min_overlap, masked) -> bool:
+        """Scores of one strip into ``out``; flags in ``unsure`` (all False on entry); whether any is flagged."""
         if masked:
-            masked_scores(self, src, valid, work, out, unsure, skip, slot, fft_workers, cache, min_overlap)
-        else:
-            plain_scores(self, src, work, out, unsure, skip, slot, fft_workers, cache)
+            return masked_scores(self, src, valid, work, out, unsure, skip, slot, fft_workers, cache, min_overlap)
+        return plain_scores(self, src, work, out, unsure, skip, slot, fft_workers, cache)
 
     # -- searching --------------------------------------------------------------------------
     def match(self, image, *, mode="valid", image_mask=None, lags=None, max_lag=None, boundary="constant",
@@ -239,7 +239,8 @@ class Template:
         lo = [int(v.min()) for v in per_axis]
         span = [int(v.max()) - a + 1 for a, v in zip(lo, per_axis)]
         ext = [s + m - 1 for s, m in zip(span, self.shape)]
-        self._check_memory(span, ext, work, caller)
+        # refused up front, naming the caller: a broadcast input costs nothing to pass
+        check_alloc(span, np.float64, what=caller, copies=search_copies(span, ext, self.shape[0], self.channels))
         src = cut_region(xc, lo, ext, boundary, fill_value)
         valid = None
         if image_mask is not None:
@@ -272,18 +273,6 @@ class Template:
             )
         return xc
 
-    def _check_memory(self, span, ext, work, caller: str) -> None:
-        """Refuse up front a search whose scores and strips would not fit (a broadcast input costs nothing to pass).
-
-        Counted: the scores (8 bytes each while computed, plus a flag byte), about a
-        dozen float64 arrays of one strip, and a copy of the region when it reaches
-        outside the image.
-        """
-        out_bytes = math.prod(span) * 8
-        strip = strip_rows(tuple(ext), self.shape[0], span[0]) * math.prod(ext[1:]) * self.channels
-        total = out_bytes * 9 / 8 + 12 * 8 * strip + 8 * math.prod(ext) * self.channels
-        check_alloc(tuple(span), np.float64, what=caller, copies=total / max(out_bytes, 1))
-
     def _search(self, src, valid, work, min_overlap: float, masked: bool) -> np.ndarray:
         """Scores of every valid placement in ``src`` (C, *ext): overlap-save strips, then local refinement."""
         ext = src.shape[1:]
@@ -292,19 +281,22 @@ class Template:
         out = np.empty(out_shape, dtype=work)
         unsure = np.zeros(out_shape, bool)
         L = strip_rows(ext, self.shape[0], out_shape[0])
-        S = L - self.shape[0] + 1
-        jobs = strip_jobs(ext[0], self.shape[0], L)
+        jobs = strips(ext[0], self.shape[0], L)
         fft_workers = self.workers if min(self.workers, len(jobs)) == 1 else 1
 
+        flagged: list[bool] = []  # list.append is atomic: strips on threads report here
+
         def run(slot: int, mine: list) -> None:
-            for a, first in mine:
-                sl = slice(a, a + L)
+            for st in mine:
+                sl = slice(st.start, st.start + L)
                 v = None if valid is None else valid[sl]
-                o, u = out[first : a + S], unsure[first : a + S]
-                self._score(src[:, sl], v, work, o, u, first - a, slot, fft_workers, True, min_overlap, masked)
+                o, u = out[st.out], unsure[st.out]
+                args = (work, o, u, st.skip, slot, fft_workers, True, min_overlap, masked)
+                flagged.append(self._score(src[:, sl], v, *args))
 
         run_sliced(jobs, run, self.workers)
-        refine(self, src, valid, out, unsure, min_overlap, masked)
+        if any(flagged):  # else ``unsure`` was never written (nor its pages touched)
+            refine(self, src, valid, out, unsure, min_overlap, masked)
         return out
 
     def locate(self, recording, sample_rate: float, *, within: tuple[float, float] | None = None):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -53,22 +54,13 @@ def sums_reader(xs: np.ndarray, wshape: Sequence[int]) -> tuple[SumsReader, floa
     """``(read, energy)``: ``read(r0, r1)`` gives the window sums of ``xs`` and ``xs**2`` for output rows r0..r1.
 
     ``xs`` is (C, *sp); ``energy`` is ``sum xs**2`` (float64), the scale of the round-off.
-    2-D single-channel data use OpenCV's float64 integral images when available.
+    The sums returned may be overwritten by the caller; they stay valid until the
+    next ``read`` on the same thread.  2-D single-channel data use OpenCV's float64
+    integral images when available, differenced into per-thread buffers that are
+    reused from block to block (they stay in cache, and no fresh memory is touched).
     """
     if HAVE_CV2 and xs.shape[0] == 1 and len(wshape) == 2:
-        import cv2
-
-        S, Q = cv2.integral2(xs[0], sdepth=cv2.CV_64F, sqdepth=cv2.CV_64F)
-        m, n = wshape
-
-        def read2d(r0: int, r1: int) -> tuple[np.ndarray, np.ndarray]:
-            res = []
-            for integral in (S, Q):
-                rows = integral[r0 + m : r1 + m] - integral[r0:r1]  # 2 differences instead of 3 corners
-                res.append((rows[:, n:] - rows[:, :-n])[np.newaxis])
-            return res[0], res[1]
-
-        return read2d, float(Q[-1, -1])
+        return _integral_reader(xs[0], wshape)
     sq = np.square(xs, dtype=np.float64)
     B_all, C_all = window_sums(xs, wshape), window_sums(sq, wshape)
 
@@ -76,6 +68,31 @@ def sums_reader(xs: np.ndarray, wshape: Sequence[int]) -> tuple[SumsReader, floa
         return B_all[:, r0:r1], C_all[:, r0:r1]
 
     return read, float(sq.sum())
+
+
+def _integral_reader(x: np.ndarray, wshape: Sequence[int]) -> tuple[SumsReader, float]:
+    """:func:`sums_reader` for one 2-D channel: OpenCV's integral images, read by two differences each."""
+    import cv2
+
+    S, Q = cv2.integral2(x, sdepth=cv2.CV_64F, sqdepth=cv2.CV_64F)
+    m, n = wshape
+    width = S.shape[1] - n
+    local = threading.local()
+
+    def read2d(r0: int, r1: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = r1 - r0
+        bufs = getattr(local, "bufs", None)
+        if bufs is None or bufs[0].shape[0] < rows:
+            bufs = local.bufs = (np.empty((rows, S.shape[1])), np.empty((rows, width)), np.empty((rows, width)))
+        tmp, B, Cc = (b[:rows] for b in bufs)
+        # rows first (whole rows: contiguous), then columns; OpenCV's strided differences
+        # run about twice as fast as NumPy's on these views
+        for integral, dst in ((S, B), (Q, Cc)):
+            cv2.subtract(integral[r0 + m : r1 + m], integral[r0:r1], dst=tmp)
+            cv2.subtract(tmp[:, n:], tmp[:, :width], dst=dst)
+        return B[np.newaxis], Cc[np.newaxis]
+
+    return read2d, float(Q[-1, -1])
 
 
 def stats_error(energy: float, shape: Sequence[int]) -> float:
