@@ -338,6 +338,21 @@ def test_simulate_arma_float_nsample_is_a_type_error_naming_it():
         simulate_arma([1, -0.5], [1], 10.5)
 
 
+def test_simulate_arma_checks_nsample_and_rng_by_the_policy_layer():
+    with pytest.raises(
+        ValueError, match=r"^nsample must be a positive int or a sequence of positive ints .*got \(3, 0\)$"
+    ):
+        simulate_arma([1, -0.5], [1], (3, 0))
+    with pytest.raises(ValueError, match=r"^nsample must be .*got \(\)$"):
+        simulate_arma([1, -0.5], [1], ())
+    with pytest.raises(TypeError, match=r"^rng must be None, an int seed or a numpy\.random\.Generator; got str$"):
+        simulate_arma([1, -0.5], [1], 10, rng="seed")
+    # a seed and the Generator it makes draw the same innovations
+    a = simulate_arma([1, -0.5], [1], (4, 6), rng=3, burnin=0)
+    b = simulate_arma([1, -0.5], [1], [4, 6], rng=np.random.default_rng(3), burnin=0)
+    np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize(
     ("name", "call"),
     [

@@ -8,7 +8,7 @@ import numpy as np
 from scipy import signal
 
 from .._engine import convolve
-from .._validation import check_alloc, check_int
+from .._validation import check_alloc, check_int, check_rng, check_shape
 from ._checks import check_axis, check_finite_series, check_roots, lag_polynomials
 
 
@@ -174,21 +174,14 @@ def simulate_arma(
     """
     phi, theta = lag_polynomials(ar, ma, convention)
     ar_root = check_roots(phi, "ar", "stationary")
-    if isinstance(nsample, (int, np.integer)) and not isinstance(nsample, bool):
-        shape = (nsample,)
-    elif isinstance(nsample, (tuple, list)) and nsample:
-        shape = tuple(nsample)
-    else:
-        raise TypeError(f"nsample must be a positive int or a non-empty tuple of them; got {nsample!r}")
-    for s in shape:
-        check_int("nsample", s, minimum=1)
+    shape = check_shape("nsample", nsample)
     burnin = check_int("burnin", burnin, minimum=0)
     axis = check_axis(axis, len(shape))
     full = shape[:axis] + (shape[axis] + burnin,) + shape[axis + 1 :]
     # innovations, their scaled copy and the convolution's output: three float64 arrays of `full`
     check_alloc(full, np.float64, what="simulate_arma", copies=3)
     if innovations is None:
-        eta = np.random.default_rng(rng).standard_normal(full)
+        eta = check_rng(rng).standard_normal(full)
     else:
         eta = np.asarray(innovations, dtype=np.float64)
         if eta.shape != full:
