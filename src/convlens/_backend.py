@@ -169,10 +169,7 @@ def fftn(
     norm: str = "backward",
 ) -> np.ndarray:
     """Complex FFT over ``axes`` (a real input is promoted to complex)."""
-    a, ax = _cplx(a), _axes(a, axes)
-    if HAVE_DUCC:
-        return _dfft.c2c(a, axes=ax, forward=True, inorm=_INORM_FORWARD[_check_norm(norm)], out=out, nthreads=workers)
-    return _into(_sfft.fftn(a, axes=ax, workers=workers, norm=norm), out)
+    return _c2c(a, axes, workers, out, norm, forward=True)
 
 
 def ifftn(
@@ -184,10 +181,17 @@ def ifftn(
     norm: str = "backward",
 ) -> np.ndarray:
     """Complex inverse FFT over ``axes``, divided by N for the default ``norm``."""
+    return _c2c(a, axes, workers, out, norm, forward=False)
+
+
+def _c2c(a, axes, workers: int, out, norm: str, *, forward: bool) -> np.ndarray:
+    """The one complex transform behind :func:`fftn` and :func:`ifftn`."""
     a, ax = _cplx(a), _axes(a, axes)
     if HAVE_DUCC:
-        return _dfft.c2c(a, axes=ax, forward=False, inorm=_INORM_INVERSE[_check_norm(norm)], out=out, nthreads=workers)
-    return _into(_sfft.ifftn(a, axes=ax, workers=workers, norm=norm), out)
+        inorm = (_INORM_FORWARD if forward else _INORM_INVERSE)[_check_norm(norm)]
+        return _dfft.c2c(a, axes=ax, forward=forward, inorm=inorm, out=out, nthreads=workers)
+    transform = _sfft.fftn if forward else _sfft.ifftn
+    return _into(transform(a, axes=ax, workers=workers, norm=norm), out)
 
 
 # -- cosine transforms ------------------------------------------------------------------
@@ -203,12 +207,16 @@ def _dct(a, kind: int, axes, workers: int, inorm: int, norm: str) -> np.ndarray:
     return _sfft.dctn(a, type=kind, axes=ax, norm=norm, workers=workers)
 
 
+def _check_dct_type(kind) -> None:
+    if kind not in (2, 3):
+        raise ValueError(f"type must be 2 or 3; got {kind!r}")
+
+
 def dctn(
     a: np.ndarray, axes: Sequence[int] | None = None, workers: int = 1, *, type: int = 2, norm: str = "ortho"
 ) -> np.ndarray:
     """DCT of type 2 (default) or 3 over ``axes``, as ``scipy.fft.dctn`` with the same ``norm``."""
-    if type not in (2, 3):
-        raise ValueError(f"type must be 2 or 3; got {type!r}")
+    _check_dct_type(type)
     return _dct(a, type, axes, workers, _INORM_FORWARD[_check_norm(norm)], norm)
 
 
@@ -216,8 +224,7 @@ def idctn(
     a: np.ndarray, axes: Sequence[int] | None = None, workers: int = 1, *, type: int = 2, norm: str = "ortho"
 ) -> np.ndarray:
     """Inverse of :func:`dctn` (of ``type`` 2 or 3), as ``scipy.fft.idctn``."""
-    if type not in (2, 3):
-        raise ValueError(f"type must be 2 or 3; got {type!r}")
+    _check_dct_type(type)
     inverse_type = 5 - type  # DCT-III inverts DCT-II and vice versa
     if not HAVE_DUCC:
         return _sfft.idctn(a, type=type, axes=axes, norm=_check_norm(norm), workers=workers)
