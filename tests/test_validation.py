@@ -15,6 +15,7 @@ from convlens._validation import (
     as_work,
     check_alloc,
     check_choice,
+    check_dtype,
     check_float,
     check_int,
     check_positive_int,
@@ -327,3 +328,15 @@ def test_check_workers_refusals(workers):
         check_workers(True)
     with pytest.raises(TypeError):
         check_workers(2.0)
+
+
+def test_check_dtype_applies_the_refusals_of_the_dtype_rule():
+    assert check_dtype("dtype", np.dtype(">i2")) == np.int16 and check_dtype("dtype", ">i2").isnative
+    assert check_dtype("dtype", np.zeros(2, np.complex64)) == np.complex64
+    if np.dtype(np.longdouble).itemsize > 8:  # wider than float64 on this platform
+        with pytest.raises(TypeError, match=r"^dtype has dtype \w+ \(longdouble\), which convlens refuses"):
+            check_dtype("dtype", np.longdouble)
+    with pytest.raises(TypeError, match=r"^dtype must be a NumPy dtype or array; got 'nope'$"):
+        check_dtype("dtype", "nope")
+    with pytest.raises(TypeError, match=r"^dtype must have a numeric dtype"):
+        check_dtype("dtype", object)

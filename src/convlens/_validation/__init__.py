@@ -14,9 +14,10 @@ The rules (``docs/architecture.md`` explains them with examples):
   :func:`check_float`, :func:`check_shape`, :func:`check_spacing`,
   :func:`check_rng`, :func:`check_choice`, :func:`check_array`,
   :func:`check_axes`, :func:`check_scalar`, :func:`check_finite`.
-* **dtypes** -- :data:`DTYPE_TABLE` and :func:`result_dtype`: which input dtypes
-  are kept, which are computed wider and returned in their own dtype, which are
-  refused.  Outputs are always in native byte order.
+* **dtypes** -- :data:`DTYPE_TABLE` and :func:`result_dtype` (:func:`check_dtype`
+  for a ``dtype`` argument): which input dtypes are kept, which are computed
+  wider and returned in their own dtype, which are refused.  Outputs are always
+  in native byte order.
 * **Memory** -- :func:`check_alloc` (an allocation whose size the user controls)
   and :func:`check_memory` (a working-set estimate) refuse up front, with an
   estimate in GiB and the name of the function the user called, anything that
@@ -65,7 +66,7 @@ from ._arguments import (
     check_shape,
     check_spacing,
 )
-from ._dtypes import DTYPE_TABLE, as_work, real_dtype, result_dtype
+from ._dtypes import DTYPE_TABLE, as_work, check_dtype, real_dtype, result_dtype
 from ._resources import (
     InsufficientMemoryError,
     available_memory,
@@ -90,6 +91,7 @@ __all__ = [
     "check_array",
     "check_axes",
     "check_choice",
+    "check_dtype",
     "check_finite",
     "check_float",
     "check_int",

@@ -39,7 +39,19 @@ _REFUSED_WIDE = (
 )
 
 
-def _as_dtype(name: str, d: Any) -> np.dtype:
+def check_dtype(name: str, d: Any) -> np.dtype:
+    """A numeric dtype (from a dtype, a type or an array), in native byte order; ``longdouble`` is refused.
+
+    The refusals of :func:`result_dtype`, for code that takes a ``dtype``
+    argument itself (a plan built for one input dtype).
+
+    >>> check_dtype("dtype", ">f4")
+    dtype('float32')
+    >>> check_dtype("dtype", "U3")
+    Traceback (most recent call last):
+    ...
+    TypeError: dtype must have a numeric dtype (bool, integer, float or complex); got dtype <U3
+    """
     dt = d.dtype if hasattr(d, "dtype") and not isinstance(d, (type, np.dtype)) else d
     try:
         dt = np.dtype(dt)
@@ -85,7 +97,7 @@ def result_dtype(
     """
     if not dtypes:
         raise TypeError("result_dtype needs at least one dtype")
-    native = [_as_dtype(name, d) for d in dtypes]
+    native = [check_dtype(name, d) for d in dtypes]
     if not allow_complex and any(d.kind == "c" for d in native):
         raise TypeError(f"{name} must be real (bool, integer or float); got complex data")
     if all(d.kind in "biu" for d in native):
