@@ -76,7 +76,11 @@ def test_moving_average_nan_stays_local():
         ({"window": 0}, ValueError, "window must be an integer >= 1"),
         ({"window": [[1, 2]]}, TypeError, "window must be a positive int or a non-empty 1-D array"),
         ({"window": 3, "align": "left"}, ValueError, "align must be one of 'center', 'trailing'"),
-        ({"window": 3, "axis": 2}, ValueError, "axis 2 is out of range"),
+        (
+            {"window": 3, "axis": 2},
+            ValueError,
+            r"axis entry 2 is out of range for an array of 1 dimensions \(allowed: -1..0\)",
+        ),
     ],
 )
 def test_moving_average_bad_input(kwargs, exc, match):

@@ -263,7 +263,13 @@ def test_trend_is_read_from_params_length(rng, order, seasonal, n_params, trend)
         (np.arange(20.0), (1, 1, 0), [5.0, 0.5, 1], {"trend": "c"}, r"trend='c' needs fewer differences"),
         (np.arange(20.0), (1, 2, 0), [5.0, 0.5, 1], {}, r"params must have 2 entries"),
         (np.arange(20.0), (1, 0, 0), [0.5, 1], {"steps": 0}, "steps must be an integer >= 1"),
-        (np.arange(20.0), (1, 0, 0), [0.5, 1], {"alpha": 1.5}, r"alpha must be a number in \(0, 1\)"),
+        (
+            np.arange(20.0),
+            (1, 0, 0),
+            [0.5, 1],
+            {"alpha": 1.5},
+            r"alpha must be a real number > 0 and < 1 \(1 - the interval's coverage\); got 1.5",
+        ),
         (np.arange(20.0), (1, 0, 0), [0.5, 1], {"seasonal_order": (1, 0, 0, 1)}, "period s >= 2"),
     ],
 )
@@ -277,7 +283,11 @@ def test_forecast_bad_values(series, order, params, kwargs, match):
     [
         ((np.arange(10.0), (1, 0), [0.5, 1]), {}, r"order must be a tuple \(p, d, q\)"),
         ((np.arange(10.0), (1, 0, 0), [0.5, 1], 1.5), {}, "steps must be an integer"),
-        ((np.arange(10.0), (1, 0, 0), [0.5, 1]), {"alpha": "5%"}, "alpha must be a number"),
+        (
+            (np.arange(10.0), (1, 0, 0), [0.5, 1]),
+            {"alpha": "5%"},
+            r"alpha must be a real number > 0 and < 1 .*; got '5%' \(str\)",
+        ),
         ((np.arange(10.0), (1, 0, 0), ["a", "b"]), {}, "params must have a numeric dtype"),
         ((np.arange(10.0), (1, 0, 0)), {}, "needs series, order and params"),
         ((np.arange(10.0), (1, 0, 0), [0.5, 1]), {"seasonal_order": 12}, "seasonal_order must be None or a tuple"),

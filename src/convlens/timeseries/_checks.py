@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .._validation import check_choice, check_finite
+from .._validation import check_axes, check_choice, check_finite, check_int
 
 CONVENTIONS = ("polynomial", "coefficients")
 TRENDS = ("n", "c", "t", "ct")
@@ -19,13 +19,8 @@ _ROOT_TOL = 1e-8
 
 
 def check_axis(axis, ndim: int) -> int:
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"axis must be an integer; got {axis!r}")
-    if not -ndim <= axis < ndim:
-        raise ValueError(
-            f"axis {axis} is out of range for an array of {ndim} dimensions (allowed: {-ndim}..{ndim - 1})"
-        )
-    return int(axis) % ndim
+    """One axis (an integer, negative counting from the end), by the policy layer's rules."""
+    return check_axes(check_int("axis", axis), ndim, name="axis")[0]
 
 
 def check_finite_series(name: str, x: np.ndarray) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 from scipy import special
 
 from .._engine import convolve
-from .._validation import check_alloc, check_array, check_choice, check_int, result_dtype
+from .._validation import check_alloc, check_array, check_choice, check_float, check_int, result_dtype
 from ._arima_spec import ArimaSpec, build_spec, check_order, check_seasonal_order, from_results
 from ._checks import TRENDS, check_finite_series
 from ._exact import filtered_state, forecast_moments
@@ -72,11 +72,9 @@ class ArimaForecast:
 
 
 def check_alpha(alpha) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
-        raise TypeError(f"alpha must be a number in (0, 1); got {alpha!r}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be a number in (0, 1); got {alpha!r}")
-    return float(alpha)
+    return check_float(
+        "alpha", alpha, minimum=0, maximum=1, min_open=True, max_open=True, hint="1 - the interval's coverage"
+    )
 
 
 def check_series(series, spec_orders) -> tuple[np.ndarray, np.dtype]:
