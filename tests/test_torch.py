@@ -523,7 +523,8 @@ def test_convert_swaps_where_fft_pays():
 
 
 def test_cost_rule_ranks_the_benchmark_layers():
-    # W5 of BASELINE.md: FFT wins; a 3x3 layer: direct wins; the pytorch#21462 Conv1d: FFT wins by far
+    # the W5 benchmark layer (benchmarks/bench_torch.py): FFT wins; a 3x3 layer: direct wins;
+    # the pytorch#21462 Conv1d: FFT wins by far
     w5 = conv_costs(8, 64, 64, 1, (64, 64), (11, 11), ((5, 5), (5, 5)), (1, 1), cached_weight=True)
     small = conv_costs(8, 64, 64, 1, (64, 64), (3, 3), ((1, 1), (1, 1)), (1, 1))
     c1 = conv_costs(1, 64, 64, 1, (64000,), (1024,), ((0, 0),), (1,))
@@ -531,7 +532,7 @@ def test_cost_rule_ranks_the_benchmark_layers():
 
 
 def test_plan_lengths_are_the_alias_free_minimum():
-    # BASELINE W5: 72 = smallest fast size >= 64 + 11 - 1 - 5
+    # the W5 layer: 72 = smallest fast size >= 64 + 11 - 1 - 5
     assert plan_conv((64, 64), (11, 11), ((5, 5), (5, 5)), (1, 1)).fft_shape == (72, 72)
     assert resolve_padding("same", (4,), (3,), (1,)) == ((4, 5),)
     assert plan_long(16384, 16384, True)[0] == 32768

@@ -81,3 +81,35 @@ def _check_conv_args(input, weight, bias, groups):
         if tuple(bias.shape) != (cout,):
             raise ValueError(f"bias must have shape ({cout},) (one value per output channel); got {tuple(bias.shape)}")
     return d, input.ndim == d + 2
+
+
+def _nonfinite_report(name: str, t: Tensor) -> str | None:
+    """None when ``t`` is all finite, else a sentence saying how many values are not and where the first is."""
+    bad = ~torch.isfinite(t.detach())
+    count = int(bad.sum())
+    if count == 0:
+        return None
+    flat = int(torch.argmax(bad.reshape(-1).to(torch.uint8)))  # argmax returns the first maximum
+    first = []
+    for size in reversed(t.shape):
+        flat, r = divmod(flat, size)
+        first.append(r)
+    index = tuple(reversed(first))
+    return f"{name} contains {count} non-finite value(s) (NaN or inf); the first is at index {index}"
+
+
+def _refuse_nonfinite(name: str, t: Tensor) -> None:
+    """``nan_policy='raise'``: a ValueError naming ``name`` if ``t`` holds NaN or inf."""
+    report = _nonfinite_report(name, t)
+    if report is not None:
+        raise ValueError(f"{report}; nan_policy='raise' refuses non-finite input")
+
+
+def _require_finite_kernel(name: str, t: Tensor) -> None:
+    """``nan_policy='interpolate'`` renormalizes by kernel sums, which a NaN or inf tap makes meaningless."""
+    report = _nonfinite_report(name, t)
+    if report is not None:
+        raise ValueError(
+            f"{report}; nan_policy='interpolate' needs finite {name} values (a NaN or inf tap spoils every "
+            "output it touches); replace them first, e.g. torch.nan_to_num"
+        )

@@ -14,9 +14,9 @@ from .._torch_plan import (
     conv_costs,
     resolve_padding,
 )
-from .._validation import check_choice
+from .._validation import NAN_POLICIES, check_choice
 from ._checks import _work_dtype
-from ._fft_conv import _fft_conv_nd, _prepare, _weight_spectrum
+from ._fft_conv import _execute, _prepare, _weight_spectrum
 
 # Eval-mode layers cache weight spectra up to this size; larger ones are streamed
 # (recomputed in chunks on every call) so that the cache never costs gigabytes.
@@ -42,13 +42,36 @@ def _cache_key(weight: Tensor, plan: ConvPlan, dilation, groups: int, work: torc
 
 
 class _FFTConvMixin:
-    """``_conv_forward`` of ``nn.Conv*d`` by FFT, with an eval-mode weight-spectrum cache."""
+    """``_conv_forward`` of ``nn.Conv*d`` by FFT, with an eval-mode weight-spectrum cache.
+
+    ``nan_policy`` (keyword, after ``nn.Conv*d``'s arguments) is stored as a plain
+    attribute: pickled with the layer, shown by ``repr`` when not the default,
+    and not part of the ``state_dict`` (which stays ``nn.Conv*d``'s).
+    """
 
     _spectrum_cache: _SpectrumCache | None = None
+    # class default: layers made by ``convert`` (a class swap) and pickles of older layers have it too
+    nan_policy: str = "propagate"
+
+    def __init__(self, *args, nan_policy: str = "propagate", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.nan_policy = check_choice("nan_policy", nan_policy, NAN_POLICIES)
+
+    def extra_repr(self) -> str:
+        text = super().extra_repr()
+        return text if self.nan_policy == "propagate" else f"{text}, nan_policy={self.nan_policy!r}"
 
     def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         x, batched, plan, dilation = _prepare(
-            input, weight, bias, self.stride, self.padding, self.dilation, self.groups, self.padding_mode
+            input,
+            weight,
+            bias,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+            self.padding_mode,
+            self.nan_policy,
         )
         work = _work_dtype(input.dtype)
         spectrum = None
@@ -59,7 +82,8 @@ class _FFTConvMixin:
             and _spectrum_bytes(weight, plan, work) <= _CACHE_MAX_BYTES
         ):
             spectrum = self._cached_spectrum(weight, plan, dilation, work)
-        y = _fft_conv_nd(x, weight, bias, plan, self.groups, dilation, work, spectrum).to(input.dtype)
+        y = _execute(input, x, weight, bias, plan, self.groups, dilation, work, spectrum, self.nan_policy)
+        y = y.to(input.dtype)
         return y if batched else y.squeeze(0)
 
     def _cached_spectrum(self, weight: Tensor, plan: ConvPlan, dilation, work: torch.dtype) -> Tensor:
@@ -102,6 +126,10 @@ class _FFTConvMixin:
 class FFTConv1d(_FFTConvMixin, nn.Conv1d):
     """``nn.Conv1d`` computed by FFT (same constructor, parameters, ``state_dict`` and ``repr``).
 
+    One more keyword, ``nan_policy`` ('propagate', 'raise' or 'interpolate'),
+    with :func:`convlens.torch.fft_conv`'s meaning; the default gives what
+    ``nn.Conv1d`` gives for inputs holding NaN or inf.
+
     Examples
     --------
     >>> import torch
@@ -113,6 +141,8 @@ class FFTConv1d(_FFTConvMixin, nn.Conv1d):
 
 class FFTConv2d(_FFTConvMixin, nn.Conv2d):
     """``nn.Conv2d`` computed by FFT (same constructor, parameters, ``state_dict`` and ``repr``).
+
+    One more keyword, ``nan_policy``, as in :class:`FFTConv1d`.
 
     Examples
     --------
@@ -129,10 +159,14 @@ class FFTConv2d(_FFTConvMixin, nn.Conv2d):
 class FFTConv3d(_FFTConvMixin, nn.Conv3d):
     """``nn.Conv3d`` computed by FFT (same constructor, parameters, ``state_dict`` and ``repr``).
 
+    One more keyword, ``nan_policy``, as in :class:`FFTConv1d`.
+
     Examples
     --------
     >>> FFTConv3d(2, 2, 5, padding=2)
     FFTConv3d(2, 2, kernel_size=(5, 5, 5), stride=(1, 1, 1), padding=(2, 2, 2))
+    >>> FFTConv3d(2, 2, 5, padding=2, nan_policy="interpolate")
+    FFTConv3d(2, 2, kernel_size=(5, 5, 5), stride=(1, 1, 1), padding=(2, 2, 2), nan_policy='interpolate')
     """
 
 
@@ -142,7 +176,14 @@ _ASSUMED_SPATIAL = {1: 4096, 2: 64, 3: 32}
 _ASSUMED_BATCH = 8
 
 
-def convert(model: nn.Module, example_input=None, *, rule: str = "cost", inplace: bool = False) -> nn.Module:
+def convert(
+    model: nn.Module,
+    example_input=None,
+    *,
+    rule: str = "cost",
+    inplace: bool = False,
+    nan_policy: str = "propagate",
+) -> nn.Module:
     """Swap the ``nn.Conv1d/2d/3d`` layers of ``model`` for FFT layers where FFT pays.
 
     Parameters
@@ -166,6 +207,13 @@ def convert(model: nn.Module, example_input=None, *, rule: str = "cost", inplace
     inplace : bool
         Modify ``model`` itself (its parameters stay the same objects, so an
         optimizer keeps working) instead of a deep copy.
+    nan_policy : {'propagate', 'raise', 'interpolate'}
+        Given to every converted layer (see :func:`fft_conv`).  'propagate'
+        (default) is what ``nn.Conv*d`` does, so converted layers answer as the
+        originals for inputs holding NaN or inf.  The other policies exist only
+        in the FFT layers: with them every ``nn.Conv*d`` layer is converted, as
+        with ``rule='all'`` (a layer left as ``nn.Conv*d`` would silently
+        propagate instead).  Layers that already are FFT layers keep theirs.
 
     Returns
     -------
@@ -182,6 +230,9 @@ def convert(model: nn.Module, example_input=None, *, rule: str = "cost", inplace
     ['Conv2d', 'FFTConv2d']
     """
     check_choice("rule", rule, ("cost", "all"))
+    check_choice("nan_policy", nan_policy, NAN_POLICIES)
+    if nan_policy != "propagate":
+        rule = "all"
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
     if not inplace:
@@ -200,6 +251,7 @@ def convert(model: nn.Module, example_input=None, *, rule: str = "cost", inplace
         if rule == "all" or _fft_pays(m, shapes.get(id(m))):
             m.__class__ = _FFT_CLASS[type(m)]
             m._spectrum_cache = None
+            m.nan_policy = nan_policy
     return model
 
 
