@@ -93,7 +93,7 @@ def fit_overlap_add(fit: dict) -> None:
 
 
 def fit_direct(fit: dict, small: bool) -> None:
-    """cv2, npconv, npconv_long, ndimage, taps: seconds per output * tap of each direct back end."""
+    """cv2, cv2_row, npconv, npconv_long, ndimage, taps: seconds per output * tap of each direct back end."""
     rng = np.random.default_rng(1)
     n = 1024 if small else 2048
     x = rng.standard_normal((n, n)).astype(np.float32)
@@ -110,6 +110,15 @@ def fit_direct(fit: dict, small: bool) -> None:
         for k in (15, 31, 63)
     ]
     fit["npconv"] = float(np.median(short))
+    row = line[: 1 << 16]  # one row for OpenCV (rows up to 2**17 samples, kernels of 8 to 129 taps)
+    fit["cv2_row"] = float(
+        np.median(
+            [
+                cpu_time(lambda k=k: cl.convolve(row, k, "same", method="direct", workers=1)) / (row.size * k.size)
+                for k in (rng.standard_normal(m).astype(np.float32) for m in (15, 31, 63))
+            ]
+        )
+    )
     k_long = rng.standard_normal(1001).astype(np.float32)
     t_long = cpu_time(lambda: np.convolve(line, k_long, "same"))
     fit["npconv_long"] = max(t_long / line.size - 64 * fit["npconv"], 0.0) / (1001 - 64)

@@ -112,8 +112,7 @@ def convolve(
     array([nan, nan,  2.,  2.,  2.])
     """
     options = (mode, axes, boundary, fill_value, method, nan_policy, workers)
-    x, plan = _one_shot(x, kernel, "kernel", options, correlate=False)
-    return plan._execute(x)
+    return _one_shot(x, kernel, "kernel", options, correlate=False)
 
 
 def correlate(
@@ -153,15 +152,15 @@ def correlate(
     array([0, 2, 5, 2])
     """
     options = (mode, axes, boundary, fill_value, method, nan_policy, workers)
-    x, plan = _one_shot(x, template, "template", options, correlate=True)
-    return plan._execute(x)
+    return _one_shot(x, template, "template", options, correlate=True)
 
 
-def _one_shot(x, kernel, name: str, options: tuple, *, correlate: bool):
-    """``(x as an array, a plan for this one call)``.
+def _one_shot(x, kernel, name: str, options: tuple, *, correlate: bool) -> np.ndarray:
+    """Validate, plan and run one call.
 
     Repeated calls with the same shapes, dtypes and options reuse one validated
-    template plan (and its recipe) and only check the new kernel's values: the
+    template plan (its recipe, and for the direct method everything else a call
+    needs, see ``_fastpath``) and only check the new kernel's values: the
     per-call overhead on small inputs stays a few microseconds.
     """
     x = check_array("x", x)
@@ -172,7 +171,7 @@ def _one_shot(x, kernel, name: str, options: tuple, *, correlate: bool):
         except (TypeError, ValueError):  # unhashable or invalid options: the full path names the problem
             tpl = None
         if tpl is not None:
-            return x, tpl._with_kernel(k)
+            return tpl._call_with(x, k)
     mode, axes, boundary, fill_value, method, nan_policy, workers = options
     plan = Convolver(
         k,
@@ -187,7 +186,7 @@ def _one_shot(x, kernel, name: str, options: tuple, *, correlate: bool):
         _correlate=correlate,
         _cached_kernel=False,
     )
-    return x, plan
+    return plan._execute(x)
 
 
 @lru_cache(maxsize=256, typed=True)
@@ -207,7 +206,7 @@ def _template(x_shape, x_dtype, k_shape, k_dtype, options: tuple, fill_type: typ
         _correlate=correlate,
         _cached_kernel=False,
     )
-    plan.recipe(x_dtype)  # resolved now: the copies made from this template only read it
+    plan._direct_for(x_dtype)  # recipe (and the direct lean path) resolved now: later calls only read them
     return plan
 
 

@@ -29,6 +29,8 @@ from .._validation import (
     result_dtype,
 )
 from ._direct import convolve_direct, convolve_exact_int, pad
+from ._fastpath import KERNEL_NOT_FINITE as _KERNEL_NOT_FINITE
+from ._fastpath import DirectCall, direct_call
 from ._fft import FFTPlan, OverlapAddPlan, OverlapSave1DPlan
 from ._geometry import Geometry, align_kernel_ndim, make_geometry
 from ._nan import apply_nonfinite, nonfinite_report
@@ -38,10 +40,6 @@ from ._recipe import Recipe, make_recipe
 # most like N * eps * max|y| (a loose bound; typical errors are far smaller).
 _EXACT_LIMIT = 2.0**53
 _EPS64 = np.finfo(np.float64).eps
-_KERNEL_NOT_FINITE = (
-    "kernel must contain only finite values: a NaN or inf tap would spoil every output; "
-    "replace them (e.g. np.nan_to_num(kernel)) first"
-)
 _RAISE_HINT = " and nan_policy='raise'; use nan_policy='propagate' or 'interpolate' to accept them"
 
 
@@ -172,6 +170,8 @@ class Convolver:
         self._lock = threading.Lock()
         self._plans: dict[Recipe, object] = {}
         self._recipes: dict[np.dtype, Recipe] = {}
+        # the lean path of repeated direct calls: per input dtype, (DirectCall or None, prepared own kernel)
+        self._direct: dict[np.dtype, tuple[DirectCall | None, np.ndarray | None]] = {}
         self._dtype = None
         if dtype is not None:
             try:
@@ -197,13 +197,14 @@ class Convolver:
         new = object.__new__(Convolver)
         new.__dict__.update(self.__dict__)
         new.kernel, new._lock, new._plans, new._recipes = kernel, threading.Lock(), {}, dict(self._recipes)
+        new._direct = {}
         return new
 
     # -- pickling: the cache of spectra and the lock are rebuilt lazily ----------------------
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         del state["_lock"]
-        state["_plans"] = {}
+        state["_plans"], state["_direct"] = {}, {}
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -270,7 +271,30 @@ class Convolver:
         x = check_array("x", x)
         if x.shape != self.shape:
             raise ValueError(f"x must have the shape this plan was made for, {self.shape}; got {x.shape}")
+        fast, kern = self._direct_for(x.dtype)
+        if fast is not None:
+            res = fast(x, kern)
+            if res is not None:
+                return res
         return self._execute(x)
+
+    def _direct_for(self, x_dtype: np.dtype) -> tuple[DirectCall | None, np.ndarray | None]:
+        """(the lean direct path for inputs of ``x_dtype`` or None, this plan's kernel prepared for it)."""
+        entry = self._direct.get(x_dtype)
+        if entry is None:
+            fast = direct_call(self, self.recipe(x_dtype))
+            kern = fast.kernel(self.kernel, raw=False) if fast is not None else None
+            entry = self._direct.setdefault(x_dtype, (fast, kern))  # atomic: concurrent callers agree
+        return entry
+
+    def _call_with(self, x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+        """``convolve``'s call on a template plan: this plan's options and recipes, another kernel."""
+        fast = self._direct_for(x.dtype)[0]
+        if fast is not None:
+            res = fast(x, fast.kernel(kernel))
+            if res is not None:
+                return res
+        return self._with_kernel(kernel)._execute(x)
 
     def _check_fits(self, r: Recipe) -> None:
         """Refuse a recipe whose working set cannot fit, before any pass over x.
@@ -326,8 +350,6 @@ class Convolver:
         """Convolve x (``padded=False``) or x already extended by the boundary rule."""
         if r.method == "direct":
             check_memory(r.direct_bytes, self._what + " (direct)")
-            if not padded and (self.boundary == "wrap" or (self.boundary == "constant" and self.fill_value != 0)):
-                a, padded = pad(a, self.geometry, self.boundary, self.fill_value), True
             return convolve_direct(
                 a,
                 self.kernel.astype(r.work, copy=False),
@@ -335,7 +357,7 @@ class Convolver:
                 padded=padded,
                 boundary=self.boundary,
                 workers=self.workers,
-                line=r.one_line,
+                fill_value=self.fill_value,
             )
         if padded:
             if not r.explicit_pad:  # the same method on the extended input: lengths for explicit padding

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import math
 import threading
-from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import scipy.ndimage as ndi
@@ -61,20 +62,33 @@ if HAVE_CV2:
 _cv_lock = threading.Lock()
 
 
-@contextmanager
-def _cv_threads(n: int):
-    # cv2's thread count is process-global; hold a lock so concurrent calls don't fight over it.
+def filter2d(a: np.ndarray, kf: np.ndarray, border: int, workers: int) -> np.ndarray:
+    """``cv2.filter2D`` on one plane with ``workers`` threads (a correlation with ``kf``).
+
+    ``a`` and ``kf`` are made C-contiguous (a no-op when they are).
+
+    cv2's thread count is process-global: a lock keeps concurrent calls from fighting over
+    it, and it is only changed (and restored) when it differs (a few hundred ns a call).
+    """
     with _cv_lock:
         old = cv2.getNumThreads()
-        cv2.setNumThreads(n)
+        if old != workers:
+            cv2.setNumThreads(workers)
         try:
-            yield
+            return cv2.filter2D(np.ascontiguousarray(a), -1, np.ascontiguousarray(kf), borderType=border)
         finally:
-            cv2.setNumThreads(old)
+            if old != workers:
+                cv2.setNumThreads(old)
 
 
-# filter2D is a direct sum below these tap counts and a DFT from them on (OpenCV 5.0, measured)
+# filter2D is a direct sum below these tap counts and a DFT from them on (OpenCV 5.0, measured;
+# the same for one-row kernels)
 CV2_DIRECT_TAPS = {np.dtype(np.float32): 130, np.dtype(np.float64): 50}
+# One 1-D signal: filter2D on a one-row image beats numpy.convolve (one dot product per output)
+# from this many taps on -- 4096 (x) 31 in float32: ~10 us against ~100 us -- but only for rows up
+# to this length: a single row of 2**20 samples runs 10-20x slower per sample than one of 2**16.
+CV2_ROW_MIN_TAPS = 8
+CV2_ROW_MAX = 1 << 17
 
 
 def one_line(geom: Geometry) -> bool:
@@ -90,17 +104,70 @@ def one_line(geom: Geometry) -> bool:
 def cv2_direct_ok(geom: Geometry, dtype: np.dtype) -> bool:
     """True when OpenCV does this convolution plane by plane (last two axes) as a direct sum.
 
-    One 1-D signal goes to ``numpy.convolve`` instead (faster there: no thread
-    hand-off, no border copy).
+    One 1-D signal goes to OpenCV as a one-row image only for kernels of
+    ``CV2_ROW_MIN_TAPS`` taps or more on rows of at most ``CV2_ROW_MAX`` samples;
+    otherwise to ``numpy.convolve`` (faster there: no thread hand-off, no border copy).
     """
     dtype = np.dtype(dtype)
-    if not HAVE_CV2 or one_line(geom) or dtype not in CV2_DIRECT_TAPS or geom.kernel_volume >= CV2_DIRECT_TAPS[dtype]:
+    if not HAVE_CV2 or dtype not in CV2_DIRECT_TAPS or geom.kernel_volume >= CV2_DIRECT_TAPS[dtype]:
         return False
+    if one_line(geom):
+        g = geom.per_axis[0]
+        return g.k >= CV2_ROW_MIN_TAPS and g.padded <= CV2_ROW_MAX
     nd = len(geom.x_shape)
     if not all(ax >= nd - 2 for ax in geom.axes):
         return False
     # a non-convolved axis among the last two must not carry a per-row kernel
     return all(geom.k_shape[ax] == 1 for ax in range(max(nd - 2, 0), nd) if ax not in geom.axes)
+
+
+@dataclass(frozen=True)
+class Route:
+    """How the direct path runs one geometry, decided once (see :func:`direct_route`)."""
+
+    backend: str  # 'npconv' (numpy.convolve's full output, cropped), 'cv2' (filter2D) or 'taps' (tap_sum)
+    pad: bool  # extend x by the boundary rule first (else the back end applies it)
+    border: int = 0  # 'cv2': OpenCV's border type
+    plane: tuple = ()  # 'cv2': crop of filter2D's same-size output, on the last two axes
+    crop: slice | None = None  # 'npconv': crop of the full convolution
+
+
+@lru_cache(maxsize=1024)
+def direct_route(geom: Geometry, boundary: str, fill_zero: bool, dtype: np.dtype, padded: bool) -> Route:
+    """The back end and its fixed arguments for a direct convolution of this geometry.
+
+    ``dtype`` is the working dtype of x and a real or complex kernel (a complex
+    kernel never goes to OpenCV); ``padded`` says x arrives already extended.
+    """
+    line = one_line(geom)
+    # wrap, and a non-zero constant fill, have no OpenCV border of their own: pad first
+    extend = not padded and (boundary == "wrap" or (boundary == "constant" and not fill_zero))
+    if line and not padded and not extend and boundary == "constant" and not cv2_direct_ok(geom, dtype):
+        g = geom.per_axis[0]  # zero extension: numpy's full convolution, cropped
+        return Route("npconv", False, crop=slice(g.offset, g.offset + g.out_len))
+    if dtype.kind == "f" and cv2_direct_ok(geom, dtype):
+        border_ok = geom.mode != "full" and boundary in _CV_BORDER and all(g.k <= g.n for g in geom.per_axis)
+        # OpenCV quirk (measured): a one-row image with BORDER_CONSTANT runs ~15x slower on
+        # freshly allocated memory; padding ourselves avoids that border mode.
+        border_ok = border_ok and not (line and boundary == "constant") and not extend
+        pad_first = not padded and not border_ok
+        # With explicit padding the kept (valid) outputs never read OpenCV's border: any mode
+        # works, and BORDER_CONSTANT is the slow one.
+        border = cv2.BORDER_REFLECT_101 if padded or pad_first else _CV_BORDER[boundary]
+        return Route("cv2", pad_first, border, _cv2_plane(geom, padded or pad_first))
+    return Route("taps", not padded)
+
+
+def _cv2_plane(geom: Geometry, padded: bool) -> tuple:
+    """Crop of filter2D's same-size output on the last two axes (a 1-D x is one row)."""
+    # Position of output sample 0 in filter2D's same-size output (anchor at K // 2):
+    # filter2D sample j is full-convolution sample j + (K - 1 - K // 2).
+    nd = len(geom.x_shape)
+    plane = [slice(None), slice(None)]
+    for ax, g in zip(geom.axes, geom.per_axis):
+        st = g.k // 2 if padded else g.offset - (g.k - 1 - g.k // 2)
+        plane[ax - nd + 2 if nd >= 2 else 1] = slice(st, st + g.out_len)
+    return tuple(plane)
 
 
 def convolve_direct(
@@ -111,78 +178,67 @@ def convolve_direct(
     padded: bool,
     boundary: str,
     workers: int,
-    line: bool | None = None,
+    fill_value=0,
 ) -> np.ndarray:
     """Direct convolution of ``a`` with ``kernel``.
 
     ``a`` is x itself (``padded=False``; the boundary rule is applied here) or x
     already extended by the boundary rule (``padded=True``; the valid part is kept).
-    ``line`` is :func:`one_line` of the geometry when the caller knows it already.
     """
-    line = one_line(geom) if line is None else line
-    if line and not padded and boundary == "constant" and a.dtype == kernel.dtype and a.dtype.kind in "fc":
-        # zero extension (a non-zero fill arrives padded): numpy's full convolution, cropped.
-        # The common small-input case: kept free of any other work (per-call overhead).
-        g = geom.per_axis[0]
-        y = np.convolve(a.reshape(-1), kernel.reshape(-1))
-        return y[g.offset : g.offset + g.out_len].reshape(geom.out_shape)
     dtype = np.result_type(a.dtype, kernel.dtype)
     if dtype.kind not in "fc":
         dtype = np.dtype(np.float64)
-    if not padded and boundary == "constant" and line:
-        g = geom.per_axis[0]
-        y = np.convolve(a.reshape(-1).astype(dtype, copy=False), kernel.reshape(-1).astype(dtype, copy=False))
-        return y[g.offset : g.offset + g.out_len].reshape(geom.out_shape)
-    if kernel.dtype.kind == "f" and cv2_direct_ok(geom, dtype):
-        a, kernel = a.astype(dtype, copy=False), kernel.astype(dtype, copy=False)
-        border_ok = geom.mode != "full" and boundary in _CV_BORDER and all(g.k <= g.n for g in geom.per_axis)
-        # OpenCV quirk (measured): a one-row image with BORDER_CONSTANT runs ~15x slower on
-        # freshly allocated memory; padding ourselves avoids that border mode.
-        border_ok = border_ok and not (a.ndim == 1 and boundary == "constant")
-        if not padded and not border_ok:
-            a, padded = pad(a, geom, boundary), True
-        return _direct_cv2(a, kernel, geom, padded, boundary, workers)
-    if not padded:
-        a = pad(a, geom, boundary)
-    return tap_sum(a.astype(dtype, copy=False), kernel.astype(dtype, copy=False), geom)
+    route = direct_route(geom, boundary, bool(fill_value == 0), dtype, padded)
+    kern = kernel.astype(dtype, copy=False)
+    if route.backend == "cv2":
+        kern = np.flip(kern, axis=geom.axes)
+    return run_route(route, a.astype(dtype, copy=False), kern, geom, boundary, fill_value, workers)
+
+
+def run_route(
+    route: Route, a: np.ndarray, kern: np.ndarray, geom: Geometry, boundary: str, fill_value, workers: int
+) -> np.ndarray:
+    """Run a :class:`Route` on ``a`` and ``kern``, both of the working dtype.
+
+    For 'cv2' ``kern`` is the kernel flipped along the convolved axes (filter2D correlates).
+    """
+    if route.pad:
+        a = pad(a, geom, boundary, fill_value)
+    if route.backend == "npconv":
+        if a.ndim == 1:
+            return np.convolve(a, kern)[route.crop]
+        return np.convolve(a.reshape(-1), kern.reshape(-1))[route.crop].reshape(geom.out_shape)
+    if route.backend == "cv2":
+        return _direct_cv2(a, kern, geom, route, workers)
+    return tap_sum(a, kern, geom)
 
 
 def pad(a: np.ndarray, geom: Geometry, boundary: str, fill_value=0) -> np.ndarray:
     """Extend ``a`` past its edges by ``numpy.pad``'s rule, as far as the outputs need."""
+    if boundary == "constant" and a.dtype.kind in "fc" and fill_value == 0:
+        # numpy.pad's result, without its ~20 us of Python bookkeeping (small inputs notice)
+        widths = geom.pad_width
+        out = np.zeros(tuple(s + w0 + w1 for s, (w0, w1) in zip(a.shape, widths)), dtype=a.dtype)
+        out[tuple(slice(w0, w0 + s) for s, (w0, _) in zip(a.shape, widths))] = a
+        return out
     if boundary == "constant":
         return np.pad(a, geom.pad_width, mode="constant", constant_values=fill_value)
     return np.pad(a, geom.pad_width, mode=boundary)
 
 
-def _direct_cv2(a, kernel, geom: Geometry, padded: bool, boundary: str, workers: int) -> np.ndarray:
+def _direct_cv2(a, kf, geom: Geometry, route: Route, workers: int) -> np.ndarray:
     nd = a.ndim
-    kf = np.flip(kernel, axis=geom.axes)
-    # With explicit padding the kept (valid) outputs never read OpenCV's border: any mode
-    # works, and BORDER_CONSTANT is the slow one (see convolve_direct).
-    border = cv2.BORDER_REFLECT_101 if padded else _CV_BORDER[boundary]
-    # Position of output sample 0 in filter2D's same-size output (anchor at K // 2):
-    # filter2D sample j is full-convolution sample j + (K - 1 - K // 2).
-    plane = [slice(None), slice(None)]
-    for ax, g in zip(geom.axes, geom.per_axis):
-        st = g.k // 2 if padded else g.offset - (g.k - 1 - g.k // 2)
-        plane[ax - nd + 2 if nd >= 2 else 1] = slice(st, st + g.out_len)
-    plane = tuple(plane)
     lead = geom.batch_shape[: max(nd - 2, 0)]
     if not lead:  # one plane: return filter2D's result (cropped view) without another copy
         x2, k2 = (a[None, :], kf[None, :]) if nd == 1 else (a, kf)
-        with _cv_threads(workers):
-            res = cv2.filter2D(np.ascontiguousarray(x2), -1, np.ascontiguousarray(k2), borderType=border)[plane]
+        res = filter2d(x2, k2, route.border, workers)[route.plane]
         return res[0] if nd == 1 else res
     out = np.empty(geom.out_shape, dtype=a.dtype)
-    with _cv_threads(workers):
-        for idx in np.ndindex(*lead):
-            xi = tuple(i if a.shape[d] > 1 else 0 for d, i in enumerate(idx))
-            ki = tuple(i if kf.shape[d] > 1 else 0 for d, i in enumerate(idx))
-            x2, k2 = a[xi], kf[ki]
-            if nd == 1:
-                x2, k2 = x2[None, :], k2[None, :]
-            res = cv2.filter2D(np.ascontiguousarray(x2), -1, np.ascontiguousarray(k2), borderType=border)[plane]
-            out[idx] = res[0] if nd == 1 else res
+    for idx in np.ndindex(*lead):
+        xi = tuple(i if a.shape[d] > 1 else 0 for d, i in enumerate(idx))
+        ki = tuple(i if kf.shape[d] > 1 else 0 for d, i in enumerate(idx))
+        x2, k2 = a[xi], kf[ki]
+        out[idx] = filter2d(x2, k2, route.border, workers)[route.plane]
     return out
 
 

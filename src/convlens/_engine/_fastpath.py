@@ -1,0 +1,115 @@
+"""The lean path of a repeated direct call: everything but the sum is decided once.
+
+A one-shot ``convolve(x, k)`` with the shapes, dtypes and options of an earlier
+call reuses that call's template plan (see ``_api``), and a :class:`Convolver`
+is called many times with one shape.  For the direct method both keep one
+:class:`DirectCall` per input dtype, holding what every call would otherwise
+recompute: the back end and its fixed arguments (OpenCV border, crops), the
+working and output dtypes, whether x must be scanned for NaN/inf, the memory
+estimate.  A call is then the kernel's checks, the sum and a dtype cast: a few
+microseconds above the back end itself.
+
+Nothing of the contract is traded: whenever this path could not give exactly
+the general path's result (a non-finite sample with ``nan_policy='raise'``, or
+under a zero tap on OpenCV, which skips zero taps and so loses ``0 * nan``) it
+returns None and the caller takes the general path.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._validation import check_memory
+from ._direct import Route, direct_route, filter2d, run_route
+from ._recipe import Recipe
+
+KERNEL_NOT_FINITE = (
+    "kernel must contain only finite values: a NaN or inf tap would spoil every output; "
+    "replace them (e.g. np.nan_to_num(kernel)) first"
+)
+
+
+class DirectCall:
+    """The per-dtype constants of a direct convolution (see the module docstring)."""
+
+    __slots__ = (
+        "axes",
+        "boundary",
+        "conj",
+        "fill",
+        "flip",
+        "geom",
+        "k_shape",
+        "nbytes",
+        "one_plane",
+        "out_dtype",
+        "route",
+        "scan_always",
+        "scan_zero_taps",
+        "what",
+        "work",
+        "workers",
+    )
+
+    def __init__(self, plan, r: Recipe, route: Route) -> None:
+        self.route, self.geom, self.work, self.out_dtype = route, r.geometry, r.work, r.out_dtype
+        self.k_shape, self.axes = plan.kernel.shape, plan.axes
+        self.boundary, self.fill, self.workers = plan.boundary, plan.fill_value, plan.workers
+        # OpenCV correlates: its kernel is the convolution kernel flipped (a correlation's template as is);
+        # reversed by slicing (np.flip costs microseconds of argument handling)
+        rev = tuple(slice(None, None, -1) if d in plan.axes else slice(None) for d in range(len(self.k_shape)))
+        self.flip = rev if (route.backend == "cv2") != plan._correlate else None
+        self.one_plane = route.backend == "cv2" and len(self.k_shape) <= 2
+        self.conj = plan._correlate and r.work.kind == "c"
+        # 'raise' must see every non-finite sample; OpenCV skips zero taps (0 * nan would be lost)
+        self.scan_always = plan.nan_policy == "raise"
+        self.scan_zero_taps = route.backend == "cv2"
+        self.nbytes, self.what = r.direct_bytes, plan._what + " (direct)"
+
+    def kernel(self, kernel: np.ndarray, *, raw: bool = True) -> np.ndarray:
+        """The kernel as the back end takes it: checked, oriented, in the working dtype.
+
+        ``raw`` kernels come from the caller (reshaped, checked, reversed for a
+        correlation); otherwise it is a plan's own kernel, already all that.
+        """
+        if raw:
+            if kernel.shape != self.k_shape:
+                kernel = kernel.reshape(self.k_shape)
+            if kernel.dtype.kind in "fc" and not np.isfinite(kernel).all():
+                raise ValueError(KERNEL_NOT_FINITE)
+            if self.flip is not None:
+                kernel = kernel[self.flip]
+            if self.conj:
+                kernel = np.conj(kernel)
+        elif self.route.backend == "cv2":
+            kernel = np.flip(kernel, axis=self.axes)
+        return kernel.astype(self.work, copy=False)
+
+    def __call__(self, x: np.ndarray, kern: np.ndarray) -> np.ndarray | None:
+        """The convolution of ``x`` with a kernel from :meth:`kernel`, or None: take the general path."""
+        if x.dtype.kind in "fc" and (self.scan_always or (self.scan_zero_taps and not kern.all())):
+            with np.errstate(all="ignore"):
+                total = x.sum()
+            if not math.isfinite(abs(total)):  # NaN or inf in x (or a sum that overflows): the general path
+                return None
+        check_memory(self.nbytes, self.what)
+        a = x.astype(self.work, copy=False)
+        route = self.route
+        if self.one_plane and not route.pad:  # one plane through OpenCV's border: nothing but the call
+            if a.ndim == 1:
+                res = filter2d(a[None], kern[None], route.border, self.workers)[route.plane][0]
+            else:
+                res = filter2d(a, kern, route.border, self.workers)[route.plane]
+        else:
+            res = run_route(route, a, kern, self.geom, self.boundary, self.fill, self.workers)
+        return res.astype(self.out_dtype, copy=False)
+
+
+def direct_call(plan, r: Recipe) -> DirectCall | None:
+    """A :class:`DirectCall` for this plan and recipe, or None where only the general path applies."""
+    if r.method != "direct" or r.exact or plan.nan_policy == "interpolate" or plan._nonfinite_fill:
+        return None
+    fill_zero = plan.boundary != "constant" or plan.fill_value == 0
+    return DirectCall(plan, r, direct_route(r.geometry, plan.boundary, bool(fill_zero), r.work, False))
