@@ -188,13 +188,13 @@ def match_template_graph(image, template, image_mask, mode, lags, max_lag, bound
     if image_mask is not None:
         deps = [_mask_regions(_check_image_mask(image_mask, x, spatial), [specs[ax] for ax in spatial], name)]
 
-    def args_of(idx, shape):
+    def args_of(idx, shape):  # template and options (with its mask) are stored once in the graph
         extra = [(deps[0].name, *(idx[ax] for ax in spatial))] if deps else []
-        return [f"{name}-template", kwargs, empty, *extra]
+        return [f"{name}-template", f"{name}-options", empty, *extra]
 
     graph = build_graph(
         x, specs, _match_block, args_of, name=name, fill=fill_value if boundary == "constant" else 0,
-        region_dtype=rdt, out_dtype=out_dtype, data={f"{name}-template": template},
+        region_dtype=rdt, out_dtype=out_dtype, data={f"{name}-template": template, f"{name}-options": kwargs},
         drop=() if ch is None else (ch,), extra_deps=deps,
     )  # fmt: skip
     return _pick(da.Array(graph, name, tuple(specs[ax].out_chunks for ax in spatial), dtype=out_dtype), per_axis)
