@@ -55,8 +55,13 @@ def convolve(
         Input, any chunking (chunks smaller than the kernel, ragged last chunks).
     kernel : array_like
         In-memory kernel, as in :func:`convlens.convolve`.
-    mode, axes, boundary, fill_value, method, nan_policy
+    mode, axes, boundary, fill_value, method
         As in :func:`convlens.convolve`.  ``method`` is chosen per block shape.
+    nan_policy : {'propagate', 'raise', 'interpolate'}, optional
+        As in :func:`convlens.convolve`.  'raise' checks x **at the call**, as the
+        in-memory function does: one pass over x (a reduction computed on the
+        current scheduler) giving the count and the position in x of the first
+        NaN or inf, in the in-memory function's words.  Not needed for integer x.
     workers : int, optional
         Threads per block (default 1; ``None``: every core, for a single block).
 
@@ -73,7 +78,8 @@ def convolve(
     ValueError
         Unknown (NaN) chunk sizes, a kernel with more dimensions than x, chunks
         so much smaller than the kernel that a block would gather thousands of
-        chunks, and every error of :func:`convlens.convolve`.
+        chunks, a NaN or inf in x with ``nan_policy='raise'`` (at the call), and
+        every error of :func:`convlens.convolve`.
 
     Examples
     --------
@@ -145,7 +151,8 @@ def gaussian(
     sigma, boundary, fill_value, truncate, axes, method
         As in :func:`convlens.filters.gaussian`.
     nan_policy : str, optional
-        Passed on to :func:`convlens.filters.gaussian` when given (its default otherwise).
+        Passed on to :func:`convlens.filters.gaussian` when given (its default
+        otherwise).  'raise' checks the image at the call (one pass over it).
     workers : int, optional
         Threads per block (default 1).
 
@@ -191,7 +198,7 @@ def fourier_filter(
     response, axes, boundary, pad, fill_value
         As in :func:`convlens.fourier_filter`.
     nan_policy : str, optional
-        Passed on when given.
+        Passed on when given.  'raise' checks x at the call (one pass over it).
     workers : int, optional
         FFT threads per block (default 1).
 
