@@ -246,3 +246,22 @@ def test_patch_whitener_names_the_first_non_finite_pixel():
         PatchWhitener(3).transform(img)
     with pytest.raises(ValueError, match=r"image must be \(H, W\) or \(N, H, W\); got shape \(2, 8, 9, 1\)"):
         PatchWhitener(3).fit(np.zeros((2, 8, 9, 1)))
+
+
+def test_a_fit_that_failed_half_way_leaves_the_whitener_unfitted():
+    s = Standardizer()
+    with pytest.raises(ValueError, match="constant feature"):
+        s.fit([[1.0, 2.0], [1.0, 3.0]])
+    with pytest.raises(ValueError, match=r"^this Standardizer is not fitted yet: call fit\(X\) first$"):
+        s.transform([[1.0, 2.0]])
+
+
+def test_inverse_transform_checks_the_whitened_width(rng):
+    pca = PCAWhitener(2).fit(rng.standard_normal((50, 4)))
+    assert pca.inverse_transform(np.zeros((3, 2))).shape == (3, 4)
+    with pytest.raises(ValueError, match=r"^Z has 4 features, but the whitened data have 2$"):
+        pca.inverse_transform(np.zeros((3, 4)))
+    with pytest.raises(
+        ValueError, match=r"^Z must be finite: it has 1 NaN or inf value\(s\), the first at row 1, column 0$"
+    ):
+        pca.inverse_transform([[0.0, 0.0], [np.inf, 0.0]])

@@ -52,13 +52,14 @@ def _check_fitted(obj, attr: str, fit: str = "fit(X)") -> None:
         raise ValueError(f"this {type(obj).__name__} is not fitted yet: call {fit} first")
 
 
-def _check_features(name: str, X: np.ndarray, n_features: int) -> None:
-    if X.shape[1] != n_features:
-        raise ValueError(f"{name} has {X.shape[1]} features, but the whitener was fitted on {n_features}")
-
-
 class _Whitener:
-    """fit / transform / fit_transform / inverse_transform over a fitted affine map."""
+    """fit / transform / fit_transform / inverse_transform over a fitted affine map.
+
+    A subclass sets ``_FITTED``, the attribute its ``_fit`` sets last (so a fit
+    that failed half-way still counts as not fitted).
+    """
+
+    _FITTED = "mean_"
 
     def fit(self, X, y=None):
         """Learn the transform from ``X`` of shape (n_samples, n_features); returns self."""
@@ -73,8 +74,16 @@ class _Whitener:
 
     def transform(self, X) -> np.ndarray:
         """Whiten ``X`` (n_samples, n_features) with the fitted transform."""
-        _check_fitted(self, "mean_")
-        X, out = _check_matrix("X", X, f"{type(self).__name__}.transform")
-        _check_features("X", X, self.mean_.size)
-        _column_mean("X", X)
+        X, out = self._fitted_input("X", X, "transform")
         return self._apply(X).astype(out, copy=False)
+
+    def _fitted_input(self, name: str, X, method: str, *, whitened: bool = False) -> tuple[np.ndarray, np.dtype]:
+        """``X`` for a fitted map (``whitened``: the whitened side): checked, in its working dtype, and the dtype to return."""
+        _check_fitted(self, self._FITTED)
+        X, out = _check_matrix(name, X, f"{type(self).__name__}.{method}")
+        n = self.whitening_matrix_.shape[1] if whitened else self.mean_.size
+        if X.shape[1] != n:
+            fitted = "the whitened data have" if whitened else "the whitener was fitted on"
+            raise ValueError(f"{name} has {X.shape[1]} features, but {fitted} {n}")
+        _column_mean(name, X)  # refuses NaN and inf, naming the first
+        return X, out

@@ -9,10 +9,12 @@ import numpy as np
 from scipy import linalg
 
 from .._validation import user_function
-from ._base import _check_covariance_memory, _check_epsilon, _check_fitted, _check_matrix, _column_mean, _Whitener
+from ._base import _check_covariance_memory, _check_epsilon, _column_mean, _Whitener
 
 
 class _EigenWhitener(_Whitener):
+    _FITTED = "whitening_matrix_"
+
     def __init__(
         self, n_components: int | float | None = None, *, epsilon: float = 0.0, rtol: float | None = None
     ) -> None:
@@ -95,13 +97,7 @@ class _EigenWhitener(_Whitener):
 
     def inverse_transform(self, Z) -> np.ndarray:
         """Map whitened data back (exact when no component was dropped)."""
-        _check_fitted(self, "whitening_matrix_")
-        Z, out = _check_matrix("Z", Z, f"{type(self).__name__}.inverse_transform")
-        _column_mean("Z", Z)
-        if Z.shape[1] != self.whitening_matrix_.shape[1]:
-            raise ValueError(
-                f"Z has {Z.shape[1]} features, but the whitened data have {self.whitening_matrix_.shape[1]}"
-            )
+        Z, out = self._fitted_input("Z", Z, "inverse_transform", whitened=True)
         return (Z @ self.coloring_matrix_.astype(Z.dtype) + self.mean_.astype(Z.dtype)).astype(out, copy=False)
 
 

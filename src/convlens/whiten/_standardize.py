@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_int, user_function
-from ._base import _check_epsilon, _check_features, _check_fitted, _check_matrix, _column_mean, _Whitener
+from ._base import _check_epsilon, _column_mean, _Whitener
 
 
 class Standardizer(_Whitener):
@@ -35,6 +35,8 @@ class Standardizer(_Whitener):
     >>> s.inverse_transform([[0.0, 2]])
     array([[ 2., 40.]])
     """
+
+    _FITTED = "scale_"
 
     def __init__(self, *, ddof: int = 0, epsilon: float = 0.0) -> None:
         self.ddof = ddof
@@ -63,10 +65,7 @@ class Standardizer(_Whitener):
 
     def inverse_transform(self, Z) -> np.ndarray:
         """Undo :meth:`transform`."""
-        _check_fitted(self, "scale_")
-        Z, out = _check_matrix("Z", Z, f"{type(self).__name__}.inverse_transform")
-        _check_features("Z", Z, self.mean_.size)
-        _column_mean("Z", Z)
+        Z, out = self._fitted_input("Z", Z, "inverse_transform")
         return (Z * self.scale_.astype(Z.dtype) + self.mean_.astype(Z.dtype)).astype(out, copy=False)
 
 
