@@ -8,8 +8,9 @@ convolution into pieces (Dask chunks, template-search strips): they must not
 import the engine's private modules.
 """
 
-from ._api import choose_method, convolve, convolve_channels, correlate
+from ._api import choose_method, convolve, correlate
 from ._blocks import Block, block_count, block_input, block_length, chunk_blocks, extended_indices, output_blocks
+from ._channels import convolve_channels
 from ._convolver import Convolver
 from ._fourier import fourier_filter, frequency_grid
 from ._geometry import AxisGeometry, Geometry, axis_geometry, make_geometry

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from functools import lru_cache
 
 import numpy as np
@@ -486,21 +485,3 @@ def _build_plan(kern: np.ndarray, r: Recipe, workers: int):
         fft_len=r.block_fft_len,
         _defer=True,
     )
-
-
-def time_methods(x_shape, kernel_shape, *, dtype=np.float64, repeats: int = 3, **options) -> dict[str, float]:
-    """Median seconds of each applicable method on random data of these shapes."""
-    rng = np.random.default_rng(0)
-    dt = np.dtype(dtype)
-    x = rng.standard_normal(x_shape).astype(dt) if dt.kind != "b" else rng.random(x_shape) > 0.5
-    k = rng.standard_normal(kernel_shape).astype(dt) if dt.kind != "b" else rng.random(kernel_shape) > 0.5
-    times = {}
-    for method in ("direct", "fft", "overlap-add"):
-        plan = Convolver(k, x.shape, method=method, dtype=dt, _cached_kernel=False, **options)
-        samples = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            plan(x)
-            samples.append(time.perf_counter() - t0)
-        times[method] = float(np.median(samples))
-    return times
