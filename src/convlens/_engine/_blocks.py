@@ -21,6 +21,7 @@ and the *valid* convolution of that input with the kernel is the block's output.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,3 +129,67 @@ def block_length(k: int, n: int, real: bool = True, other: int = 1) -> int:
         want = max(2 * k, min(8 * k, (1 << 19) // other))
     want = min(want, max(n + k - 1, 2 * k))
     return B.good_size(max(want, k + 1), real)
+
+
+# One tile (its real input, or its complex input for complex data) stays within this many bytes:
+# its transform, product and inverse then run in L2 cache.  Measured on a 2-core Zen 4 machine
+# (1 MiB L2 per core pair): r2c + product + c2r costs ~0.23 ns per point * log2(points) in float32
+# from 256² to 512² tiles, against ~0.35 for a whole 4116² array that streams through memory
+# (which also needs extra passes: padding, product, crop).
+TILE_BYTES = 1 << 20
+_WHOLE_IN_CACHE = 1 << 20  # a whole-array transform of fewer points is not worth tiling
+_WHOLE_PENALTY = 1.4  # per point * log2 of a whole-array transform out of cache, relative to a tile
+_WHOLE_PASSES = 6.0  # its extra passes over memory (padded copy, product, crop), in point * log2 units
+
+
+def _smooth_lengths(lo: int, hi: int, real: bool) -> list[int]:
+    """Fast FFT lengths in ``lo .. hi`` (distinct ``good_size`` values)."""
+    out, n = [], lo
+    while n <= hi:
+        m = B.good_size(n, real)
+        if m > hi:
+            break
+        out.append(m)
+        n = m + 1
+    return out
+
+
+def tile_lengths(
+    ks: tuple[int, ...],
+    out_lens: tuple[int, ...],
+    whole: tuple[int, ...],
+    itemsize: int,
+    real: bool = True,
+    batch: int = 1,
+) -> tuple[int, ...] | None:
+    """FFT lengths of cache-sized N-d tiles (overlap-save over every axis), or None when a
+    whole-array transform of lengths ``whole`` is predicted faster.
+
+    ``ks`` and ``out_lens`` are the kernel and output lengths per convolved axis,
+    ``itemsize`` the bytes of one point of the input (8 for float64 or complex64),
+    ``real`` whether the transforms are r2c/c2r, ``batch`` the number of arrays
+    carried in every tile (non-convolved axes).
+
+    >>> tile_lengths((31, 31), (4096, 4096), (4116, 4116), 4)
+    (486, 486)
+    >>> tile_lengths((255, 255), (4096, 4096), (4375, 4375), 4) is None  # tiles would be mostly halo
+    True
+    """
+    d = len(ks)
+    vol = math.prod(whole)
+    if d < 2 or not B.HAVE_DUCC or vol * batch < _WHOLE_IN_CACHE:
+        return None
+    tmax = int((TILE_BYTES / (itemsize * batch)) ** (1.0 / d))
+    tiles, count = [], 1
+    for k, n_out in zip(ks, out_lens):
+        cands = _smooth_lengths(max(2 * k, 16), tmax, real)
+        if not cands:
+            return None
+        # fewest points transformed: tiles needed along the axis * tile length
+        t = min(cands, key=lambda t: (block_count(n_out, t - k + 1) * t, t))
+        tiles.append(t)
+        count *= block_count(n_out, t - k + 1)
+    tvol = math.prod(tiles)
+    tile_cost = count * tvol * math.log2(tvol)
+    whole_cost = vol * (math.log2(vol) * _WHOLE_PENALTY + _WHOLE_PASSES)
+    return tuple(tiles) if tile_cost < whole_cost else None

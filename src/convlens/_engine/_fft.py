@@ -17,8 +17,28 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from .. import _backend as B
-from ._blocks import block_count
+from ._blocks import block_count, tile_lengths
 from ._geometry import Geometry
+from ._tiled import TiledPlan
+
+
+def tiled_plan(kernel, geom: Geometry, *, explicit_pad: bool, dtype: np.dtype, workers: int, whole) -> TiledPlan | None:
+    """A plan of cache-sized tiles (``_tiled``) when they beat whole-array transforms of lengths ``whole``."""
+    batch = max(
+        math.prod(s for ax, s in enumerate(geom.x_shape) if ax not in geom.axes),
+        math.prod(s for ax, s in enumerate(geom.batch_shape) if ax not in geom.axes),
+    )
+    tiles = tile_lengths(
+        tuple(g.k for g in geom.per_axis),
+        tuple(g.out_len for g in geom.per_axis),
+        tuple(whole),
+        dtype.itemsize,
+        dtype.kind == "f",
+        batch,
+    )
+    if tiles is None:
+        return None
+    return TiledPlan(kernel, geom, explicit_pad=explicit_pad, dtype=dtype, workers=workers, tiles=tiles)
 
 
 def _split_rows(n: int, parts: int) -> list[slice]:
@@ -82,12 +102,18 @@ class FFTPlan:
         self._dc = tuple(0 if ax in self.axes else slice(None) for ax in range(len(self.buf_shape)))
         self._lock = threading.Lock()
         self._inbuf: np.ndarray | None = None
+        # large arrays: cache-sized tiles instead of one whole-array transform (same results)
+        self.tiled = tiled_plan(
+            kernel, geom, explicit_pad=explicit_pad, dtype=self.dtype, workers=workers, whole=self.lengths
+        )
         if not _defer:
             self.prepare()
 
     def prepare(self) -> None:
         """Transform the kernel (once)."""
-        if self.kspec is None:
+        if self.tiled is not None:
+            self.tiled.prepare()
+        elif self.kspec is None:
             self.kspec = self._transform(self._padded(self._kernel.astype(self.dtype, copy=False)), None)
             self._kernel = None
 
@@ -119,6 +145,8 @@ class FFTPlan:
 
     def memory_estimate(self) -> int:
         """Bytes of the working set of one execution (input buffer, spectrum, output)."""
+        if self.tiled is not None:
+            return self.tiled.memory_estimate()
         itemsize = self.dtype.itemsize
         cplx = 2 * itemsize if self.real else itemsize
         spec = math.prod(self.spectrum_shape) * cplx
@@ -139,6 +167,8 @@ class FFTPlan:
 
     def run(self, a: np.ndarray) -> tuple[np.ndarray, bool]:
         """The convolution of ``a``, and whether ``a``'s sum is finite (read off the spectrum, free)."""
+        if self.tiled is not None:
+            return self.tiled.run(a)
         # The padded-input and spectrum buffers are reused between calls (their zero padding
         # is written once); the lock keeps concurrent calls on one plan from sharing them.
         with self._lock:
@@ -214,11 +244,17 @@ class OverlapAddPlan:
         self.fft_axes = tuple((ax + 1 if ax == block_axis else (ax + 1 if ax > block_axis else ax)) for ax in geom.axes)
         self._kernel = kernel
         self.kspec = None
+        # N-d: cache-sized tiles over every axis beat blocks along one (same results)
+        whole = [self.nblocks * fft_len if ax == block_axis else lens[ax] for ax in geom.axes]
+        self.tiled = tiled_plan(kernel, geom, explicit_pad=explicit_pad, dtype=self.dtype, workers=workers, whole=whole)
         if not _defer:
             self.prepare()
 
     def prepare(self) -> None:
         """Transform the kernel (once), in the blocked layout."""
+        if self.tiled is not None:
+            self.tiled.prepare()
+            return
         if self.kspec is not None:
             return
         k = np.asarray(self._kernel, dtype=self.dtype)
@@ -239,6 +275,9 @@ class OverlapAddPlan:
         return B.fftn(a, self.fft_axes, self.workers)
 
     def memory_estimate(self) -> int:
+        """Bytes of the working set of one execution."""
+        if self.tiled is not None:
+            return self.tiled.memory_estimate()
         itemsize = self.dtype.itemsize
         n = self.nblocks * self.fft_len
         for ax, s in enumerate(self.geom.batch_shape):
@@ -248,8 +287,31 @@ class OverlapAddPlan:
         return 4 * n * itemsize
 
     def __call__(self, a: np.ndarray) -> np.ndarray:
+        """Convolve ``a`` (x, or x already extended by the boundary rule) and crop."""
+        if self.tiled is not None:
+            return self.tiled(a)
+        spec = self._transform(self._blocked(a))
+        if spec.shape == np.broadcast_shapes(spec.shape, self.kspec.shape):
+            np.multiply(spec, self.kspec, out=spec)
+        else:
+            spec = spec * self.kspec
+        if self.real:
+            last = self.geom.axes[-1]
+            L = self.fft_len if last == self.block_axis else self.other_lens[last]
+            y = B.irfftn(spec, self.fft_axes, L, self.workers)
+        else:
+            y = B.ifftn(spec, self.fft_axes, self.workers, out=spec)
+        del spec
+        out = self._overlap_add(y)
+        index = [slice(None)] * out.ndim
+        index[self.block_axis] = self.block_crop
+        for ax, sl in self.other_crops.items():
+            index[ax] = sl
+        return out[tuple(index)]
+
+    def _blocked(self, a: np.ndarray) -> np.ndarray:
+        """``a`` cut into zero-padded blocks: shape (.., nb, L, ..), other FFT axes at full length."""
         ba, nb, blk, L = self.block_axis, self.nblocks, self.block, self.fft_len
-        # Blocked, zero-padded input: shape (.., nb, L, ..) with other fft axes at full length.
         shape = list(a.shape)
         shape[ba : ba + 1] = [nb, L]
         for ax, Lo in self.other_lens.items():
@@ -259,8 +321,7 @@ class OverlapAddPlan:
         src = [slice(None)] * a.ndim
         dst = [slice(0, s) for s in a.shape]
         dst[ba : ba + 1] = [slice(None), slice(0, blk)]
-        # Full blocks
-        if whole:
+        if whole:  # the full blocks, through a reshaped view
             src[ba] = slice(0, whole)
             part = a[tuple(src)]
             pshape = list(part.shape)
@@ -269,26 +330,16 @@ class OverlapAddPlan:
             d[ba] = slice(0, whole // blk)
             buf[tuple(d)] = part.reshape(pshape)
         rest = self.in_len - whole
-        if rest:
+        if rest:  # the last, partial block
             src[ba] = slice(whole, self.in_len)
-            part = np.expand_dims(a[tuple(src)], ba)
             d = list(dst)
-            d[ba] = slice(nb - 1, nb)
-            d[ba + 1] = slice(0, rest)
-            buf[tuple(d)] = part
-        spec = self._transform(buf)
-        del buf
-        if spec.shape == np.broadcast_shapes(spec.shape, self.kspec.shape):
-            np.multiply(spec, self.kspec, out=spec)
-        else:
-            spec = spec * self.kspec
-        if self.real:
-            last = self.geom.axes[-1]
-            y = B.irfftn(spec, self.fft_axes, L if last == ba else self.other_lens[last], self.workers)
-        else:
-            y = B.ifftn(spec, self.fft_axes, self.workers, out=spec)
-        del spec
-        # Overlap-add the blocks: out has (nb + 1) * blk samples along the block axis.
+            d[ba], d[ba + 1] = slice(nb - 1, nb), slice(0, rest)
+            buf[tuple(d)] = np.expand_dims(a[tuple(src)], ba)
+        return buf
+
+    def _overlap_add(self, y: np.ndarray) -> np.ndarray:
+        """Add the blocks' tails onto the next blocks: (nb + 1) * blk samples along the block axis."""
+        ba, nb, blk, L = self.block_axis, self.nblocks, self.block, self.fft_len
         oshape = list(y.shape)
         oshape[ba : ba + 2] = [nb + 1, blk]
         out = np.zeros(oshape, dtype=y.dtype)
@@ -297,20 +348,13 @@ class OverlapAddPlan:
         tgt = [slice(None)] * y.ndim
         tgt[ba] = slice(0, nb)
         out[tuple(tgt)] += y[tuple(head)]
-        tail_len = L - blk
-        if tail_len:
+        if blk < L:
             head[ba + 1] = slice(blk, L)
-            tgt[ba] = slice(1, nb + 1)
-            tgt[ba + 1] = slice(0, tail_len)
+            tgt[ba], tgt[ba + 1] = slice(1, nb + 1), slice(0, L - blk)
             out[tuple(tgt)] += y[tuple(head)]
         fshape = list(y.shape)
         fshape[ba : ba + 2] = [(nb + 1) * blk]
-        out = out.reshape(fshape)
-        index = [slice(None)] * out.ndim
-        index[ba] = self.block_crop
-        for ax, sl in self.other_crops.items():
-            index[ax] = sl
-        return out[tuple(index)]
+        return out.reshape(fshape)
 
 
 class OverlapSave1DPlan:

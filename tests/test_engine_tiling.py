@@ -1,0 +1,220 @@
+"""Tiled overlap-save over every convolved axis (``_engine._tiled``) against SciPy.
+
+Large N-d FFT and overlap-add plans run in cache-sized tiles; these tests check
+the tiling bookkeeping (windows leaving x, partial last tiles, kernels as long
+as a tile, batch axes, every mode and boundary, real and complex dtypes, NaN
+locality, threads) against ``scipy.signal.fftconvolve`` in float64/complex128.
+Small tiles are forced on small arrays so that many tiles and edge cases are
+exercised quickly; a few tests go through the public API at sizes where the
+engine chooses tiles itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.signal as ss
+
+import convlens as cl
+from convlens._engine._blocks import TILE_BYTES, tile_lengths
+from convlens._engine._geometry import make_geometry
+from convlens._engine._tiled import TiledPlan
+
+TOL = {np.float32: 2e-5, np.float64: 1e-12, np.complex64: 2e-5, np.complex128: 1e-12}
+MODES = ("full", "same", "valid")
+BOUNDARIES = ("constant", "reflect", "symmetric", "edge", "wrap")
+
+
+def _random(rng, shape, dtype):
+    a = rng.standard_normal(shape)
+    if np.dtype(dtype).kind == "c":
+        a = a + 1j * rng.standard_normal(shape)
+    return a.astype(dtype)
+
+
+def _ref(x, k, mode, axes=None):
+    wide = np.complex128 if np.iscomplexobj(x) or np.iscomplexobj(k) else np.float64
+    return ss.fftconvolve(x.astype(wide), k.astype(wide), mode, axes=axes)
+
+
+def _rel(y, ref):
+    return float(np.abs(y - ref).max() / max(np.abs(ref).max(), 1e-300))
+
+
+def _tiled(k, x_shape, mode, dtype, tiles, *, axes=None, explicit_pad=False, workers=1):
+    axes = tuple(range(len(x_shape))) if axes is None else axes
+    geom = make_geometry(x_shape, k.shape, axes, mode)
+    plan = TiledPlan(k.astype(dtype), geom, explicit_pad=explicit_pad, dtype=dtype, workers=workers, tiles=tiles)
+    plan.prepare()
+    return plan
+
+
+# -- forced tiles on small arrays ---------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
+@pytest.mark.parametrize("mode", MODES)
+def test_forced_tiles_match_fftconvolve_on_random_shapes(dtype, mode):
+    rng = np.random.default_rng(hash((np.dtype(dtype).str, mode)) % 2**32)
+    for _ in range(6):
+        k_shape = tuple(int(v) for v in rng.integers(1, 12, 2))
+        x_shape = tuple(int(k + v) for k, v in zip(k_shape, rng.integers(0, 60, 2)))
+        # from a tile as long as the kernel (one output per tile) to tiles longer than x
+        tiles = tuple(int(k + v) for k, v in zip(k_shape, rng.integers(0, 40, 2)))
+        x, k = _random(rng, x_shape, dtype), _random(rng, k_shape, dtype)
+        y = _tiled(k, x_shape, mode, dtype, tiles)(x)
+        ref = _ref(x, k, mode)
+        assert y.dtype == dtype and y.shape == ref.shape, (x_shape, k_shape, tiles)
+        assert _rel(y, ref) < TOL[dtype], (x_shape, k_shape, tiles)
+
+
+@pytest.mark.parametrize("t_extra", [0, 1, 2, 7])
+def test_kernel_as_long_as_the_tile(t_extra):
+    rng = np.random.default_rng(t_extra)
+    x, k = rng.standard_normal((53, 47)), rng.standard_normal((9, 8))
+    for mode in MODES:
+        y = _tiled(k, x.shape, mode, np.float64, (9 + t_extra, 8 + t_extra))(x)
+        assert _rel(y, _ref(x, k, mode)) < 1e-12
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_forced_tiles_on_an_explicitly_extended_input(boundary):
+    # the engine extends x by the boundary rule and convolves the extension ('valid' of it)
+    rng = np.random.default_rng(len(boundary))
+    x, k = rng.standard_normal((41, 58)), rng.standard_normal((7, 10))
+    geom = make_geometry(x.shape, k.shape, (0, 1), "same")
+    xe = np.pad(x, geom.pad_width, mode=boundary)
+    y = _tiled(k, x.shape, "same", np.float64, (16, 21), explicit_pad=True)(xe)
+    assert _rel(y, _ref(xe, k, "valid")) < 1e-12
+
+
+def test_three_dimensional_tiles():
+    rng = np.random.default_rng(3)
+    x, k = rng.standard_normal((19, 23, 17)), rng.standard_normal((4, 5, 3))
+    for mode in MODES:
+        y = _tiled(k, x.shape, mode, np.float64, (9, 8, 10))(x)
+        assert _rel(y, _ref(x, k, mode)) < 1e-12
+
+
+@pytest.mark.parametrize("k_batch", [1, 3])
+def test_batch_axes_ride_along_in_every_tile(k_batch):
+    # axes 0 and 2 convolved, axis 1 a batch of 3 (kernel shared or one per batch entry)
+    rng = np.random.default_rng(k_batch)
+    x, k = rng.standard_normal((37, 3, 44)), rng.standard_normal((6, k_batch, 9))
+    for mode in MODES:
+        y = _tiled(k, x.shape, mode, np.float64, (15, 20), axes=(0, 2))(x)
+        assert _rel(y, _ref(x, k, mode, axes=(0, 2))) < 1e-12
+
+
+def test_a_kernel_batch_broadcasts_against_one_input():
+    rng = np.random.default_rng(11)
+    x, k = rng.standard_normal((1, 30, 33)), rng.standard_normal((4, 5, 6))
+    y = _tiled(k, x.shape, "full", np.float64, (12, 14), axes=(1, 2))(x)
+    assert y.shape == (4, 34, 38)
+    assert _rel(y, _ref(x, k, "full", axes=(1, 2))) < 1e-12
+
+
+def test_threads_give_identical_results_and_report_finiteness():
+    rng = np.random.default_rng(5)
+    x, k = rng.standard_normal((90, 70)), rng.standard_normal((5, 6))
+    one = _tiled(k, x.shape, "same", np.float64, (16, 18), workers=1)
+    two = _tiled(k, x.shape, "same", np.float64, (16, 18), workers=2)
+    y1, fin1 = one.run(x)
+    y2, fin2 = two.run(x)
+    assert fin1 and fin2 and np.array_equal(y1, y2)
+    x[60, 3] = np.nan
+    assert not one.run(x)[1] and not two.run(x)[1]
+
+
+# -- the engine choosing tiles itself -------------------------------------------------------------
+def _plan_is_tiled(plan, dtype):
+    sub = plan._kernel_plan(plan.recipe(np.dtype(dtype)))
+    return getattr(sub, "tiled", None) is not None
+
+
+@pytest.mark.parametrize("method", ["fft", "overlap-add"])
+@pytest.mark.parametrize(
+    ("dtype", "mode"), [(np.float32, "same"), (np.float64, "full"), (np.complex128, "valid"), (np.float64, "same")]
+)
+def test_large_plans_run_in_tiles_and_match_scipy(method, dtype, mode):
+    rng = np.random.default_rng(17)
+    x, k = _random(rng, (1061, 1030), dtype), _random(rng, (24, 17), dtype)
+    plan = cl.Convolver(k, x.shape, mode, method=method, dtype=dtype, workers=2)
+    assert _plan_is_tiled(plan, dtype)
+    y = plan(x)
+    assert y.dtype == dtype
+    assert _rel(y, _ref(x, k, mode)) < TOL[dtype]
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_large_plans_in_tiles_follow_every_boundary(boundary):
+    rng = np.random.default_rng(23)
+    x, k = rng.standard_normal((1040, 1031)), rng.standard_normal((15, 12))
+    y = cl.convolve(x, k, "same", boundary=boundary, method="fft", workers=1)
+    geom = make_geometry(x.shape, k.shape, (0, 1), "same")
+    assert _rel(y, _ref(np.pad(x, geom.pad_width, mode=boundary), k, "valid")) < 1e-12
+
+
+def test_nan_stays_local_in_tiles():
+    rng = np.random.default_rng(29)
+    x, k = rng.standard_normal((1050, 1030)), rng.standard_normal((9, 9))
+    x[500, 700] = np.nan
+    x[3, 1025] = np.inf
+    plan = cl.Convolver(k, x.shape, "same", method="fft", dtype=np.float64)
+    assert _plan_is_tiled(plan, np.float64)
+    y = plan(x)
+    clean = np.where(np.isfinite(x), x, 0.0)
+    ref = _ref(clean, k, "same")
+    hit = np.zeros(x.shape, bool)
+    hit[496:505, 696:705] = True  # the outputs whose 9x9 window covers the NaN
+    hit[0:8, 1021:1030] = True  # ... and the inf
+    assert np.isnan(y[496:505, 696:705]).all()
+    assert not np.isfinite(y[0:8, 1021:1030]).any()
+    assert np.isfinite(y[~hit]).all()
+    assert _rel(y[~hit], ref[~hit]) < 1e-12
+
+
+def test_interpolate_in_tiles_matches_the_direct_method():
+    rng = np.random.default_rng(31)
+    x, k = rng.standard_normal((1030, 1040)), rng.random((7, 7)) + 0.1
+    x[rng.integers(0, 1030, 50), rng.integers(0, 1040, 50)] = np.nan
+    y = cl.convolve(x, k, "same", nan_policy="interpolate", method="fft")
+    want = cl.convolve(x, k, "same", nan_policy="interpolate", method="direct")
+    assert np.array_equal(np.isnan(y), np.isnan(want))
+    assert np.allclose(y, want, rtol=1e-9, atol=1e-9, equal_nan=True)
+
+
+def test_integers_stay_exact_in_tiles():
+    rng = np.random.default_rng(37)
+    x = rng.integers(-1000, 1000, (1030, 1030)).astype(np.int32)
+    k = rng.integers(-50, 50, (13, 13)).astype(np.int16)
+    y = cl.convolve(x, k, "same", method="fft")
+    assert y.dtype == np.int64
+    assert np.array_equal(y, np.rint(_ref(x, k, "same")).astype(np.int64))
+
+
+# -- the choice of tile lengths --------------------------------------------------------------------
+def test_tile_lengths_fit_the_cache_and_cover_the_kernel():
+    for k, n, itemsize in [(31, 4096, 4), (63, 4096, 4), (15, 4096, 8), (5, 2000, 16), (40, 3000, 8)]:
+        whole = (n + k - 1,) * 2
+        tiles = tile_lengths((k, k), (n, n), whole, itemsize)
+        assert tiles is not None
+        assert all(t >= 2 * k for t in tiles)
+        assert np.prod(tiles) * itemsize <= TILE_BYTES
+
+
+def test_tile_lengths_leave_small_arrays_1d_and_long_kernels_whole():
+    assert tile_lengths((31,), (2**22,), (2**22 + 30,), 4) is None  # 1-D has its own fused path
+    assert tile_lengths((15, 15), (256, 256), (270, 270), 4) is None  # already in cache
+    assert tile_lengths((255, 255), (4096, 4096), (4375, 4375), 4) is None  # tiles would be mostly halo
+    assert tile_lengths((31, 31), (4096, 4096), (4116, 4116), 4, batch=10**6) is None  # no room for a tile
+
+
+def test_forced_tiles_with_the_scipy_fallback(monkeypatch):
+    from convlens import _backend as B
+
+    monkeypatch.setattr(B, "HAVE_DUCC", False)
+    rng = np.random.default_rng(41)
+    for dtype in (np.float64, np.complex128):
+        x, k = _random(rng, (45, 38), dtype), _random(rng, (6, 5), dtype)
+        y = _tiled(k, x.shape, "full", dtype, (14, 11))(x)
+        assert _rel(y, _ref(x, k, "full")) < 1e-12
+    assert tile_lengths((31, 31), (4096, 4096), (4116, 4116), 4) is None  # tiles are chosen with ducc0 only
