@@ -20,6 +20,12 @@ if TYPE_CHECKING:
     from ._template import Template
 
 
+# Strip energies for which the float32 variance is exact enough: every window that is not
+# flagged has a variance above 1e-11 of the energy (``unsure_threshold``) and below it,
+# so within float32's normal range (1.2e-38 .. 3.4e38) with a wide margin.
+_F32_SAFE = (1e-18, 1e36)
+
+
 def tolerance(work: np.dtype) -> float:
     """Score error a window may carry before it is recomputed locally (absolute, on a [-1, 1] scale)."""
     return 1e-4 if np.dtype(work).itemsize <= 4 else 1e-7
@@ -32,10 +38,7 @@ def plain_scores(tpl: Template, src, work, out, unsure, skip: int, slot: int, ff
     where a block holds one: it starts all False).
     """
     C = src.shape[0]
-    sp_axes = tuple(range(1, src.ndim))
-    ci = src.mean(axis=sp_axes, dtype=np.float64).astype(work)
-    shift = ci.reshape((-1,) + (1,) * len(sp_axes))
-    xs = np.subtract(src, shift, dtype=work)
+    xs, shift = _shifted(src, work)
     fast = tpl.method == "zncc" and C == 1
     kernel = tpl._k_unit if fast else tpl._k_D
     kw = {"slot": slot, "workers": fft_workers, "cache": cache}
@@ -50,7 +53,8 @@ def plain_scores(tpl: Template, src, work, out, unsure, skip: int, slot: int, ff
     thr = unsure_threshold(e_fft, stats_error(energy, xs.shape[1:]), t_energy, tolerance(work))
     flagged: list[bool] = []
     if fast:
-        block = _fast_zncc_block(tpl, read, D, work, out, unsure, skip, thr, flagged)
+        single = np.dtype(work).itemsize <= 4 and _F32_SAFE[0] < energy < _F32_SAFE[1]
+        block = _fast_zncc_block(tpl, read, D, work, single, out, unsure, skip, thr, flagged)
     else:
         ci64 = shift.astype(np.float64)
         n = float(tpl._W1)
@@ -69,51 +73,70 @@ def plain_scores(tpl: Template, src, work, out, unsure, skip: int, slot: int, ff
     return bool(flagged)
 
 
-def _fast_zncc_block(tpl: Template, read, D, work, out, unsure, skip: int, thr: float, flagged: list):
+def _shifted(src: np.ndarray, work: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """``src`` minus its mean per channel, and that shift (shape (C, 1, ...), dtype ``work``).
+
+    A float32 correlation of data on an offset loses the digits of the offset, so
+    the strip is centred first.  A 2-D channel whose mean is negligible next to its
+    spread (``mean**2 <= var / 1024``: its energy grows by at most 0.1 %) is used as
+    it is: no copy, the same accuracy.
+    """
+    sp_axes = tuple(range(1, src.ndim))
+    cshape = (-1,) + (1,) * len(sp_axes)
+    if HAVE_CV2 and src.shape[0] == 1 and src.ndim == 3 and src.dtype == work and src.strides[-1] == src.itemsize:
+        import cv2
+
+        mean, std = (float(v[0, 0]) for v in cv2.meanStdDev(src[0]))  # one pass, float64 sums
+        if mean * mean <= std * std / 1024:
+            return src, np.zeros((1,) + cshape[1:], dtype=work)
+    ci = src.mean(axis=sp_axes, dtype=np.float64).astype(work).reshape(cshape)
+    return np.subtract(src, ci, dtype=work), ci
+
+
+def _fast_zncc_block(tpl: Template, read, D, work, single: bool, out, unsure, skip: int, thr: float, flagged: list):
     """The zncc formula fused in place on a cache-sized block (one channel, template of unit variance-sum).
 
     Per output: the window's variance sum ``Cc - B**2 / n`` in float64 (it cancels
-    on offset data), then in the output dtype ``D / sqrt(variance)``, clipped to
-    [-1, 1].  The float64 variance is rounded to float32 before the square root
-    for float32 outputs: a relative error of 6e-8, far below the correlation's
-    own, at a third of the cost of a float64 square root.
+    on offset data), then ``D / sqrt(variance)`` in the output dtype, clipped to
+    [-1, 1].  ``single``: float32 scores, the variance rounded to float32 (a
+    relative error of 6e-8, far below the correlation's own) as it is computed,
+    so the square root, the division and the flags run in float32.  The caller
+    asks for it only where every window the flags let through fits float32's
+    normal range (:data:`_F32_SAFE`).
     """
     n = float(tpl._W1)
     E = float(tpl._E1.ravel()[0])
     # In float32 the template's mean residue E (~1e-17 n |t|) is far below the
     # correlation's round-off, so the term B * E / n is dropped there.
     e_n = E / n / tpl._t_scale if work == np.float64 else 0.0
-    single = np.dtype(work).itemsize <= 4
 
     def block(r0: int, r1: int) -> None:
         B, Cc = (a[0] for a in read(r0 + skip, r1 + skip))
         num = D[r0 + skip : r1 + skip]
         if e_n:
             num = num - B * e_n
-        _square_scaled(B, 1 / n)
-        np.subtract(Cc, B, out=Cc)  # n * variance of each window, float64
-        if Cc.min() <= thr:  # rare: a window the strip's sums cannot resolve
-            np.less_equal(Cc, thr, out=unsure[r0:r1])
-            flagged.append(True)
         o = out[r0:r1]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if single:
-                np.copyto(o, Cc, casting="same_kind")
-                np.sqrt(o, out=o)
-            else:
-                np.sqrt(Cc, out=o)
-            np.divide(num, o, out=o, casting="same_kind")
+        var = o if single else Cc
+        _variance(B, Cc, 1 / n, var)  # n * variance of each window
+        if var.min() <= thr:  # rare: a window the strip's sums cannot resolve
+            np.less_equal(var, thr, out=unsure[r0:r1])
+            flagged.append(True)
+        with np.errstate(divide="ignore", invalid="ignore"):  # flagged windows are recomputed
+            np.sqrt(var, out=o)
+            np.divide(num, o, out=o)
         np.clip(o, -1, 1, out=o)
 
     return block
 
 
-def _square_scaled(a: np.ndarray, scale: float) -> None:
-    """``a = a * a * scale`` in place (one pass through OpenCV for 2-D arrays, two through NumPy)."""
-    if HAVE_CV2 and a.ndim == 2:
+def _variance(B: np.ndarray, Cc: np.ndarray, scale: float, dst: np.ndarray) -> None:
+    """``dst = Cc - B * B * scale``, computed in float64 (``B`` is overwritten); one OpenCV pass per step in 2-D."""
+    if HAVE_CV2 and B.ndim == 2:
         import cv2
 
-        cv2.multiply(a, a, dst=a, scale=scale)
+        cv2.multiply(B, B, dst=B, scale=scale)
+        cv2.subtract(Cc, B, dst=dst, dtype=cv2.CV_32F if dst.dtype == np.float32 else cv2.CV_64F)
     else:
-        np.multiply(a, a, out=a)
-        a *= scale
+        np.multiply(B, B, out=B)
+        B *= scale
+        np.subtract(Cc, B, out=dst, casting="same_kind")
