@@ -18,7 +18,14 @@ import scipy.signal
 import convlens as cl
 from _engine_ref import BOUNDARIES, MODES, direct_sum, ref_convolve
 from convlens._engine import _api
-from convlens._engine._direct import CV2_DIRECT_TAPS, CV2_ROW_MAX, CV2_ROW_MIN_TAPS, direct_route
+from convlens._engine._direct import (
+    CV2_DIRECT_TAPS,
+    CV2_ROW_MAX,
+    CV2_ROW_MIN_TAPS,
+    NPCONV_SPLIT_MIN,
+    direct_route,
+    npconvolve,
+)
 from convlens._engine._recipe import make_recipe
 
 cv2 = pytest.importorskip("cv2")
@@ -269,3 +276,28 @@ def test_concurrent_calls_with_different_workers_restore_opencv_threads():
     assert cv2.getNumThreads() == before
     for got, w in zip(results, want):
         _close(got, w, np.float32)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("ksize", [1, 2, 3, 7])
+def test_long_signal_in_pieces_per_thread_matches_numpy(mode, ksize):
+    rng = np.random.default_rng(20)
+    for n in (NPCONV_SPLIT_MIN + 5, 3 * NPCONV_SPLIT_MIN // 2 + 1):
+        x = rng.standard_normal(n)
+        kern = rng.standard_normal(ksize)
+        want = np.convolve(x, kern, mode)
+        for workers in (2, 3):
+            got = cl.convolve(x, kern, mode, method="direct", workers=workers)
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    x[1000] = np.nan  # each piece is a direct sum: NaN stays local
+    got = cl.convolve(x, np.ones(3), "same", method="direct", workers=2)
+    assert np.flatnonzero(np.isnan(got)).tolist() == [999, 1000, 1001]
+
+
+def test_pieces_per_thread_direct_helper_bounds():
+    rng = np.random.default_rng(21)
+    a = rng.standard_normal(NPCONV_SPLIT_MIN + 10).astype(np.float32)
+    kern = rng.standard_normal(5).astype(np.float32)
+    full = np.convolve(a, kern)
+    for crop in (slice(0, full.size), slice(4, a.size), slice(2, a.size + 2)):
+        np.testing.assert_array_equal(npconvolve(a, kern, crop, 4), full[crop])

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from .. import _backend as B
 from ._blocks import block_count, block_length
-from ._direct import HAVE_CV2, one_line
+from ._direct import HAVE_CV2, NPCONV_SPLIT_MIN, one_line
 from ._geometry import Geometry
 
 # Every constant of the model, in one table.  Seconds per unit are float32, one thread.
@@ -94,12 +94,15 @@ def direct_cost(geom: Geometry, *, cv2_path: bool, workers: int = 1, real: bool 
     """A direct sum on the back end the direct path would use (see ``_direct``)."""
     out = math.prod(geom.out_shape)
     taps = geom.kernel_volume
+    line = one_line(geom)
+    # OpenCV splits a plane's rows over the threads; numpy.convolve runs on pieces of a long signal
+    gain = COST["thread_gain"] if workers > 1 and (not line or (not cv2_path and out >= NPCONV_SPLIT_MIN)) else 1.0
     if cv2_path and HAVE_CV2:  # only below OpenCV's DFT switch (the recipe checks it)
-        return COST["cv2_row" if one_line(geom) else "cv2"] * out * taps + COST["call"]
-    if one_line(geom):
+        return COST["cv2_row" if line else "cv2"] * out * taps * gain + COST["call"]
+    if line:
         short = min(taps, 64)
         per = COST["npconv"] * short + COST["npconv_long"] * (taps - short)
-        return out * per + COST["call"]
+        return out * per * gain + COST["call"]
     # real kernels usually go to ndimage; complex ones (and zero or tiny taps) to the tap loop
     return COST["ndimage" if real else "taps"] * out * taps + COST["call"]
 

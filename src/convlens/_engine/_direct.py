@@ -26,9 +26,12 @@ kernel of length K at index K // 2, which is exactly the centring of scipy's
 from __future__ import annotations
 
 import math
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 import numpy as np
 import scipy.ndimage as ndi
@@ -89,6 +92,52 @@ CV2_DIRECT_TAPS = {np.dtype(np.float32): 130, np.dtype(np.float64): 50}
 # to this length: a single row of 2**20 samples runs 10-20x slower per sample than one of 2**16.
 CV2_ROW_MIN_TAPS = 8
 CV2_ROW_MAX = 1 << 17
+# numpy.convolve is single-threaded (and releases the GIL): with workers > 1 a signal with at
+# least this many outputs is cut into one piece per thread (a hand-off costs ~50 us).
+NPCONV_SPLIT_MIN = 1 << 18
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _shared_pool() -> ThreadPoolExecutor:
+    """One process-wide pool for the pieces (a pool made per call would cost ~100 us of thread starts)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max(os.cpu_count() or 1, 2), thread_name_prefix="convlens-direct")
+        return _pool
+
+
+def _forget_pool() -> None:  # a forked child has none of the parent's threads
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def npconvolve(a: np.ndarray, kern: np.ndarray, crop: slice, workers: int) -> np.ndarray:
+    """``numpy.convolve(a, kern)[crop]`` of 1-D arrays, in one piece per thread for long signals."""
+    start, stop = crop.start, crop.stop
+    if workers <= 1 or stop - start < NPCONV_SPLIT_MIN:
+        return np.convolve(a, kern)[crop]
+    k = kern.size
+    bounds = [start + (stop - start) * i // workers for i in range(workers + 1)]
+    out = np.empty(stop - start, dtype=np.result_type(a, kern))
+
+    def piece(j0: int, j1: int) -> None:
+        # full outputs j0 .. j1-1 read a[j - k + 1 .. j]: the piece's own full convolution, shifted
+        s0 = max(0, j0 - k + 1)
+        out[j0 - start : j1 - start] = np.convolve(a[s0 : min(a.size, j1)], kern)[j0 - s0 : j1 - s0]
+
+    pool = _shared_pool()
+    futures = [pool.submit(piece, j0, j1) for j0, j1 in pairwise(bounds[1:])]
+    piece(bounds[0], bounds[1])
+    for f in futures:
+        f.result()
+    return out
 
 
 def one_line(geom: Geometry) -> bool:
@@ -206,8 +255,8 @@ def run_route(
         a = pad(a, geom, boundary, fill_value)
     if route.backend == "npconv":
         if a.ndim == 1:
-            return np.convolve(a, kern)[route.crop]
-        return np.convolve(a.reshape(-1), kern.reshape(-1))[route.crop].reshape(geom.out_shape)
+            return npconvolve(a, kern, route.crop, workers)
+        return npconvolve(a.reshape(-1), kern.reshape(-1), route.crop, workers).reshape(geom.out_shape)
     if route.backend == "cv2":
         return _direct_cv2(a, kern, geom, route, workers)
     return tap_sum(a, kern, geom)
