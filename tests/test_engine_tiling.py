@@ -125,6 +125,14 @@ def test_threads_give_identical_results_and_report_finiteness():
 
 
 # -- the engine choosing tiles itself -------------------------------------------------------------
+@pytest.fixture
+def small_tiling(monkeypatch):
+    """Let the engine tile arrays of about 1000² (it waits for ~16 MiB) so that these tests stay quick."""
+    from convlens._engine import _blocks
+
+    monkeypatch.setattr(_blocks, "_WHOLE_IN_CACHE", 1 << 20)
+
+
 def _plan_is_tiled(plan, dtype):
     sub = plan._kernel_plan(plan.recipe(np.dtype(dtype)))
     return getattr(sub, "tiled", None) is not None
@@ -134,7 +142,7 @@ def _plan_is_tiled(plan, dtype):
 @pytest.mark.parametrize(
     ("dtype", "mode"), [(np.float32, "same"), (np.float64, "full"), (np.complex128, "valid"), (np.float64, "same")]
 )
-def test_large_plans_run_in_tiles_and_match_scipy(method, dtype, mode):
+def test_large_plans_run_in_tiles_and_match_scipy(small_tiling, method, dtype, mode):
     rng = np.random.default_rng(17)
     x, k = _random(rng, (1061, 1030), dtype), _random(rng, (24, 17), dtype)
     plan = cl.Convolver(k, x.shape, mode, method=method, dtype=dtype, workers=2)
@@ -145,7 +153,7 @@ def test_large_plans_run_in_tiles_and_match_scipy(method, dtype, mode):
 
 
 @pytest.mark.parametrize("boundary", BOUNDARIES)
-def test_large_plans_in_tiles_follow_every_boundary(boundary):
+def test_large_plans_in_tiles_follow_every_boundary(small_tiling, boundary):
     rng = np.random.default_rng(23)
     x, k = rng.standard_normal((1040, 1031)), rng.standard_normal((15, 12))
     y = cl.convolve(x, k, "same", boundary=boundary, method="fft", workers=1)
@@ -153,7 +161,7 @@ def test_large_plans_in_tiles_follow_every_boundary(boundary):
     assert _rel(y, _ref(np.pad(x, geom.pad_width, mode=boundary), k, "valid")) < 1e-12
 
 
-def test_nan_stays_local_in_tiles():
+def test_nan_stays_local_in_tiles(small_tiling):
     rng = np.random.default_rng(29)
     x, k = rng.standard_normal((1050, 1030)), rng.standard_normal((9, 9))
     x[500, 700] = np.nan
@@ -172,7 +180,7 @@ def test_nan_stays_local_in_tiles():
     assert _rel(y[~hit], ref[~hit]) < 1e-12
 
 
-def test_interpolate_in_tiles_matches_the_direct_method():
+def test_interpolate_in_tiles_matches_the_direct_method(small_tiling):
     rng = np.random.default_rng(31)
     x, k = rng.standard_normal((1030, 1040)), rng.random((7, 7)) + 0.1
     x[rng.integers(0, 1030, 50), rng.integers(0, 1040, 50)] = np.nan
@@ -182,13 +190,23 @@ def test_interpolate_in_tiles_matches_the_direct_method():
     assert np.allclose(y, want, rtol=1e-9, atol=1e-9, equal_nan=True)
 
 
-def test_integers_stay_exact_in_tiles():
+def test_integers_stay_exact_in_tiles(small_tiling):
     rng = np.random.default_rng(37)
     x = rng.integers(-1000, 1000, (1030, 1030)).astype(np.int32)
     k = rng.integers(-50, 50, (13, 13)).astype(np.int16)
     y = cl.convolve(x, k, "same", method="fft")
     assert y.dtype == np.int64
     assert np.array_equal(y, np.rint(_ref(x, k, "same")).astype(np.int64))
+
+
+def test_a_w1_sized_plan_runs_in_tiles_on_two_threads():
+    rng = np.random.default_rng(43)
+    x, k = rng.standard_normal((2100, 2080)).astype(np.float32), rng.standard_normal((31, 31)).astype(np.float32)
+    plan = cl.Convolver(k, x.shape, "same", method="fft", dtype=np.float32, workers=2)
+    assert _plan_is_tiled(plan, np.float32)
+    y = plan(x)
+    assert y.dtype == np.float32 and y.flags.c_contiguous
+    assert _rel(y, _ref(x, k, "same")) < 2e-6
 
 
 # -- the choice of tile lengths --------------------------------------------------------------------
@@ -204,6 +222,7 @@ def test_tile_lengths_fit_the_cache_and_cover_the_kernel():
 def test_tile_lengths_leave_small_arrays_1d_and_long_kernels_whole():
     assert tile_lengths((31,), (2**22,), (2**22 + 30,), 4) is None  # 1-D has its own fused path
     assert tile_lengths((15, 15), (256, 256), (270, 270), 4) is None  # already in cache
+    assert tile_lengths((15, 15), (1024, 1024), (1040, 1040), 4) is None  # in L3: whole transforms win
     assert tile_lengths((255, 255), (4096, 4096), (4375, 4375), 4) is None  # tiles would be mostly halo
     assert tile_lengths((31, 31), (4096, 4096), (4116, 4116), 4, batch=10**6) is None  # no room for a tile
 
