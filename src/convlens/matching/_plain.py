@@ -8,12 +8,13 @@ flagged ``unsure``; the caller recomputes them locally (``_refine``).
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._scores import CENTRED, scores, window_energy
-from ._strips import blockwise
+from ._strips import BLOCK, blockwise
 from ._window_stats import HAVE_CV2, fft_error, stats_error, sums_reader, unsure_threshold
 
 if TYPE_CHECKING:
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 # flagged has a variance above 1e-11 of the energy (``unsure_threshold``) and below it,
 # so within float32's normal range (1.2e-38 .. 3.4e38) with a wide margin.
 _F32_SAFE = (1e-18, 1e36)
+_SAMPLE = 1 << 14  # values sampled to decide whether a strip is centred
+_FAST_BLOCK = 1 << 16  # elements per block of the fused zncc pass (fewer, larger blocks: measured faster)
 
 
 def tolerance(work: np.dtype) -> float:
@@ -69,7 +72,7 @@ def plain_scores(tpl: Template, src, work, out, unsure, skip: int, slot: int, ff
                 flagged.append(True)
             out[r0:r1] = scores(tpl.method, q)
 
-    blockwise(block, out.shape[0], int(np.prod(out.shape[1:])), fft_workers)
+    blockwise(block, out.shape[0], int(np.prod(out.shape[1:])), fft_workers, _FAST_BLOCK if fast else BLOCK)
     return bool(flagged)
 
 
@@ -77,18 +80,19 @@ def _shifted(src: np.ndarray, work: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     """``src`` minus its mean per channel, and that shift (shape (C, 1, ...), dtype ``work``).
 
     A float32 correlation of data on an offset loses the digits of the offset, so
-    the strip is centred first.  A 2-D channel whose mean is negligible next to its
-    spread (``mean**2 <= var / 1024``: its energy grows by at most 0.1 %) is used as
-    it is: no copy, the same accuracy.
+    the strip is centred first.  Data whose mean is negligible next to its spread
+    (``mean**2 <= var / 1024`` on a sample of about 16k values: the energy grows by
+    at most 0.1 %) are used as they are: no copy, the same accuracy (the round-off
+    bounds use the energy of what is transformed, whatever the sample said).
     """
     sp_axes = tuple(range(1, src.ndim))
     cshape = (-1,) + (1,) * len(sp_axes)
-    if HAVE_CV2 and src.shape[0] == 1 and src.ndim == 3 and src.dtype == work and src.strides[-1] == src.itemsize:
-        import cv2
-
-        mean, std = (float(v[0, 0]) for v in cv2.meanStdDev(src[0]))  # one pass, float64 sums
-        if mean * mean <= std * std / 1024:
-            return src, np.zeros((1,) + cshape[1:], dtype=work)
+    if src.dtype == work:
+        per = math.prod(src.shape[2:])
+        sample = src[:, :: max(1, src.shape[1] * per // _SAMPLE)].astype(np.float64)
+        mean, var = sample.mean(axis=sp_axes), sample.var(axis=sp_axes)
+        if np.all(mean * mean <= var / 1024):
+            return src, np.zeros((src.shape[0],) + cshape[1:], dtype=work)
     ci = src.mean(axis=sp_axes, dtype=np.float64).astype(work).reshape(cshape)
     return np.subtract(src, ci, dtype=work), ci
 

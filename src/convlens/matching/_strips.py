@@ -102,15 +102,15 @@ def run_sliced(jobs: list, fn: Callable[[int, list], None], workers: int) -> Non
         list(pool.map(lambda s: fn(s, jobs[s::slots]), range(slots)))
 
 
-def blockwise(fn: Callable[[int, int], None], rows: int, row_size: int, workers: int) -> None:
-    """Run ``fn(r0, r1)`` over row blocks of about :data:`BLOCK` elements, on ``workers`` threads.
+def blockwise(fn: Callable[[int, int], None], rows: int, row_size: int, workers: int, block: int = BLOCK) -> None:
+    """Run ``fn(r0, r1)`` over row blocks of about ``block`` elements, on ``workers`` threads.
 
     Blocks stay in cache through the dozen element-wise steps of a normalization,
     and NumPy releases the GIL, so threads run in parallel.
     """
-    step = max(1, BLOCK // max(row_size, 1))
+    step = max(1, block // max(row_size, 1))
     blocks = [(r, min(r + step, rows)) for r in range(0, rows, step)]
-    if workers > 1 and len(blocks) > 1 and rows * row_size >= 4 * BLOCK:
+    if workers > 1 and len(blocks) > 1 and rows * row_size >= 4 * block:
         with ThreadPoolExecutor(min(workers, len(blocks))) as pool:
             list(pool.map(lambda b: fn(*b), blocks))
     else:
