@@ -170,7 +170,7 @@ class Convolver:
         self._plans: dict[Recipe, object] = {}
         self._recipes: dict[np.dtype, Recipe] = {}
         # the lean path of repeated direct calls: per input dtype, (DirectCall or None, prepared own kernel)
-        self._direct: dict[np.dtype, tuple[DirectCall | None, np.ndarray | None]] = {}
+        self._direct: dict[np.dtype, tuple[DirectCall | None, tuple | None]] = {}
         self._dtype = None
         if dtype is not None:
             try:
@@ -272,12 +272,12 @@ class Convolver:
             raise ValueError(f"x must have the shape this plan was made for, {self.shape}; got {x.shape}")
         fast, kern = self._direct_for(x.dtype)
         if fast is not None:
-            res = fast(x, kern)
+            res = fast(x, *kern)
             if res is not None:
                 return res
         return self._execute(x)
 
-    def _direct_for(self, x_dtype: np.dtype) -> tuple[DirectCall | None, np.ndarray | None]:
+    def _direct_for(self, x_dtype: np.dtype) -> tuple[DirectCall | None, tuple | None]:
         """(the lean direct path for inputs of ``x_dtype`` or None, this plan's kernel prepared for it)."""
         entry = self._direct.get(x_dtype)
         if entry is None:
@@ -290,7 +290,7 @@ class Convolver:
         """``convolve``'s call on a template plan: this plan's options and recipes, another kernel."""
         fast = self._direct_for(x.dtype)[0]
         if fast is not None:
-            res = fast(x, fast.kernel(kernel))
+            res = fast(x, *fast.kernel(kernel))
             if res is not None:
                 return res
         return self._with_kernel(kernel)._execute(x)

@@ -17,6 +17,7 @@ returns None and the caller takes the general path.
 
 from __future__ import annotations
 
+import cmath
 import math
 
 import numpy as np
@@ -49,6 +50,7 @@ class DirectCall:
         "scan_always",
         "scan_zero_taps",
         "what",
+        "whole_plane",
         "work",
         "workers",
     )
@@ -62,34 +64,38 @@ class DirectCall:
         rev = tuple(slice(None, None, -1) if d in plan.axes else slice(None) for d in range(len(self.k_shape)))
         self.flip = rev if (route.backend == "cv2") != plan._correlate else None
         self.one_plane = route.backend == "cv2" and len(self.k_shape) <= 2
+        # 'same' through OpenCV's border: filter2D's output is the result, no crop
+        self.whole_plane = self.one_plane and all(
+            sl.start == 0 and sl.stop == n for sl, n in zip(route.plane, r.geometry.out_shape[-2:])
+        )
         self.conj = plan._correlate and r.work.kind == "c"
         # 'raise' must see every non-finite sample; OpenCV skips zero taps (0 * nan would be lost)
         self.scan_always = plan.nan_policy == "raise"
         self.scan_zero_taps = route.backend == "cv2"
         self.nbytes, self.what = r.direct_bytes, plan._what + " (direct)"
 
-    def kernel(self, kernel: np.ndarray, *, raw: bool = True) -> np.ndarray:
-        """The kernel as the back end takes it: checked, oriented, in the working dtype.
+    def kernel(self, kernel: np.ndarray, *, raw: bool = True) -> tuple[np.ndarray, bool]:
+        """(the kernel as the back end takes it, whether it has a zero tap).
 
-        ``raw`` kernels come from the caller (reshaped, checked, reversed for a
-        correlation); otherwise it is a plan's own kernel, already all that.
+        ``raw`` kernels come from the caller: reshaped, checked for finiteness,
+        oriented (reversed for OpenCV, which correlates, and for a correlation),
+        cast to the working dtype.  Otherwise it is a plan's own kernel, already
+        checked and reversed for a correlation.
         """
-        if raw:
-            if kernel.shape != self.k_shape:
-                kernel = kernel.reshape(self.k_shape)
-            if kernel.dtype.kind in "fc" and not np.isfinite(kernel).all():
-                raise ValueError(KERNEL_NOT_FINITE)
-            if self.flip is not None:
-                kernel = kernel[self.flip]
-            if self.conj:
-                kernel = np.conj(kernel)
-        elif self.route.backend == "cv2":
+        if kernel.shape != self.k_shape:
+            kernel = kernel.reshape(self.k_shape)
+        zero = _checked_has_zero(kernel) if raw else not kernel.all()
+        if raw and self.flip is not None:
+            kernel = kernel[self.flip]
+        elif not raw and self.route.backend == "cv2":
             kernel = np.flip(kernel, axis=self.axes)
-        return kernel.astype(self.work, copy=False)
+        if raw and self.conj:
+            kernel = np.conj(kernel)
+        return kernel.astype(self.work, copy=False), zero
 
-    def __call__(self, x: np.ndarray, kern: np.ndarray) -> np.ndarray | None:
+    def __call__(self, x: np.ndarray, kern: np.ndarray, zero_taps: bool) -> np.ndarray | None:
         """The convolution of ``x`` with a kernel from :meth:`kernel`, or None: take the general path."""
-        if x.dtype.kind in "fc" and (self.scan_always or (self.scan_zero_taps and not kern.all())):
+        if x.dtype.kind in "fc" and (self.scan_always or (self.scan_zero_taps and zero_taps)):
             with np.errstate(all="ignore"):
                 total = x.sum()
             if not math.isfinite(abs(total)):  # NaN or inf in x (or a sum that overflows): the general path
@@ -101,10 +107,28 @@ class DirectCall:
             if a.ndim == 1:
                 res = filter2d(a[None], kern[None], route.border, self.workers)[route.plane][0]
             else:
-                res = filter2d(a, kern, route.border, self.workers)[route.plane]
+                res = filter2d(a, kern, route.border, self.workers)
+                res = res if self.whole_plane else res[route.plane]
         else:
             res = run_route(route, a, kern, self.geom, self.boundary, self.fill, self.workers)
         return res.astype(self.out_dtype, copy=False)
+
+
+def _checked_has_zero(kernel: np.ndarray) -> bool:
+    """Whether ``kernel`` has a zero tap; ValueError if it holds NaN or inf.
+
+    Small kernels are checked as a Python list: one conversion instead of three
+    NumPy calls (``isfinite``, ``all``, ``all``), microseconds that small inputs notice.
+    """
+    kind = kernel.dtype.kind
+    if kernel.size <= 64:
+        taps = kernel.ravel().tolist()
+        if kind in "fc" and not all(map(cmath.isfinite if kind == "c" else math.isfinite, taps)):
+            raise ValueError(KERNEL_NOT_FINITE)
+        return 0 in taps
+    if kind in "fc" and not np.isfinite(kernel).all():
+        raise ValueError(KERNEL_NOT_FINITE)
+    return not kernel.all()
 
 
 def direct_call(plan, r: Recipe) -> DirectCall | None:
