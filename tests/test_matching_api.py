@@ -12,6 +12,9 @@ import convlens
 from convlens import InsufficientMemoryError
 from convlens.matching import METHODS, Template, find_peaks, locate, match_template
 
+cv2 = pytest.importorskip("cv2")
+skfeature = pytest.importorskip("skimage.feature")
+
 
 @pytest.mark.parametrize(
     "kwargs",
@@ -128,3 +131,60 @@ def test_package_keeps_its_public_names():
     assert m.METHODS == METHODS == ("zncc", "ncc", "ccoeff", "ccorr", "sqdiff", "sqdiff_normed")
     for name in ("match_template", "find_peaks", "locate", "Template", "Peaks", "Location"):
         assert getattr(m, name) is getattr(convlens, name, getattr(m, name))
+
+
+# -- strips: the engine's blocks; scratch reuse --------------------------------------------
+@pytest.mark.parametrize(
+    ("ext0", "m0", "L"), [(2048, 64, 400), (600, 20, 216), (100, 1, 16), (37, 37, 37), (50, 7, 50)]
+)
+def test_strips_are_the_engines_valid_output_blocks(ext0, m0, L):
+    from convlens._engine import axis_geometry, output_blocks
+    from convlens.matching._strips import strips
+
+    got = strips(ext0, m0, L)
+    blocks = output_blocks(axis_geometry(ext0, m0, "valid"), L - m0 + 1)
+    assert [s.out for s in got] == [b.out for b in blocks]
+    # every strip has L rows inside the input and reads every row its outputs need
+    for s, b in zip(got, blocks):
+        assert s.start >= 0 and s.start + L <= ext0
+        assert s.start <= b.lo and b.hi <= s.start + L
+        assert s.skip == b.out.start - s.start
+    assert [s.start for s in got[:-1]] == [b.lo for b in blocks[:-1]]
+    covered = np.concatenate([np.arange(s.out.start, s.out.stop) for s in got])
+    assert np.array_equal(covered, np.arange(ext0 - m0 + 1))
+
+
+def test_scratch_reused_across_shapes_threads_and_searches(rng):
+    # the integral images live in per-thread scratch kept between searches: searches of
+    # other shapes in between, and threads searching at once, must not see each other's
+    images = [rng.standard_normal(s).astype(np.float32) for s in [(700, 300), (90, 450), (700, 300), (300, 700)]]
+    template = rng.standard_normal((24, 17)).astype(np.float32)
+    refs = [cv2.matchTemplate(im, template, cv2.TM_CCOEFF_NORMED) for im in images]
+    for im, ref in zip(images, refs):  # one after the other on this thread
+        np.testing.assert_allclose(match_template(im, template, workers=1), ref, atol=1e-5)
+    with ThreadPoolExecutor(4) as pool:
+        for got, ref in zip(pool.map(lambda im: match_template(im, template, workers=2), images * 2), refs * 2):
+            np.testing.assert_allclose(got, ref, atol=1e-5)
+
+
+@pytest.mark.parametrize("scale", [1e-30, 1e-20, 1e18, 1e19])
+def test_float32_extreme_scales_keep_zncc(rng, scale):
+    # float32 scores use a float32 variance only where every window fits float32's range
+    base = rng.standard_normal((300, 260))
+    image = (base * scale).astype(np.float32)
+    template = image[40:80, 100:130].copy()
+    got = match_template(image, template)
+    ref = cv2.matchTemplate(base.astype(np.float32), (base[40:80, 100:130]).astype(np.float32), cv2.TM_CCOEFF_NORMED)
+    assert got.dtype == np.float32 and np.isfinite(got).all()
+    np.testing.assert_allclose(got, ref, atol=1e-5)
+    assert got[40, 100] == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("offset", [0.0, 0.02, 0.04, 1.0, 1e3])
+def test_strip_centring_decision_keeps_float32_accuracy(rng, offset):
+    # below mean**2 <= var / 1024 (offset 0.03 for unit noise) the strip is used as it is
+    image = (rng.standard_normal((520, 300)) + offset).astype(np.float32)
+    template = image[300:332, 120:150] + np.float32(0.5) * rng.standard_normal((32, 30)).astype(np.float32)
+    truth = skfeature.match_template(image.astype(np.float64), template.astype(np.float64))
+    got = match_template(image, template)
+    assert np.abs(got - truth).max() <= 1e-6
