@@ -258,11 +258,28 @@ def _grid_cell(x: np.ndarray, k: np.ndarray) -> Case:
     )
 
 
+def _overhead_case() -> Case:
+    """Per-call overhead: a repeated 4096 ⊛ 3 call (goal: at most 15 µs in all, recipe reused)."""
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal(4096).astype(np.float32)
+    k = rng.standard_normal(3).astype(np.float32)
+    return Case(
+        workload="per-call overhead 4096 ⊛ 3 float32 same (repeated call; goal <= 15 us)",
+        ours={"auto": lambda: cl.convolve(x, k, "same", workers=1)},
+        anchors={"np.convolve": lambda: np.convolve(x, k, "same")},
+        compare=[Compare("np.convolve", "auto", None, "the difference is convlens' per-call overhead")],
+        repeats=301,
+        budget_s=1.0,
+        warmup=3,
+    )
+
+
 def _grid_cases(quick: bool) -> Iterator[Case]:
     """The grid's cells, made one at a time (the 4096² float64 inputs alone would hold 2 GiB)."""
     which = os.environ.get("CONVLENS_BENCH_GRID", "full")
     if which == "off":
         return
+    yield _overhead_case()
     small = which == "quick" or quick
     dtypes = ("float32",) if small else ("float32", "float64")
     g1 = [(n, k) for n, k in GRID_1D if n <= 2**16] if small else GRID_1D
