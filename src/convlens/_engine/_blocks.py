@@ -137,8 +137,8 @@ def block_length(k: int, n: int, real: bool = True, other: int = 1) -> int:
 # from 256² to 512² tiles, against ~0.35 for a whole 4116² array that streams through memory
 # (which also needs extra passes: padding, product, crop).
 TILE_BYTES = 1 << 20
-_WHOLE_IN_CACHE = 16 << 20  # bytes: a smaller whole-array transform runs mostly in L3 (1024² float32
-# was slower in tiles, 2048² faster)
+_WHOLE_IN_CACHE = 8 << 20  # bytes: a smaller whole-array transform runs mostly in L3 (1024² float32
+# was slower in tiles, float64 and 2048² float32 faster)
 _WHOLE_PENALTY = 1.4  # per point * log2 of a whole-array transform out of cache, relative to a tile
 _WHOLE_PASSES = 6.0  # its extra passes over memory (padded copy, product, crop), in point * log2 units
 

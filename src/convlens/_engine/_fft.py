@@ -24,6 +24,8 @@ from ._tiled import TiledPlan
 
 def tiled_plan(kernel, geom: Geometry, *, explicit_pad: bool, dtype: np.dtype, workers: int, whole) -> TiledPlan | None:
     """A plan of cache-sized tiles (``_tiled``) when they beat whole-array transforms of lengths ``whole``."""
+    if len(geom.axes) < 2:  # one axis: whole transforms, or ducc0's fused overlap-save
+        return None
     batch = max(
         math.prod(s for ax, s in enumerate(geom.x_shape) if ax not in geom.axes),
         math.prod(s for ax, s in enumerate(geom.batch_shape) if ax not in geom.axes),
@@ -63,7 +65,12 @@ def threaded_assign(dst: np.ndarray, src: np.ndarray, workers: int, axis: int = 
 
 
 class FFTPlan:
-    """Kernel spectrum, padded lengths and crop for one geometry (whole-array FFT)."""
+    """Kernel spectrum, padded lengths and crop for one geometry (whole-array FFT).
+
+    Large N-d arrays run in cache-sized tiles instead (:class:`._tiled.TiledPlan`,
+    the same results); everything a call needs besides the arrays is computed here
+    once, since one-shot calls build a plan each time.
+    """
 
     def __init__(
         self,
@@ -76,35 +83,36 @@ class FFTPlan:
         lengths: tuple[int, ...] | None = None,
         _defer: bool = False,
     ):
-        self.geom = geom
-        self.explicit_pad = explicit_pad
+        self.geom, self.explicit_pad, self.workers = geom, explicit_pad, workers
         self.dtype = np.dtype(dtype)
         self.real = self.dtype.kind == "f"
-        self.workers = workers
-        self.axes = geom.axes
+        self.axes = axes = geom.axes
         if lengths is None:  # the recipe's lengths when given (the same rule)
             lengths = tuple(B.fast_length(g.min_circular_length(explicit_pad)) for g in geom.per_axis)
-        crop = []
-        for g in geom.per_axis:
-            start = g.k - 1 if explicit_pad else g.offset
-            crop.append(slice(start, start + g.out_len))
         self.lengths = tuple(lengths)
-        self.crop = tuple(crop)
-        in_len = (
-            geom.x_shape if not explicit_pad else tuple(s + (w[0] + w[1]) for s, w in zip(geom.x_shape, geom.pad_width))
+        self.crop = tuple(
+            slice(st, st + g.out_len) for g, st in ((g, g.k - 1 if explicit_pad else g.offset) for g in geom.per_axis)
         )
-        self.in_shape = tuple(in_len)
-        self.buf_shape = tuple(
-            self.lengths[self.axes.index(ax)] if ax in self.axes else s for ax, s in enumerate(self.in_shape)
-        )
+        in_shape = list(geom.x_shape)
+        buf_shape, crop = list(in_shape), [slice(None)] * len(in_shape)
+        for ax, g, n, sl in zip(axes, geom.per_axis, self.lengths, self.crop):
+            in_shape[ax] = g.padded if explicit_pad else g.n
+            buf_shape[ax], crop[ax] = n, sl
+        self.in_shape, self.buf_shape = tuple(in_shape), tuple(buf_shape)
+        self._crop_index = tuple(crop)
+        spec_shape = list(buf_shape)
+        if self.real:
+            spec_shape[axes[-1]] = spec_shape[axes[-1]] // 2 + 1
+        self.spectrum_shape = tuple(spec_shape)
         self._kernel = kernel
         self.kspec = None
-        self._dc = tuple(0 if ax in self.axes else slice(None) for ax in range(len(self.buf_shape)))
+        self._dc = tuple(0 if ax in axes else slice(None) for ax in range(len(buf_shape)))
         self._lock = threading.Lock()
         self._inbuf: np.ndarray | None = None
+        self._inplace = True  # the product fits the spectrum buffer (no kernel batch to broadcast over)
         # large arrays: cache-sized tiles instead of one whole-array transform (same results)
         self.tiled = tiled_plan(
-            kernel, geom, explicit_pad=explicit_pad, dtype=self.dtype, workers=workers, whole=self.lengths
+            kernel, geom, explicit_pad=explicit_pad, dtype=self.dtype, workers=workers, whole=lengths
         )
         if not _defer:
             self.prepare()
@@ -115,12 +123,15 @@ class FFTPlan:
             self.tiled.prepare()
         elif self.kspec is None:
             self.kspec = self._transform(self._padded(self._kernel.astype(self.dtype, copy=False)), None)
+            self._inplace = self.spectrum_shape == np.broadcast_shapes(self.spectrum_shape, self.kspec.shape)
             self._kernel = None
 
     # -- helpers -----------------------------------------------------------------
     def _padded(self, a: np.ndarray, buf: np.ndarray | None = None) -> np.ndarray:
-        shape = tuple(self.lengths[self.axes.index(ax)] if ax in self.axes else s for ax, s in enumerate(a.shape))
         if buf is None:
+            shape = list(a.shape)
+            for ax, n in zip(self.axes, self.lengths):
+                shape[ax] = n
             buf = np.zeros(shape, dtype=self.dtype)
         threaded_assign(buf[tuple(slice(0, s) for s in a.shape)], a, self.workers)
         return buf
@@ -136,29 +147,21 @@ class FFTPlan:
         # into a fresh array: the spectrum is the plan's reusable buffer, results must not alias it
         return B.ifftn(spec, self.axes, self.workers)
 
-    @property
-    def spectrum_shape(self) -> tuple[int, ...]:
-        shape = list(self.buf_shape)
-        if self.real:
-            shape[self.axes[-1]] = shape[self.axes[-1]] // 2 + 1
-        return tuple(shape)
-
     def memory_estimate(self) -> int:
         """Bytes of the working set of one execution (input buffer, spectrum, output)."""
         if self.tiled is not None:
             return self.tiled.memory_estimate()
         itemsize = self.dtype.itemsize
         cplx = 2 * itemsize if self.real else itemsize
-        spec = math.prod(self.spectrum_shape) * cplx
-        kshape = (
-            self.kspec.shape
-            if self.kspec is not None
-            else tuple(
+        spec = math.prod(self.spectrum_shape)
+        if self.kspec is not None:
+            kshape = self.kspec.shape
+        else:
+            kshape = tuple(
                 s if ax in self.axes else ks for ax, (s, ks) in enumerate(zip(self.spectrum_shape, self._kernel.shape))
             )
-        )
-        out_shape = np.broadcast_shapes(self.spectrum_shape, kshape)
-        return math.prod(self.buf_shape) * itemsize * 2 + spec + math.prod(kshape) * cplx + math.prod(out_shape) * cplx
+        out = spec if kshape == self.spectrum_shape else math.prod(np.broadcast_shapes(self.spectrum_shape, kshape))
+        return math.prod(self.buf_shape) * itemsize * 2 + (spec + math.prod(kshape) + out) * cplx
 
     # -- execution ---------------------------------------------------------------
     def __call__(self, a: np.ndarray) -> np.ndarray:
@@ -175,22 +178,23 @@ class FFTPlan:
             if self._inbuf is None:
                 self._inbuf = np.zeros(self.buf_shape, dtype=self.dtype)
                 self._spec = np.empty(self.spectrum_shape, dtype=B.complex_of(self.dtype))
-            inbuf = self._padded(a, self._inbuf)
-            spec = self._transform(inbuf, self._spec)
+            spec = self._transform(self._padded(a, self._inbuf), self._spec)
             # The zero-frequency term is the sum of the input: it is finite unless the input holds
             # a NaN or inf (or its sum overflows), so the caller can skip a scan of x.
-            sum_finite = bool(np.isfinite(spec[self._dc]).all())
-            # (a non-finite input is detected above and its result recomputed by the caller: no warnings)
-            with np.errstate(invalid="ignore", over="ignore"):
-                if spec.shape == np.broadcast_shapes(spec.shape, self.kspec.shape):
-                    np.multiply(spec, self.kspec, out=spec)  # memory-bound: threads do not help (measured)
-                else:
-                    spec = spec * self.kspec
+            dc = np.isfinite(spec[self._dc])
+            sum_finite = bool(dc) if dc.ndim == 0 else bool(dc.all())
+            if sum_finite:
+                spec = self._product(spec)
+            else:  # the caller recomputes this result from the finite samples: no warnings
+                with np.errstate(invalid="ignore", over="ignore"):
+                    spec = self._product(spec)
             full = self._inverse(spec)
-        index = [slice(None)] * full.ndim
-        for ax, sl in zip(self.axes, self.crop):
-            index[ax] = sl
-        return full[tuple(index)], sum_finite
+        return full[self._crop_index], sum_finite
+
+    def _product(self, spec: np.ndarray) -> np.ndarray:
+        if self._inplace:
+            return np.multiply(spec, self.kspec, out=spec)  # memory-bound: threads do not help (measured)
+        return spec * self.kspec
 
 
 class OverlapAddPlan:
