@@ -167,9 +167,10 @@ def test_scratch_reused_across_shapes_threads_and_searches(rng):
             np.testing.assert_allclose(got, ref, atol=1e-5)
 
 
-@pytest.mark.parametrize("scale", [1e-30, 1e-20, 1e18, 1e19])
+@pytest.mark.parametrize("scale", [1e-30, 1e-20, 1e18, 1e19, 1e33])
 def test_float32_extreme_scales_keep_zncc(rng, scale):
-    # float32 scores use a float32 variance only where every window fits float32's range
+    # float32 scores use a float32 variance only where every window fits float32's range, and
+    # sums that could overflow float32 (1e33) go to the float64 path
     base = rng.standard_normal((300, 260))
     image = (base * scale).astype(np.float32)
     template = image[40:80, 100:130].copy()

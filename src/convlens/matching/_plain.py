@@ -29,6 +29,15 @@ _SAMPLE = 1 << 14  # values sampled to decide whether a strip is centred
 _FAST_BLOCK = 1 << 16  # elements per block of the fused zncc pass (fewer, larger blocks: measured faster)
 
 
+# Bound on |sum x| * sum|k| (the largest value of a strip's spectrum product) per work itemsize,
+# far below float32's 3.4e38 and float64's 1.8e308: beyond it a strip reruns masked in float64.
+_RANGE = {4: 1e36, 8: 1e300}
+
+
+class NonFinite(Exception):
+    """A strip holds a NaN/inf pixel (its sums are not finite), or values whose sums could overflow."""
+
+
 def tolerance(work: np.dtype) -> float:
     """Score error a window may carry before it is recomputed locally (absolute, on a [-1, 1] scale)."""
     return 1e-4 if np.dtype(work).itemsize <= 4 else 1e-7
@@ -52,7 +61,10 @@ def plain_scores(tpl: Template, src, work, out, unsure, skip: int, slot: int, ff
     t_energy = tpl._vt if tpl.method in CENTRED else tpl._tt
     if fast:  # the unit kernel: template energy 1
         t_energy = 1.0
-    e_fft = fft_error(eps, energy, size, tpl._l1["unit" if fast else "D"])
+    l1 = tpl._l1["unit" if fast else "D"]
+    if not math.isfinite(energy) or math.sqrt(size * energy) * max(l1, 1.0) > _RANGE[np.dtype(work).itemsize]:
+        raise NonFinite  # a NaN/inf pixel, or sums that could overflow ``work``: the caller reruns masked
+    e_fft = fft_error(eps, energy, size, l1)
     thr = unsure_threshold(e_fft, stats_error(energy, xs.shape[1:]), t_energy, tolerance(work))
     flagged: list[bool] = []
     if fast:

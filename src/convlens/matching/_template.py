@@ -28,7 +28,7 @@ from ._checks import (
     check_weights,
 )
 from ._masked import masked_scores
-from ._plain import plain_scores
+from ._plain import NonFinite, plain_scores
 from ._refine import refine
 from ._region import region as cut_region
 from ._scores import METHODS
@@ -246,13 +246,7 @@ class Template:
         if image_mask is not None:
             imask = check_weights("image_mask", image_mask, xc.shape[1:], weighted=False)
             valid = cut_region(imask[np.newaxis], lo, ext, boundary, 1.0)[0] > 0
-        if src.dtype.kind == "f" and not np.isfinite(src.mean(dtype=work)):  # mean: a cheap NaN/inf detector
-            finite = np.isfinite(src).all(axis=0)
-            valid = finite if valid is None else valid & finite
-        if valid is not None and not valid.any():
-            raise ValueError("image has no valid pixel (all are NaN/inf or masked out) in the searched region")
-        masked = self._masked or valid is not None
-        scores = self._search(src, valid, work, min_overlap, masked)
+        scores = self._search_valid(src, valid, work, min_overlap)
         pick = [None if (len(v) == s and v[0] == a and np.all(np.diff(v) == 1)) else v - a
                 for a, s, v in zip(lo, span, per_axis)]  # fmt: skip
         if any(p is not None for p in pick):
@@ -272,6 +266,25 @@ class Template:
                 f"{self.channels}; they must match"
             )
         return xc
+
+    def _search_valid(self, src, valid, work, min_overlap: float) -> np.ndarray:
+        """The search with NaN/inf pixels left out (masked scores), or plain scores where there is none.
+
+        Without masks, the plain search itself notices a NaN/inf pixel from each
+        strip's sums (free; a float32 strip whose sums could overflow counts too) and
+        the search reruns masked; with masks, NaN/inf pixels are found up front.
+        """
+        if valid is None and not self._masked:
+            try:
+                return self._search(src, None, work, min_overlap, False)
+            except NonFinite:
+                valid = np.isfinite(src).all(axis=0) if src.dtype.kind == "f" else None
+        elif src.dtype.kind == "f" and not np.isfinite(src.mean(dtype=work)):  # mean: a cheap NaN/inf detector
+            finite = np.isfinite(src).all(axis=0)
+            valid = finite if valid is None else valid & finite
+        if valid is not None and not valid.any():
+            raise ValueError("image has no valid pixel (all are NaN/inf or masked out) in the searched region")
+        return self._search(src, valid, work, min_overlap, True)
 
     def _search(self, src, valid, work, min_overlap: float, masked: bool) -> np.ndarray:
         """Scores of every valid placement in ``src`` (C, *ext): overlap-save strips, then local refinement."""
