@@ -20,10 +20,10 @@ scikit-image and OpenCV, on 1-D, 2-D, 3-D (any N-d) data:
 Modules: ``_template`` (the prepared template and the search), ``_plain`` /
 ``_masked`` (scores of one strip), ``_scores`` (every method from a window's sums),
 ``_window_stats`` (running sums and their round-off), ``_refine`` (local
-recomputation of low-contrast windows), ``_strips`` (overlap-save strips and
-threads), ``_region`` / ``_checks`` (what a search reads, argument checks),
-``peaks`` and ``audio``.  ``docs/matching.md`` describes the accuracy and the
-OpenCV / scikit-image equivalences.
+recomputation of low-contrast windows), ``_strips`` (strips: the engine's
+overlap-save blocks, on threads), ``_region`` / ``_checks`` (what a search
+reads, argument checks), ``peaks`` and ``audio``.  ``docs/matching.md``
+describes the accuracy and the OpenCV / scikit-image equivalences.
 """
 
 from __future__ import annotations

@@ -109,7 +109,8 @@ def match_template(
     Notes
     -----
     The correlation ``sum I*T`` of every placement is one FFT correlation through
-    the engine (float32 data stay float32, after subtracting each strip's mean),
+    the engine, in strips that are the engine's overlap-save blocks (float32 data
+    stay float32, after subtracting each strip's mean unless it is negligible),
     and the local sums ``sum I`` and ``sum I**2`` are running sums in float64 (Lewis
     1995), so 'zncc' is ``(sum I T - sum I * mean T) / sqrt(var-sum I * var-sum T)``
     without a loop over placements.  With masks the sums are masked correlations
