@@ -221,6 +221,7 @@ def test_tile_lengths_fit_the_cache_and_cover_the_kernel():
 
 def test_tile_lengths_leave_small_arrays_1d_and_long_kernels_whole():
     assert tile_lengths((31,), (2**22,), (2**22 + 30,), 4) is None  # 1-D has its own fused path
+    assert tile_lengths((9, 9, 9), (256,) * 3, (264,) * 3, 4) is None  # 3-D tiles were not faster
     assert tile_lengths((15, 15), (256, 256), (270, 270), 4) is None  # already in cache
     assert tile_lengths((15, 15), (1024, 1024), (1040, 1040), 4) is None  # in L3: whole transforms win
     assert tile_lengths((255, 255), (4096, 4096), (4375, 4375), 4) is None  # tiles would be mostly halo

@@ -24,7 +24,7 @@ from ._tiled import TiledPlan
 
 def tiled_plan(kernel, geom: Geometry, *, explicit_pad: bool, dtype: np.dtype, workers: int, whole) -> TiledPlan | None:
     """A plan of cache-sized tiles (``_tiled``) when they beat whole-array transforms of lengths ``whole``."""
-    if len(geom.axes) < 2:  # one axis: whole transforms, or ducc0's fused overlap-save
+    if len(geom.axes) != 2:  # 1-D: whole transforms or ducc0's fused overlap-save; 3-D: see tile_lengths
         return None
     batch = max(
         math.prod(s for ax, s in enumerate(geom.x_shape) if ax not in geom.axes),

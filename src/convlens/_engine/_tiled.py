@@ -1,4 +1,4 @@
-"""Tiled overlap-save over every convolved axis: cache-sized FFT tiles (N-d, N >= 2).
+"""Tiled overlap-save over every convolved axis: cache-sized FFT tiles.
 
 A whole-array FFT of a 4096² image streams ~70 MB through memory on each of its
 passes (padded copy, two transforms of two axes each, product, crop).  Cutting
@@ -6,7 +6,8 @@ the output into tiles of ``U = T - K + 1`` samples per axis, each computed from 
 ``T``-long window of the input (its halo included) by an r2c, a product with the
 kernel's ``T``-sized spectrum and a c2r, keeps every step in L2 cache: the input
 is read once (straight from x through a strided view, no padded copy) and the
-output written once.  The tile lengths come from :func:`._blocks.tile_lengths`.
+output written once.  The tile lengths come from :func:`._blocks.tile_lengths`
+(which tiles 2-D convolutions only; the plan itself works for any number of axes).
 
 Circular convolution of a window starting at input index ``lo`` gives, at
 positions ``K - 1 .. T - 1``, the linear convolution's samples ``lo + K - 1 ..
