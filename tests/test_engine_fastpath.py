@@ -158,6 +158,8 @@ def test_convolver_lean_path_matches_convolve_and_pickles():
     xs = [rng.standard_normal((64, 64)) for _ in range(3)]
     for x in xs:
         np.testing.assert_array_equal(plan(x), cl.convolve(x, kern, "same", boundary="reflect", method="direct"))
+    fast, prepared = plan._direct[np.dtype(np.float64)]
+    assert fast.route.backend == "cv2" and prepared is not None  # the plan's calls took the lean path
     kern[:] = 0  # the plan holds a private copy
     clone = pickle.loads(pickle.dumps(plan))
     assert clone._direct == {}

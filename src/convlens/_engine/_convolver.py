@@ -209,6 +209,7 @@ class Convolver:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._lock = threading.Lock()
+        self.__dict__.setdefault("_direct", {})  # a plan pickled before the lean path existed
 
     # -- planning --------------------------------------------------------------------------
     @property
@@ -271,7 +272,7 @@ class Convolver:
         if x.shape != self.shape:
             raise ValueError(f"x must have the shape this plan was made for, {self.shape}; got {x.shape}")
         fast, kern = self._direct_for(x.dtype)
-        if fast is not None:
+        if kern is not None:
             res = fast(x, *kern)
             if res is not None:
                 return res
@@ -282,7 +283,8 @@ class Convolver:
         entry = self._direct.get(x_dtype)
         if entry is None:
             fast = direct_call(self, self.recipe(x_dtype))
-            kern = fast.kernel(self.kernel, raw=False) if fast is not None else None
+            # a plan's own kernel is prepared once (a template's stand-in never is: it may be huge)
+            kern = fast.kernel(self.kernel, raw=False) if fast is not None and self._cached_kernel else None
             entry = self._direct.setdefault(x_dtype, (fast, kern))  # atomic: concurrent callers agree
         return entry
 
