@@ -90,10 +90,26 @@ def _long_propagate(x: Tensor, k: Tensor, n: int, offset: int) -> Tensor:
     finite, nan = torch.isfinite(x), torch.isnan(x)
     y = _LongConv.apply(torch.where(finite, x, 0).contiguous(), k, n, offset)
     hit = window_any(nan, [Window(taps, 1, 1, taps - 1 - offset, offset)])
+    inf = ~(finite | nan)
     signs = None
-    if not bool((finite | nan).all()):
-        signs = inf_signs(x, k, lambda a, w: _long_forward(a.contiguous(), w.contiguous(), n, offset))
+    if bool(inf.any()):
+        signs = _long_inf_signs(x, inf, k, n, offset)
     return mark(y, hit, signs)
+
+
+def _long_inf_signs(x: Tensor, inf: Tensor, k: Tensor, n: int, offset: int) -> tuple:
+    """:func:`inf_signs` computed on the rows and channels that hold an infinity only."""
+    H, L = x.shape[-2:]
+    flat, bad = x.reshape(-1, H, L), inf.reshape(-1, H, L).any(2)
+    rows, chans = torch.nonzero(bad.any(1)).flatten(), torch.nonzero(bad.any(0)).flatten()
+    sub = flat[rows][:, chans]
+    parts = inf_signs(sub, k[chans], lambda a, w: _long_forward(a.contiguous(), w.contiguous(), n, offset))
+    signs = []
+    for part in parts:
+        full = torch.zeros(flat.shape, dtype=torch.bool, device=x.device)
+        full[rows[:, None], chans] = part
+        signs.append(full.reshape(x.shape))
+    return tuple(signs)
 
 
 def _long_interpolate(x: Tensor, k: Tensor, k_full: Tensor, n: int, offset: int) -> Tensor:

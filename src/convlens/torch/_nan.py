@@ -130,10 +130,43 @@ def propagate_channels(
     hit = window_any(nan.reshape(n, groups, cin // groups, *x.shape[2:]).any(2), windows)  # (N, groups, *out)
     out = hit.shape[2:]
     out_nan = hit.unsqueeze(2).expand(n, groups, cout // groups, *out).reshape(n, cout, *out)
+    inf = ~(finite | nan)
     signs = None
-    if not bool((finite | nan).all()):  # infinities: their signs decide between inf and nan
-        signs = inf_signs(x, weight, lambda a, w: conv(a, w, groups, torch.float64))
+    if bool(inf.any()):  # infinities: their signs decide between inf and nan
+        signs = _channel_inf_signs(x, inf, weight, groups, conv, out)
     return mark(y, out_nan, signs)
+
+
+def _channel_inf_signs(x: Tensor, inf: Tensor, weight: Tensor, groups: int, conv: ConvFn, out) -> tuple:
+    """:func:`inf_signs` of a grouped channel convolution, computed only where the infinities are.
+
+    Only the batch elements and the input channels holding an infinity take
+    part, group by group, and the three counts of a group come from one float64
+    convolution of the stacked indicators ``[x == +inf, x == -inf]`` with the
+    kernels ``[w > 0, w < 0]`` (plus), ``[w < 0, w > 0]`` (minus) and
+    ``[w == 0, w == 0]`` (zero).
+    """
+    f64 = torch.float64
+    n = x.shape[0]
+    cout, cin_g = weight.shape[:2]
+    cout_g = cout // groups
+    rows = inf.flatten(2).any(2)  # (N, C_in)
+    batch = torch.nonzero(rows.any(1)).flatten()
+    rows, xs, w = rows[batch], x[batch], weight.detach()
+    signs = [torch.zeros((n, cout, *out), dtype=torch.bool, device=x.device) for _ in range(3)]
+    for g in range(groups):
+        local = torch.nonzero(rows[:, g * cin_g : (g + 1) * cin_g].any(0)).flatten()
+        if local.numel() == 0:
+            continue
+        xg = xs[:, g * cin_g + local]
+        wg = w[g * cout_g : (g + 1) * cout_g][:, local]
+        a = torch.cat([xg == math.inf, xg == -math.inf], 1).to(f64)
+        kp, kn, kz = wg > 0, wg < 0, wg == 0
+        kern = torch.cat([torch.cat(pair, 1) for pair in ((kp, kn), (kn, kp), (kz, kz))], 0).to(f64)
+        counts = conv(a, kern, 1, f64).reshape(len(batch), 3, cout_g, *out)
+        for sign, c in zip(signs, counts.unbind(1)):
+            sign[batch, g * cout_g : (g + 1) * cout_g] = c > 0.5
+    return tuple(signs)
 
 
 def interpolate_channels(x: Tensor, weight: Tensor, groups: int, conv: ConvFn, work, spectrum=None) -> Tensor:
