@@ -155,7 +155,7 @@ def test_strips_are_the_engines_valid_output_blocks(ext0, m0, L):
 
 
 def test_scratch_reused_across_shapes_threads_and_searches(rng):
-    # the integral images live in per-thread scratch kept between searches: searches of
+    # the integral images live in scratch kept between searches (main thread): searches of
     # other shapes in between, and threads searching at once, must not see each other's
     images = [rng.standard_normal(s).astype(np.float32) for s in [(700, 300), (90, 450), (700, 300), (300, 700)]]
     template = rng.standard_normal((24, 17)).astype(np.float32)
@@ -189,3 +189,18 @@ def test_strip_centring_decision_keeps_float32_accuracy(rng, offset):
     truth = skfeature.match_template(image.astype(np.float64), template.astype(np.float64))
     got = match_template(image, template)
     assert np.abs(got - truth).max() <= 1e-6
+
+
+def test_only_the_main_thread_keeps_scratch(rng):
+    # Dask's pool and strip threads must not each keep a strip's integral images alive
+    from convlens.matching import _window_stats
+
+    image, template = rng.standard_normal((300, 200)), rng.standard_normal((16, 16))
+
+    def search_and_look():
+        match_template(image, template, workers=1)
+        return getattr(_window_stats._scratch, "integrals", None)
+
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(search_and_look).result() is None
+    assert search_and_look() is not None  # this (main) thread keeps them for its next search

@@ -69,9 +69,11 @@ def sums_reader(xs: np.ndarray, wshape: Sequence[int]) -> tuple[SumsReader, floa
     return read, float(sq.sum())
 
 
-# Per-thread scratch of the integral reader, kept from one strip (and one search) to the
-# next while it is at most _SCRATCH_BYTES: a first write to fresh memory costs a page
-# fault per 4 KiB (measured: a 13 MB integral pair took 7 ms fresh, 0.6 ms reused).
+# Scratch of the integral reader, kept from one strip (and one search) to the next by the
+# main thread while it is at most _SCRATCH_BYTES: a first write to fresh memory costs a page
+# fault per 4 KiB (measured: a 13 MB integral pair took 7 ms fresh, 0.6 ms reused).  Other
+# threads (strips on workers, Dask's pool) allocate theirs per strip, so at most one set
+# stays alive in a process.
 _scratch = threading.local()
 _SCRATCH_BYTES = 64 << 20
 
@@ -82,7 +84,7 @@ def _buffers(name: str, shapes: tuple[tuple[int, int], ...]) -> tuple[np.ndarray
     if kept is not None and all(k.shape[0] >= s[0] and k.shape[1] == s[1] for k, s in zip(kept, shapes)):
         return tuple(k[: s[0]] for k, s in zip(kept, shapes))
     new = tuple(np.empty(s) for s in shapes)
-    if sum(b.nbytes for b in new) <= _SCRATCH_BYTES:
+    if threading.current_thread() is threading.main_thread() and sum(b.nbytes for b in new) <= _SCRATCH_BYTES:
         setattr(_scratch, name, new)
     return new
 
