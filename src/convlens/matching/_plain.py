@@ -1,9 +1,11 @@
 """Scores of one strip without masks: one FFT correlation through the engine plus running sums.
 
-The strip is shifted by its own mean first, so the float32 correlation and the
-variance ``sum x**2 - (sum x)**2 / n`` stay away from cancellation on offset data.
-Windows whose own energy is not far above the round-off of these global sums are
-flagged ``unsure``; the caller recomputes them locally (``_refine``).
+The strip is shifted by its own mean first (unless that mean is negligible), so the
+float32 correlation and the variance ``sum x**2 - (sum x)**2 / n`` stay away from
+cancellation on offset data.  Windows whose own energy is not far above the
+round-off of these global sums are flagged ``unsure``; the caller recomputes them
+locally (``_refine``).  A strip whose sums are not finite (a NaN/inf pixel) raises
+:class:`NonFinite` before its transform: the caller searches masked instead.
 """
 
 from __future__ import annotations
@@ -53,17 +55,17 @@ def plain_scores(tpl: Template, src, work, out, unsure, skip: int, slot: int, ff
     xs, shift = _shifted(src, work)
     fast = tpl.method == "zncc" and C == 1
     kernel = tpl._k_unit if fast else tpl._k_D
-    kw = {"slot": slot, "workers": fft_workers, "cache": cache}
-    D = tpl._correlate("unit" if fast else "D", kernel, xs, sum_channels=True, **kw)[0]
     read, energy = sums_reader(xs, tpl.shape)
     size = xs[0].size
+    l1 = tpl._l1["unit" if fast else "D"]
+    if not math.isfinite(energy) or math.sqrt(size * energy) * max(l1, 1.0) > _RANGE[np.dtype(work).itemsize]:
+        raise NonFinite  # a NaN/inf pixel, or sums that could overflow ``work``: the caller reruns masked
+    kw = {"slot": slot, "workers": fft_workers, "cache": cache}
+    D = tpl._correlate("unit" if fast else "D", kernel, xs, sum_channels=True, **kw)[0]
     eps = float(np.finfo(work).eps)
     t_energy = tpl._vt if tpl.method in CENTRED else tpl._tt
     if fast:  # the unit kernel: template energy 1
         t_energy = 1.0
-    l1 = tpl._l1["unit" if fast else "D"]
-    if not math.isfinite(energy) or math.sqrt(size * energy) * max(l1, 1.0) > _RANGE[np.dtype(work).itemsize]:
-        raise NonFinite  # a NaN/inf pixel, or sums that could overflow ``work``: the caller reruns masked
     e_fft = fft_error(eps, energy, size, l1)
     thr = unsure_threshold(e_fft, stats_error(energy, xs.shape[1:]), t_energy, tolerance(work))
     flagged: list[bool] = []
