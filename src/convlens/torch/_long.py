@@ -195,6 +195,9 @@ def long_conv(
     tensor([[1., 1., 1., 1.]], dtype=torch.float64)
     >>> long_conv(u, torch.tensor([1.0, 1.0, 1.0], dtype=torch.float64), causal=False)  # centred 3-sum
     tensor([[3., 6., 9., 7.]], dtype=torch.float64)
+    >>> v = torch.tensor([[1.0, 2.0, float("nan"), 4.0, 5.0]], dtype=torch.float64)
+    >>> long_conv(v, torch.tensor([1.0, 1.0], dtype=torch.float64))  # the NaN reaches the outputs that read it
+    tensor([[1., 3., nan, nan, 9.]], dtype=torch.float64)
     """
     u = _check_tensor("u", u)
     k = _check_tensor("k", k)
