@@ -242,3 +242,113 @@ def test_conv_layer_speed_same_outputs():
     s = scenes.conv_layer_speed((3, 9), (1, 2, 32, 32), repeats=1)
     assert np.all(s.max_difference < 1e-3)
     assert np.all(s.conv2d_ms > 0) and np.all(s.fftconv2d_ms > 0)
+
+
+# Every scene's parameters, each with bad values: (scene, keyword, value, exception, what the message must say).
+# The message must name the scene's own parameter (not an internal of a lens) and what is allowed.
+NAN = float("nan")
+BAD_ARGUMENTS = [
+    ("convolution_theorem", "kernel_size", 0, ValueError, ">= 1"),
+    ("convolution_theorem", "kernel_size", 2.0, TypeError, "integer"),
+    ("convolution_theorem", "kernel_size", 10_000, ValueError, "<= 256"),
+    ("engine_tour", "sizes", (0,), ValueError, ">= 3"),
+    ("engine_tour", "sizes", (4,), ValueError, "odd"),
+    ("engine_tour", "sizes", (), ValueError, "non-empty"),
+    ("engine_tour", "sizes", 3, TypeError, "sequence"),
+    ("engine_tour", "sizes", (3.0,), TypeError, "integer"),
+    ("recording_spectrum", "seconds", -1, ValueError, ">= 0.128"),
+    ("recording_spectrum", "seconds", 31.0, ValueError, "<= 30"),
+    ("recording_spectrum", "seconds", NAN, ValueError, "real number"),
+    ("recording_spectrum", "seconds", "10", TypeError, "real number"),
+    ("image_spectra", "names", "brick", TypeError, "sequence of photo names"),
+    ("image_spectra", "names", ("bricks",), ValueError, "'brick'"),
+    ("image_spectra", "names", (), ValueError, "non-empty"),
+    ("rotated_orientation", "rotations", (NAN,), ValueError, "finite"),
+    ("rotated_orientation", "rotations", ("30",), TypeError, "real number"),
+    ("circle_lowpass", "cutoffs", (0.7,), ValueError, "<= 0.5"),
+    ("circle_lowpass", "cutoffs", (0.0,), ValueError, "> 0"),
+    ("jpeg_comparison", "fraction", 0, ValueError, "> 0 and <= 1"),
+    ("jpeg_comparison", "fraction", 1.5, ValueError, "<= 1"),
+    ("padding_schemes", "kernel_size", -1, ValueError, ">= 3"),
+    ("padding_schemes", "kernel_size", 8, ValueError, "odd"),
+    ("padding_schemes", "kernel_size", 9.0, TypeError, "integer"),
+    ("aquarium_1d", "n", 0, ValueError, ">= 2"),
+    ("aquarium_1d", "n", 20.5, TypeError, "integer"),
+    ("aquarium_1d", "times", (-1.0,), ValueError, ">= 0"),
+    ("aquarium_1d", "times", (1e12,), ValueError, "<= 1000000"),
+    ("aquarium_1d", "times", 4.0, TypeError, "sequence"),
+    ("aquarium_2d", "n", 4, ValueError, ">= 8"),
+    ("aquarium_2d", "n", 10**7, MemoryError, "aquarium_2d"),
+    ("aquarium_2d", "times", (NAN,), ValueError, "real number"),
+    ("photo_diffusion", "times", (-1,), ValueError, ">= 0"),
+    ("photo_diffusion", "times", (), ValueError, "non-empty"),
+    ("monte_carlo", "samples", (0, 4), ValueError, ">= 1"),
+    ("monte_carlo", "samples", (4, 4), ValueError, "two distinct"),
+    ("monte_carlo", "samples", (1, 10**9), ValueError, "<= 100000"),
+    ("monte_carlo", "seed", 1.5, TypeError, "integer >= 0"),
+    ("monte_carlo", "seed", -1, ValueError, "integer >= 0"),
+    ("face_match", "seed", -1, ValueError, "integer >= 0"),
+    ("face_match", "seed", "a", TypeError, "integer >= 0"),
+    ("face_match", "seed", True, TypeError, "integer >= 0"),
+    ("face_match", "noise", -1.0, ValueError, ">= 0"),
+    ("face_match", "noise", NAN, ValueError, ">= 0"),
+    ("face_match", "shift", (1.5, 2), TypeError, "integer"),
+    ("face_match", "shift", (1, 2, 3), ValueError, "2 entries"),
+    ("face_match", "shift", 5, TypeError, "sequence"),
+    ("clip_location", "start_seconds", 1e9, ValueError, "<= 29"),
+    ("clip_location", "start_seconds", -0.5, ValueError, ">= 0"),
+    ("clip_location", "noise", NAN, ValueError, ">= 0"),
+    ("clip_location", "seed", 2.0, TypeError, "integer >= 0"),
+    ("arma_kernels", "length", -5, ValueError, ">= 1"),
+    ("arma_kernels", "n", 0, ValueError, ">= 1"),
+    ("arma_kernels", "seed", -3, ValueError, ">= 0"),
+    ("arima_forecast", "steps", 0, ValueError, ">= 1"),
+    ("arima_forecast", "steps", 2.5, TypeError, "integer"),
+    ("arima_forecast", "order", (2, 1, 1), ValueError, "(p, 0, q)"),
+    ("arima_forecast", "order", (0, 0, 0), ValueError, "p + q >= 1"),
+    ("arima_forecast", "order", (1, 0), ValueError, "3 entries"),
+    ("arima_forecast", "order", (-1, 0, 0), ValueError, ">= 0"),
+    ("white_noise", "max_lag", -1, ValueError, ">= 0 and <= 999"),
+    ("white_noise", "n", 0, ValueError, ">= 2"),
+    ("white_noise", "seed", "0", TypeError, "integer >= 0"),
+    ("zca_filters", "size", 1, ValueError, ">= 2"),
+    ("zca_filters", "size", 7.0, TypeError, "integer"),
+    ("zca_filters", "epsilon", -1, ValueError, ">= 0"),
+    ("zca_filters", "seed", -1, ValueError, ">= 0"),
+    ("gaussian_smoothing", "sigmas", (0.0,), ValueError, "> 0"),
+    ("gaussian_smoothing", "sigmas", (1e9,), ValueError, "<= 100"),
+    ("conv_layer_speed", "kernel_sizes", (0,), ValueError, ">= 1"),
+    ("conv_layer_speed", "kernel_sizes", (200,), ValueError, "<= 96"),
+    ("conv_layer_speed", "shape", (1, 2, 32), ValueError, "4 entries"),
+    ("conv_layer_speed", "shape", (1, 2, 32, 0), ValueError, ">= 1"),
+    ("conv_layer_speed", "repeats", 0, ValueError, ">= 1"),
+    ("conv_layer_speed", "threads", 0, ValueError, ">= 1"),
+]
+
+
+@pytest.mark.parametrize(("name", "keyword", "value", "error", "allowed"), BAD_ARGUMENTS)
+def test_bad_arguments_name_the_scenes_parameter(name, keyword, value, error, allowed):
+    with pytest.raises(error) as info:
+        getattr(scenes, name)(**{keyword: value})
+    message = str(info.value)
+    if error is not MemoryError:  # the memory guard names the scene and the estimate instead
+        assert message.startswith(f"{keyword}"), message  # the scene's own parameter, not a lens's internal
+    assert allowed in message, message
+
+
+def test_every_scene_parameter_has_a_bad_argument_case():
+    import inspect
+
+    covered = {(name, keyword) for name, keyword, *_ in BAD_ARGUMENTS}
+    for f in scenes.SCENES:
+        for keyword in inspect.signature(f).parameters:
+            assert (f.__name__, keyword) in covered, f"{f.__name__}({keyword}=...) has no bad-argument case"
+
+
+def test_list_and_array_arguments_are_accepted_like_tuples():
+    a = scenes.face_match(shift=[40, -60])  # a list is unhashable: computed uncached, same answer
+    assert a.peak == a.expected == (110, 115) and a.shift == (40, -60)
+    s = scenes.white_noise(n=np.int64(50), max_lag=np.int64(49))
+    assert s.lags[-1] == 49 and s.autocorrelation.size == 50
+    t = scenes.gaussian_smoothing(np.array([2.0]))
+    np.testing.assert_allclose(t.smoothed[0], ndimage.gaussian_filter1d(t.series, 2.0, mode="mirror"), rtol=1e-12)

@@ -7,6 +7,7 @@ import functools
 
 import numpy as np
 
+from .._validation import check_float, check_int
 from ..data import load_image
 
 # Where each photo comes from, for captions (scikit-image's bundled files, their licences).
@@ -46,6 +47,10 @@ def scene(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        try:
+            hash((args, tuple(kwargs.items())))
+        except TypeError:  # a list or array argument: computed uncached, and the scene's own checks judge it
+            return compute(*args, **kwargs)
         return cached(*args, **kwargs)
 
     wrapper.cache_clear = cached.cache_clear
@@ -66,3 +71,54 @@ def photo(name: str, size: int = 256) -> np.ndarray:
 def frozen(cls):
     """A frozen dataclass compared by identity (fields are arrays, which have no plain equality)."""
     return dataclasses.dataclass(frozen=True, eq=False)(cls)
+
+
+# --------------------------------------------------------------------------- argument checks
+# Scenes are public: each checks its own arguments up front with the policy layer's helpers, so a
+# bad value is refused naming the scene's parameter, never deep inside a lens under an internal name.
+
+
+def check_seed(seed) -> int:
+    """A scene's ``seed``: a non-negative int (scenes store it and are cached by it, so no Generator)."""
+    return check_int("seed", seed, minimum=0)
+
+
+def _items(name: str, values, what: str) -> tuple:
+    """The entries of a non-empty 1-D sequence (tuple, list or 1-D array), else a TypeError / ValueError."""
+    if isinstance(values, np.ndarray) and values.ndim == 1:
+        values = tuple(values.tolist())
+    if not isinstance(values, (tuple, list)):
+        raise TypeError(f"{name} must be a non-empty sequence of {what}; got {values!r} ({type(values).__name__})")
+    if not values:
+        raise ValueError(f"{name} must be a non-empty sequence of {what}; got {values!r}")
+    return tuple(values)
+
+
+def check_reals(name: str, values, *, hint: str = "", **bounds) -> tuple[float, ...]:
+    """A non-empty sequence of finite reals, each within ``bounds`` (as :func:`check_float`'s)."""
+    items = _items(name, values, "real numbers")
+    return tuple(check_float(f"{name}[{i}]", v, hint=hint, **bounds) for i, v in enumerate(items))
+
+
+def check_ints(
+    name: str, values, *, minimum: int | None = None, maximum: int | None = None, odd: bool = False, length=None
+) -> tuple[int, ...]:
+    """A non-empty sequence of ints within ``[minimum, maximum]`` (odd ones if ``odd``, ``length`` of them)."""
+    items = _items(name, values, "odd integers" if odd else "integers")
+    if length is not None and len(items) != length:
+        raise ValueError(f"{name} must have {length} entries; got {values!r}")
+    out = tuple(check_int(f"{name}[{i}]", v, minimum=minimum, maximum=maximum) for i, v in enumerate(items))
+    for i, v in enumerate(out):
+        if odd and v % 2 == 0:
+            raise ValueError(f"{name}[{i}] must be an odd integer (a kernel with a centre pixel); got {v}")
+    return out
+
+
+def check_odd(name: str, value, *, minimum: int, maximum: int) -> int:
+    """An odd int within ``[minimum, maximum]`` (a kernel size with a centre pixel)."""
+    value = check_int(name, value, minimum=minimum, maximum=maximum)
+    if value % 2 == 0:
+        raise ValueError(
+            f"{name} must be an odd integer >= {minimum} and <= {maximum} (a kernel with a centre pixel); got {value}"
+        )
+    return value

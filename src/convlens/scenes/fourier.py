@@ -7,11 +7,15 @@ import time
 import numpy as np
 
 from .. import Convolver, choose_method, convolve
+from .._validation import check_choice, check_float, check_int
 from ..compress import compare_jpeg
 from ..data import audio_source, load_audio
 from ..filters import gaussian_kernel, lowpass, lowpass_mask, mask_to_kernel
 from ..spectrum import band_levels, log_spectrum, orientation
-from ._common import PHOTO_SOURCES, frozen, photo, scene
+from ._common import PHOTO_SOURCES, check_ints, check_odd, check_reals, frozen, photo, scene
+
+# The photos that image_spectra knows.
+PHOTO_NAMES = tuple(PHOTO_SOURCES)
 
 
 @frozen
@@ -33,6 +37,7 @@ def convolution_theorem(kernel_size: int = 25) -> ConvolutionTheorem:
     """Blur ``camera()`` (256 x 256) with a disk ``kernel_size`` wide, directly and by FFT.
 
     A disk (not separable, unlike a Gaussian) makes the direct sum pay for every tap.
+    ``kernel_size`` is an int in [1, 256] (at most the photo's width).
 
     Examples
     --------
@@ -41,6 +46,7 @@ def convolution_theorem(kernel_size: int = 25) -> ConvolutionTheorem:
     >>> s.direct.shape, s.max_difference < 1e-12
     ((256, 256), True)
     """
+    kernel_size = check_int("kernel_size", kernel_size, minimum=1, maximum=256)
     image = photo("camera")
     r = (kernel_size - 1) / 2
     yy, xx = np.mgrid[:kernel_size, :kernel_size] - r
@@ -90,6 +96,8 @@ class EngineTour:
 def engine_tour(sizes: tuple[int, ...] = (3, 31)) -> EngineTour:
     """Gaussian blurs of ``camera()`` (512 x 512 float32), a 10 x 10 hole of NaN, a reusable plan.
 
+    ``sizes`` are the blurs' widths: a non-empty sequence of odd ints in [3, 511].
+
     Examples
     --------
     >>> from convlens.scenes import engine_tour
@@ -97,6 +105,7 @@ def engine_tour(sizes: tuple[int, ...] = (3, 31)) -> EngineTour:
     >>> t.nan_inputs, t.nan_outputs_propagate, t.nan_outputs_interpolate
     (100, 196, 36)
     """
+    sizes = check_ints("sizes", sizes, minimum=3, maximum=511, odd=True)
     image = (np.asarray(photo("camera", 512)) * 1.0).astype(np.float32)
     methods, ms, means = [], [], []
     for size in sizes:
@@ -118,7 +127,7 @@ def engine_tour(sizes: tuple[int, ...] = (3, 31)) -> EngineTour:
         plan(image)
     per_frame = (time.perf_counter() - t0) * 1e2
     return EngineTour(
-        image.shape, tuple(sizes), tuple(methods), tuple(ms), float(image.mean()), tuple(means), 100,
+        image.shape, sizes, tuple(methods), tuple(ms), float(image.mean()), tuple(means), 100,
         int(np.isnan(spoiled).sum()), int(np.isnan(filled).sum()), plan.method, per_frame, PHOTO_SOURCES["camera"],
     )  # fmt: skip
 
@@ -137,9 +146,15 @@ class RecordingSpectrum:
     source: str
 
 
+_FRAME = 1024  # samples per equalizer frame
+
+
 @scene
 def recording_spectrum(seconds: float = 10.0) -> RecordingSpectrum:
     """The first ``seconds`` of the shipped music excerpt, its spectrum and equalizer bars.
+
+    ``seconds`` is at least one 1024-sample frame (0.128 s) and at most the
+    excerpt's 30 s.
 
     Examples
     --------
@@ -149,11 +164,15 @@ def recording_spectrum(seconds: float = 10.0) -> RecordingSpectrum:
     (8000, 16000, True)
     """
     song, rate = load_audio("music")
+    seconds = check_float(
+        "seconds", seconds, minimum=_FRAME / rate, maximum=song.size / rate,
+        hint="in seconds: one 1024-sample frame up to the whole shipped recording",
+    )  # fmt: skip
     x = np.ascontiguousarray(song[: int(seconds * rate)])
     spec = log_spectrum(x, window="hann")  # centred: zero frequency in the middle
     freqs = np.fft.fftshift(np.fft.fftfreq(x.size, 1.0 / rate))
     keep = freqs >= 0
-    bands = band_levels(x, rate, bands="octave", frame=1024, hop=512, fmin=60.0)
+    bands = band_levels(x, rate, bands="octave", frame=_FRAME, hop=_FRAME // 2, fmin=60.0)
     source, licence = audio_source("music")
     return RecordingSpectrum(
         x, rate, freqs[keep], spec[keep], bands.times, bands.centers, bands.levels, f"{source}; {licence}"
@@ -172,9 +191,20 @@ class ImageSpectra:
     source: str
 
 
+def _photo_names(names) -> tuple[str, ...]:
+    if isinstance(names, str):  # a bare name would be read letter by letter
+        raise TypeError(f"names must be a non-empty sequence of photo names (e.g. ('brick',)); got {names!r} (str)")
+    items = (names,) if not isinstance(names, (tuple, list)) else tuple(names)
+    if not items:
+        raise ValueError(f"names must be a non-empty sequence of photo names; got {names!r}")
+    return tuple(check_choice(f"names[{i}]", n, PHOTO_NAMES) for i, n in enumerate(items))
+
+
 @scene
 def image_spectra(names: tuple[str, ...] = ("brick", "text", "grass", "camera")) -> ImageSpectra:
     """Centred log spectra of bundled photos (256 x 256 or smaller) with their orientation.
+
+    ``names`` is a non-empty sequence of 'camera', 'brick', 'grass', 'text', 'astronaut'.
 
     Examples
     --------
@@ -183,6 +213,7 @@ def image_spectra(names: tuple[str, ...] = ("brick", "text", "grass", "camera"))
     >>> 80 < s.angles[0] < 100, s.confidences[0] > 0.4      # brick stripes are near-vertical
     (True, True)
     """
+    names = _photo_names(names)
     images = tuple(photo(n) if n != "text" else photo(n, 172) for n in names)
     spectra = tuple(log_spectrum(im - im.mean(), window="hann") for im in images)
     found = [orientation(im) for im in images]
@@ -209,6 +240,7 @@ def rotated_orientation(rotations: tuple[float, ...] = (0.0, 15.0, 30.0, 37.0, 6
     """``brick()`` (256 x 256) rotated counter-clockwise; its orientation should turn with it.
 
     ``expected`` is the unrotated estimate plus the rotation (mod 180).
+    ``rotations`` is a non-empty sequence of finite angles in degrees.
 
     Examples
     --------
@@ -219,6 +251,7 @@ def rotated_orientation(rotations: tuple[float, ...] = (0.0, 15.0, 30.0, 37.0, 6
     """
     from skimage.transform import rotate
 
+    rotations = check_reals("rotations", rotations, hint="an angle in degrees")
     base = photo("brick")
     images, spectra, angles = [], [], []
     for angle in rotations:
@@ -253,6 +286,7 @@ def circle_lowpass(cutoffs: tuple[float, ...] = (0.02, 0.04, 0.08, 0.16, 0.3)) -
 
     ``kernel_errors`` is the largest difference between the masked spectrum and
     the wrap-around convolution with the full kernel (round-off: the circle *is* a kernel).
+    ``cutoffs`` is a non-empty sequence of radii in (0, 0.5] cycles/pixel.
 
     Examples
     --------
@@ -261,6 +295,9 @@ def circle_lowpass(cutoffs: tuple[float, ...] = (0.02, 0.04, 0.08, 0.16, 0.3)) -
     >>> bool(s.kernel_errors[0] < 1e-10)
     True
     """
+    cutoffs = check_reals(
+        "cutoffs", cutoffs, minimum=0, maximum=0.5, min_open=True, hint="in cycles/pixel; 0.5 is the Nyquist frequency"
+    )
     image = photo("camera")
     masks, filtered, kernels, errors = [], [], [], []
     for cutoff in cutoffs:
@@ -301,6 +338,8 @@ class JpegVersusKeepK:
 def jpeg_comparison(fraction: float = 0.05) -> JpegVersusKeepK:
     """``camera()`` (512 x 512, 8 bits) compressed both ways at the same budget.
 
+    ``fraction`` is the share of the coefficients kept, in (0, 1].
+
     Examples
     --------
     >>> from convlens.scenes import jpeg_comparison
@@ -310,6 +349,7 @@ def jpeg_comparison(fraction: float = 0.05) -> JpegVersusKeepK:
     """
     from ..data import load_image
 
+    fraction = check_float("fraction", fraction, minimum=0, maximum=1, min_open=True, hint="the share kept")
     image = load_image("camera")
     cmp = compare_jpeg(image, fraction)
     return JpegVersusKeepK(
@@ -342,6 +382,7 @@ def padding_schemes(kernel_size: int = 41) -> PaddingSchemes:
     The artefacts are differences from the blur with a mirrored border
     (``boundary='symmetric'``), which continues the photo most naturally:
     zero padding darkens every border, wrap-around brings in the opposite side.
+    ``kernel_size`` is an odd int in [3, 255] (the Gaussian is that wide).
 
     Examples
     --------
@@ -350,6 +391,7 @@ def padding_schemes(kernel_size: int = 41) -> PaddingSchemes:
     >>> s.overlap_add_error < 1e-12, bool(abs(s.wrap_artefact).max() > 0.01)
     (True, True)
     """
+    kernel_size = check_odd("kernel_size", kernel_size, minimum=3, maximum=255)
     image = photo("camera")
     kernel = gaussian_kernel(kernel_size / 6, truncate=3.0 * (kernel_size - 1) / kernel_size)
     zero = convolve(image, kernel, "same", boundary="constant", method="fft")

@@ -7,12 +7,13 @@ import time
 import numpy as np
 
 from .. import correlate
+from .._validation import check_alloc, check_float, check_int, check_shape
 from ..data import audio_source, load_audio, load_series
 from ..filters import gaussian_kernel
 from ..matching import find_peaks, locate, match_template
 from ..timeseries import arma_to_ma_kernel, fit_arima, forecast_arima, moving_average, simulate_arma
 from ..whiten import PatchWhitener, PCAWhitener
-from ._common import PHOTO_SOURCES, SERIES_SOURCES, frozen, photo, scene
+from ._common import PHOTO_SOURCES, SERIES_SOURCES, check_ints, check_reals, check_seed, frozen, photo, scene
 
 # The face of astronaut() (rows 70:163, columns 175:268), as scikit-image's LBP face cascade finds it.
 FACE_BOX = (70, 175, 93, 93)
@@ -38,6 +39,10 @@ class FaceMatch:
 def face_match(shift: tuple[int, int] = (40, -60), noise: float = 0.05, seed: int = 0) -> FaceMatch:
     """``astronaut()`` (grey, 512 x 512) rolled by ``shift`` plus Gaussian noise; her face is the template.
 
+    ``shift`` is a pair of ints (rows, columns; the photo wraps around),
+    ``noise`` the noise's standard deviation (a finite real >= 0, pixels are in
+    [0, 1]), ``seed`` a non-negative int.
+
     Examples
     --------
     >>> from convlens.scenes import face_match
@@ -45,6 +50,9 @@ def face_match(shift: tuple[int, int] = (40, -60), noise: float = 0.05, seed: in
     >>> s.peak == s.expected, s.score > 0.9
     (True, True)
     """
+    shift = check_ints("shift", shift, length=2)
+    noise = check_float("noise", noise, minimum=0, hint="a standard deviation; pixels are in [0, 1]")
+    seed = check_seed(seed)
     face = photo("astronaut", 512)
     r, c, h, w = FACE_BOX
     template = face[r : r + h, c : c + w].copy()
@@ -54,7 +62,7 @@ def face_match(shift: tuple[int, int] = (40, -60), noise: float = 0.05, seed: in
     peak = tuple(int(v) for v in peaks.indices[0])
     expected = ((r + shift[0]) % face.shape[0], (c + shift[1]) % face.shape[1])
     return FaceMatch(
-        moved, template, scores, peak, float(peaks.scores[0]), tuple(shift), expected, (*peak, h, w), int(seed),
+        moved, template, scores, peak, float(peaks.scores[0]), shift, expected, (*peak, h, w), seed,
         PHOTO_SOURCES["astronaut"],
     )  # fmt: skip
 
@@ -80,6 +88,11 @@ class ClipLocation:
 def clip_location(start_seconds: float = 17.3, noise: float = 0.05, seed: int = 0) -> ClipLocation:
     """A 1 s clip of the shipped music excerpt, located in the whole excerpt plus noise.
 
+    ``start_seconds`` is where the clip starts, in [0, 29] (the excerpt is 30 s
+    and the clip needs a whole second); ``noise`` the noise's standard
+    deviation as a share of the recording's (a finite real >= 0); ``seed`` a
+    non-negative int.
+
     Examples
     --------
     >>> from convlens.scenes import clip_location
@@ -88,6 +101,13 @@ def clip_location(start_seconds: float = 17.3, noise: float = 0.05, seed: int = 
     (True, True)
     """
     song, rate = load_audio("music")
+    last = (song.size - rate) / rate
+    start_seconds = check_float(
+        "start_seconds", start_seconds, minimum=0, maximum=last,
+        hint=f"in seconds: the 1 s clip must lie inside the {song.size / rate:g} s recording",
+    )  # fmt: skip
+    noise = check_float("noise", noise, minimum=0, hint="a share of the recording's standard deviation")
+    seed = check_seed(seed)
     start = int(start_seconds * rate)
     clip = song[start : start + rate].copy()
     noisy = song + np.random.default_rng(seed).normal(0, noise * song.std(), song.shape)
@@ -96,7 +116,7 @@ def clip_location(start_seconds: float = 17.3, noise: float = 0.05, seed: int = 
     source, licence = audio_source("music")
     return ClipLocation(
         noisy, rate, clip, start, int(where.sample), float(where.score), float(where.confidence),
-        np.arange(scores.size) / rate, scores, int(seed), f"{source}; {licence}",
+        np.arange(scores.size) / rate, scores, seed, f"{source}; {licence}",
     )  # fmt: skip
 
 
@@ -127,6 +147,9 @@ ARMA_MODELS = {
 def arma_kernels(n: int = 24, length: int = 300, seed: int = 0) -> ArmaKernels:
     """ψ kernels of four ARMA models, and one white-noise draw pushed through each.
 
+    ``n`` is the number of ψ weights and ``length`` the number of noise
+    samples (ints >= 1); ``seed`` a non-negative int.
+
     Examples
     --------
     >>> from convlens.scenes import arma_kernels
@@ -134,6 +157,10 @@ def arma_kernels(n: int = 24, length: int = 300, seed: int = 0) -> ArmaKernels:
     >>> s.psi[0][:4].tolist()                                     # MA(2): its own coefficients
     [1.0, 0.6, 0.3, 0.0]
     """
+    n = check_int("n", n, minimum=1)
+    length = check_int("length", length, minimum=1)
+    seed = check_seed(seed)
+    check_alloc((2 + len(ARMA_MODELS), max(n, length)), np.float64, what="arma_kernels")
     noise = np.random.default_rng(seed).standard_normal(length)
     psi, series = [], []
     for ar, ma in ARMA_MODELS.values():
@@ -141,7 +168,7 @@ def arma_kernels(n: int = 24, length: int = 300, seed: int = 0) -> ArmaKernels:
         series.append(simulate_arma(ar, ma, length, innovations=noise))
     return ArmaKernels(
         tuple(ARMA_MODELS), tuple(np.asarray(a) for a, _ in ARMA_MODELS.values()),
-        tuple(np.asarray(m) for _, m in ARMA_MODELS.values()), tuple(psi), noise, tuple(series), int(seed),
+        tuple(np.asarray(m) for _, m in ARMA_MODELS.values()), tuple(psi), noise, tuple(series), seed,
         "synthetic white noise (numpy default_rng)",
     )  # fmt: skip
 
@@ -165,9 +192,27 @@ class ArimaForecast:
     source: str
 
 
+MAX_STEPS = 1000  # years ahead: the intervals are flat long before
+
+
+def _arma_order(order) -> tuple[int, int, int]:
+    """``(p, 0, q)``: the scene's model has a constant, which differencing would remove."""
+    p, d, q = check_ints("order", order, length=3, minimum=0, maximum=10)
+    if d != 0 or p + q == 0:
+        raise ValueError(
+            f"order must be (p, 0, q) with p, q in [0, 10] and p + q >= 1 (the model has a constant, "
+            f"which d >= 1 would difference away); got {order!r}"
+        )
+    return p, d, q
+
+
 @scene
 def arima_forecast(steps: int = 20, order: tuple[int, int, int] = (2, 0, 1)) -> ArimaForecast:
     """Yearly sunspots 1700-2008, ARIMA ``order`` with a constant, forecast ``steps`` years with 95 % intervals.
+
+    ``steps`` is an int in [1, 1000]; ``order`` is ``(p, 0, q)`` with p and q
+    ints in [0, 10], not both 0 (the constant needs d = 0: differencing would
+    remove it).
 
     Examples
     --------
@@ -178,6 +223,8 @@ def arima_forecast(steps: int = 20, order: tuple[int, int, int] = (2, 0, 1)) -> 
     """
     from statsmodels.tsa.arima.model import ARIMA
 
+    steps = check_int("steps", steps, minimum=1, maximum=MAX_STEPS)
+    order = _arma_order(order)
     series = load_series("sunspots")
     years = np.arange(1700, 1700 + series.size)
     params = fit_arima(series, order, trend="c")
@@ -186,7 +233,7 @@ def arima_forecast(steps: int = 20, order: tuple[int, int, int] = (2, 0, 1)) -> 
     theirs = ARIMA(series, order=order, trend="c").filter(params).get_forecast(steps)
     ref = np.asarray(theirs.conf_int(alpha=0.05))
     return ArimaForecast(
-        years, series, tuple(order), np.asarray(params), np.arange(years[-1] + 1, years[-1] + 1 + steps),
+        years, series, order, np.asarray(params), np.arange(years[-1] + 1, years[-1] + 1 + steps),
         ours.mean, interval[:, 0], interval[:, 1], np.asarray(theirs.predicted_mean), ref[:, 0], ref[:, 1],
         ours.truncation_bound, SERIES_SOURCES["sunspots"],
     )  # fmt: skip
@@ -208,6 +255,9 @@ class WhiteNoise:
 def white_noise(n: int = 1000, max_lag: int = 30, seed: int = 0) -> WhiteNoise:
     """``n`` standard normal draws and their autocorrelation (a correlation of the noise with itself).
 
+    ``n`` is an int >= 2, ``max_lag`` an int in [0, n - 1], ``seed`` a
+    non-negative int.
+
     Examples
     --------
     >>> from convlens.scenes import white_noise
@@ -215,11 +265,15 @@ def white_noise(n: int = 1000, max_lag: int = 30, seed: int = 0) -> WhiteNoise:
     >>> float(s.autocorrelation[0]), bool(np.mean(np.abs(s.autocorrelation[1:]) < s.band) > 0.9)
     (1.0, True)
     """
+    n = check_int("n", n, minimum=2)
+    max_lag = check_int("max_lag", max_lag, minimum=0, maximum=n - 1)
+    seed = check_seed(seed)
+    check_alloc(4 * n, np.float64, what="white_noise")
     x = np.random.default_rng(seed).standard_normal(n)
     z = x - x.mean()
     full = correlate(z, z, "full")
     acf = full[n - 1 : n + max_lag] / full[n - 1]
-    return WhiteNoise(x, np.arange(max_lag + 1), acf, 1.96 / np.sqrt(n), int(seed), "numpy default_rng")
+    return WhiteNoise(x, np.arange(max_lag + 1), acf, 1.96 / np.sqrt(n), seed, "numpy default_rng")
 
 
 @frozen
@@ -277,6 +331,10 @@ class ZcaFilters:
 def zca_filters(size: int = 7, epsilon: float = 1e-3, seed: int = 0) -> ZcaFilters:
     """ZCA fitted on ``camera()`` (256 x 256) patches; the centre filter is a centre-surround kernel.
 
+    ``size`` is the patch width, an int in [2, 32]; ``epsilon`` the
+    regularizer added to the eigenvalues (a finite real >= 0); ``seed`` a
+    non-negative int (which patches are drawn).
+
     Examples
     --------
     >>> from convlens.scenes import zca_filters
@@ -284,9 +342,12 @@ def zca_filters(size: int = 7, epsilon: float = 1e-3, seed: int = 0) -> ZcaFilte
     >>> s.filters.shape, bool(s.kernel[3, 3] > 0 > s.kernel[3, 2])
     ((49, 7, 7), True)
     """
+    size = check_int("size", size, minimum=2, maximum=32)
+    epsilon = check_float("epsilon", epsilon, minimum=0, hint="added to the covariance's eigenvalues")
+    seed = check_seed(seed)
     image = photo("camera")
     pw = PatchWhitener(size, epsilon=epsilon, rng=seed).fit(image)
-    return ZcaFilters(image, pw.filters_, pw.kernel_, pw.transform(image), int(seed), PHOTO_SOURCES["camera"])
+    return ZcaFilters(image, pw.filters_, pw.kernel_, pw.transform(image), seed, PHOTO_SOURCES["camera"])
 
 
 @frozen
@@ -305,6 +366,8 @@ class GaussianSmoothing:
 def gaussian_smoothing(sigmas: tuple[float, ...] = (1.0, 3.0, 8.0)) -> GaussianSmoothing:
     """The Nile's yearly flow 1871-1970, smoothed by Gaussian-weighted moving averages.
 
+    ``sigmas`` is a non-empty sequence of widths in years, reals in (0, 100].
+
     Examples
     --------
     >>> from convlens.scenes import gaussian_smoothing
@@ -312,6 +375,7 @@ def gaussian_smoothing(sigmas: tuple[float, ...] = (1.0, 3.0, 8.0)) -> GaussianS
     >>> bool(abs(s.weights[0].sum() - 1) < 1e-12), s.smoothed[0].shape
     (True, (100,))
     """
+    sigmas = check_reals("sigmas", sigmas, minimum=0, maximum=100, min_open=True, hint="in years; the series has 100")
     series = load_series("nile")
     weights = tuple(gaussian_kernel(s, ndim=1) for s in sigmas)
     smoothed = tuple(moving_average(series, w, boundary="reflect") for w in weights)
@@ -349,7 +413,9 @@ def conv_layer_speed(
     """Forward time of the two layers ('same' padding, as many channels out as in); needs torch (ImportError otherwise).
 
     Each time is the best of ``repeats`` calls after two warm-up calls, on
-    ``threads`` torch threads (restored afterwards).
+    ``threads`` torch threads (restored afterwards).  ``kernel_sizes`` is a
+    non-empty sequence of ints in [1, min(H, W)]; ``shape`` is
+    ``(N, C, H, W)``, positive ints; ``repeats`` and ``threads`` ints >= 1.
 
     Examples
     --------
@@ -358,6 +424,12 @@ def conv_layer_speed(
     >>> bool(s.max_difference[0] < 1e-3)
     True
     """
+    shape = check_shape("shape", shape, ndim=4)
+    kernel_sizes = check_ints("kernel_sizes", kernel_sizes, minimum=1, maximum=min(shape[2:]))
+    repeats = check_int("repeats", repeats, minimum=1)
+    threads = check_int("threads", threads, minimum=1)
+    check_alloc(shape, np.float32, what="conv_layer_speed", copies=4)
+
     import torch
 
     from ..torch import FFTConv2d
