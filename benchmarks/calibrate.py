@@ -93,7 +93,7 @@ def fit_overlap_add(fit: dict) -> None:
 
 
 def fit_direct(fit: dict, small: bool) -> None:
-    """cv2, cv2_row, npconv, npconv_long, ndimage, taps: seconds per output * tap of each direct back end."""
+    """cv2, cv2_row, npconv, npconv_long, ndimage, taps: seconds per output * tap of each direct back end; cv2_f64."""
     rng = np.random.default_rng(1)
     n = 1024 if small else 2048
     x = rng.standard_normal((n, n)).astype(np.float32)
@@ -104,6 +104,12 @@ def fit_direct(fit: dict, small: bool) -> None:
             cpu_time(lambda kern=kern: cl.convolve(x, kern, "same", method="direct", workers=1)) / (x.size * k * k)
         )
     fit["cv2"] = float(np.median(cv))
+    # OpenCV's float64 slowdown over that of the FFT paths (fit["f64"], measured first)
+    k5 = rng.standard_normal((5, 5))
+    x64 = x.astype(np.float64)
+    t64 = cpu_time(lambda: cl.convolve(x64, k5, "same", method="direct", workers=1))
+    t32 = cpu_time(lambda: cl.convolve(x, k5.astype(np.float32), "same", method="direct", workers=1))
+    fit["cv2_f64"] = t64 / t32 / fit["f64"]
     line = rng.standard_normal(1 << 18).astype(np.float32)
     short = [
         cpu_time(lambda k=k: np.convolve(line, rng.standard_normal(k).astype(np.float32), "same")) / (line.size * k)

@@ -23,6 +23,7 @@ from convlens._engine._direct import (
     CV2_ROW_MAX,
     CV2_ROW_MIN_TAPS,
     NPCONV_SPLIT_MIN,
+    ROW_STRIP,
     direct_route,
     npconvolve,
 )
@@ -90,7 +91,7 @@ def test_row_backend_every_boundary(boundary, mode):
 
 def test_row_backend_limits():
     geom = cl.Convolver(np.ones(31), (CV2_ROW_MAX + 1,), "same").geometry
-    assert direct_route(geom, "constant", True, np.dtype(np.float32), False).backend == "npconv"
+    assert direct_route(geom, "constant", True, np.dtype(np.float32), False).backend == "cv2rows"
     geom = cl.Convolver(np.ones(CV2_ROW_MIN_TAPS - 1), (4096,), "same").geometry
     assert direct_route(geom, "constant", True, np.dtype(np.float32), False).backend == "npconv"
     geom = cl.Convolver(np.ones(31), (4096,), "same").geometry
@@ -303,3 +304,41 @@ def test_pieces_per_thread_direct_helper_bounds():
     full = np.convolve(a, kern)
     for crop in (slice(0, full.size), slice(4, a.size), slice(2, a.size + 2)):
         np.testing.assert_array_equal(npconvolve(a, kern, crop, 4), full[crop])
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_long_signal_in_strips_every_mode_and_boundary(boundary):
+    rng = np.random.default_rng(22)
+    n = CV2_ROW_MAX + 2 * ROW_STRIP // 3  # strips of ROW_STRIP outputs, the last one partial
+    x = rng.standard_normal(n)
+    for k in (8, 31):
+        kern = rng.standard_normal(k)
+        for mode in MODES:
+            fills = (0, -1.5) if boundary == "constant" else (0,)
+            for fill in fills:
+                want = ref_convolve(x, kern, mode, boundary=boundary, fill_value=fill)
+                for workers in (1, 2, 3):
+                    got = cl.convolve(
+                        x, kern, mode, boundary=boundary, fill_value=fill, method="direct", workers=workers
+                    )
+                    _close(got, want, np.float64)
+        got = cl.correlate(x.astype(np.float32), kern.astype(np.float32), "same", boundary=boundary, method="direct")
+        want = ref_convolve(x, kern[::-1], "same", boundary=boundary)
+        _close(got, want, np.float32)
+
+
+def test_long_signal_in_strips_keeps_nonfinite_local():
+    rng = np.random.default_rng(23)
+    x = rng.standard_normal(CV2_ROW_MAX + 5000)
+    where = [10, ROW_STRIP - 3, ROW_STRIP + 1, x.size - 2]  # at the ends and across a strip boundary
+    x[where] = [np.nan, np.inf, -np.inf, np.nan]
+    kern = rng.standard_normal(31)
+    kern[::3] = 0.0  # zero taps: OpenCV skips them, the general path restores 0 * nan
+    want = direct_sum(x, kern, "same")
+    for workers in (1, 2):
+        got = cl.convolve(x, kern, "same", method="direct", workers=workers)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_array_equal(np.isposinf(got), np.isposinf(want))
+        np.testing.assert_array_equal(np.isneginf(got), np.isneginf(want))
+        fin = np.isfinite(want)
+        _close(got[fin], want[fin], np.float64)

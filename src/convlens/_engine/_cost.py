@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from .. import _backend as B
 from ._blocks import block_count, block_length
-from ._direct import HAVE_CV2, NPCONV_SPLIT_MIN, one_line
+from ._direct import CV2_ROW_MAX, HAVE_CV2, NPCONV_SPLIT_MIN, one_line
 from ._geometry import Geometry
 
 # Every constant of the model, in one table.  Seconds per unit are float32, one thread.
@@ -32,6 +32,7 @@ COST = {
     "call": 2e-5,  # fixed overhead of one call
     "call_fft": 5e-5,  # ... and what an FFT path adds (buffers, padding, the kernel's spectrum, crops)
     "f64": 1.6,  # float64 (and exact-integer) work costs this much more than float32
+    "cv2_f64": 1.8,  # OpenCV in float64: slower than float32 by this much more than the FFT paths are
     "thread_gain": 0.6,  # 2 threads take this fraction of the 1-thread time of an FFT
     "big_nd": 1.3,  # per-point slowdown of a whole 2-D/3-D transform beyond ``big_points``
     "big_1d": 2.5,  # ... of one long 1-D transform (2**22 samples: 3.7x slower than overlap-add)
@@ -95,8 +96,10 @@ def direct_cost(geom: Geometry, *, cv2_path: bool, workers: int = 1, real: bool 
     out = math.prod(geom.out_shape)
     taps = geom.kernel_volume
     line = one_line(geom)
-    # OpenCV splits a plane's rows over the threads; numpy.convolve runs on pieces of a long signal
-    gain = COST["thread_gain"] if workers > 1 and (not line or (not cv2_path and out >= NPCONV_SPLIT_MIN)) else 1.0
+    # OpenCV splits a plane's rows over the threads; a long signal runs in pieces (numpy.convolve)
+    # or strips (OpenCV) side by side
+    pieces = out >= NPCONV_SPLIT_MIN if not cv2_path else geom.per_axis[0].padded > CV2_ROW_MAX
+    gain = COST["thread_gain"] if workers > 1 and (not line or pieces) else 1.0
     if cv2_path and HAVE_CV2:  # only below OpenCV's DFT switch (the recipe checks it)
         return COST["cv2_row" if line else "cv2"] * out * taps * gain + COST["call"]
     if line:
@@ -127,11 +130,18 @@ def estimate_costs(
     exact_int: bool,
     workers: int,
     cached_kernel: bool = False,
+    double: bool = False,
 ) -> dict[str, float]:
-    """Predicted seconds per method (lower is better)."""
+    """Predicted seconds per method (lower is better).
+
+    ``double``: the sums run in float64.  That slows OpenCV (half the SIMD lanes) by
+    ``cv2_f64`` more than it slows the other methods, whose float32/float64 costs
+    move together and leave their ranking alone.
+    """
     scale = 1.0 if real and not exact_int else COST["f64"]
+    cv2_scale = COST["cv2_f64"] if double or exact_int else 1.0
     costs = {
-        "direct": direct_cost(geom, cv2_path=cv2_path, workers=workers, real=real) * (scale if cv2_path else 1.0),
+        "direct": direct_cost(geom, cv2_path=cv2_path, workers=workers, real=real) * (cv2_scale if cv2_path else 1.0),
         "fft": fft_cost(geom, explicit_pad=explicit_pad, real=real, cached_kernel=cached_kernel, workers=workers)
         * scale,
     }

@@ -36,7 +36,8 @@ from itertools import pairwise
 import numpy as np
 import scipy.ndimage as ndi
 
-from ._geometry import Geometry
+from ._blocks import block_input, output_blocks
+from ._geometry import Geometry, axis_geometry
 
 try:
     import cv2
@@ -92,6 +93,10 @@ CV2_DIRECT_TAPS = {np.dtype(np.float32): 130, np.dtype(np.float64): 50}
 # to this length: a single row of 2**20 samples runs 10-20x slower per sample than one of 2**16.
 CV2_ROW_MIN_TAPS = 8
 CV2_ROW_MAX = 1 << 17
+# A longer signal goes to OpenCV in strips of this many outputs (each a one-row image of the
+# strip and its halo): 2**20 (x) 31 in float32 runs in ~2 ms this way against ~3 ms in one row and
+# ~5 ms by overlap-add; with workers > 1 the strips run side by side.
+ROW_STRIP = 1 << 16
 # numpy.convolve is single-threaded (and releases the GIL): with workers > 1 a signal with at
 # least this many outputs is cut into one piece per thread (a hand-off costs ~50 us).
 NPCONV_SPLIT_MIN = 1 << 18
@@ -161,8 +166,7 @@ def cv2_direct_ok(geom: Geometry, dtype: np.dtype) -> bool:
     if not HAVE_CV2 or dtype not in CV2_DIRECT_TAPS or geom.kernel_volume >= CV2_DIRECT_TAPS[dtype]:
         return False
     if one_line(geom):
-        g = geom.per_axis[0]
-        return g.k >= CV2_ROW_MIN_TAPS and g.padded <= CV2_ROW_MAX
+        return geom.per_axis[0].k >= CV2_ROW_MIN_TAPS
     nd = len(geom.x_shape)
     if not all(ax >= nd - 2 for ax in geom.axes):
         return False
@@ -174,11 +178,17 @@ def cv2_direct_ok(geom: Geometry, dtype: np.dtype) -> bool:
 class Route:
     """How the direct path runs one geometry, decided once (see :func:`direct_route`)."""
 
-    backend: str  # 'npconv' (numpy.convolve's full output, cropped), 'cv2' (filter2D) or 'taps' (tap_sum)
+    backend: str  # 'npconv' (numpy.convolve, cropped), 'cv2' (filter2D), 'cv2rows' (in strips) or 'taps'
     pad: bool  # extend x by the boundary rule first (else the back end applies it)
     border: int = 0  # 'cv2': OpenCV's border type
     plane: tuple = ()  # 'cv2': crop of filter2D's same-size output, on the last two axes
     crop: slice | None = None  # 'npconv': crop of the full convolution
+    padded: bool = False  # 'cv2rows': x arrives already extended (its valid part is kept)
+
+    @property
+    def opencv(self) -> bool:
+        """OpenCV runs it: the kernel goes flipped (filter2D correlates), zero taps are skipped."""
+        return self.backend in ("cv2", "cv2rows")
 
 
 @lru_cache(maxsize=1024)
@@ -195,6 +205,8 @@ def direct_route(geom: Geometry, boundary: str, fill_zero: bool, dtype: np.dtype
         g = geom.per_axis[0]  # zero extension: numpy's full convolution, cropped
         return Route("npconv", False, crop=slice(g.offset, g.offset + g.out_len))
     if dtype.kind == "f" and cv2_direct_ok(geom, dtype):
+        if line and geom.per_axis[0].padded > CV2_ROW_MAX:
+            return Route("cv2rows", False, padded=padded)  # strips read their own extension (block_input)
         border_ok = geom.mode != "full" and boundary in _CV_BORDER and all(g.k <= g.n for g in geom.per_axis)
         # OpenCV quirk (measured): a one-row image with BORDER_CONSTANT runs ~15x slower on
         # freshly allocated memory; padding ourselves avoids that border mode.
@@ -239,7 +251,7 @@ def convolve_direct(
         dtype = np.dtype(np.float64)
     route = direct_route(geom, boundary, bool(fill_value == 0), dtype, padded)
     kern = kernel.astype(dtype, copy=False)
-    if route.backend == "cv2":
+    if route.opencv:
         kern = np.flip(kern, axis=geom.axes)
     return run_route(route, a.astype(dtype, copy=False), kern, geom, boundary, fill_value, workers)
 
@@ -259,7 +271,46 @@ def run_route(
         return npconvolve(a.reshape(-1), kern.reshape(-1), route.crop, workers).reshape(geom.out_shape)
     if route.backend == "cv2":
         return _direct_cv2(a, kern, geom, route, workers)
+    if route.backend == "cv2rows":
+        return _cv2_rows(a, kern, geom, route.padded, boundary, fill_value, workers)
     return tap_sum(a, kern, geom)
+
+
+def _cv2_rows(a, kf, geom: Geometry, padded: bool, boundary: str, fill_value, workers: int) -> np.ndarray:
+    """One long 1-D signal on OpenCV in strips of ``ROW_STRIP`` outputs (``kf``: the flipped kernel).
+
+    Each strip reads its own extended input (a view of x except at the ends), so x is
+    never padded as a whole; ``padded`` x is already extended (its valid part is kept).
+    """
+    x = a.reshape(-1)
+    g = axis_geometry(x.size, geom.per_axis[0].k, "valid") if padded else geom.per_axis[0]
+    k1 = np.ascontiguousarray(kf.reshape(1, -1))
+    out = np.empty(g.out_len, dtype=a.dtype)
+    h = g.k // 2
+
+    def strip(blk) -> None:
+        piece = np.ascontiguousarray(block_input(x, 0, blk, boundary, fill_value), dtype=a.dtype)[None]
+        # the strip's outputs are the valid part of filter2D's same-size output (anchor at K // 2)
+        res = cv2.filter2D(piece, -1, k1, borderType=cv2.BORDER_REFLECT_101)
+        out[blk.out] = res[0, h : h + blk.out.stop - blk.out.start]
+
+    blocks = output_blocks(g, ROW_STRIP)
+    # OpenCV's own threads stay out of it (its thread count is process-global: under the lock);
+    # with workers > 1 the strips are the threads' work, in ``workers`` runs of strips
+    runs = [blocks[i::workers] for i in range(min(workers, len(blocks)))]
+    with _cv_lock:
+        old = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+        try:
+            pool = _shared_pool() if len(runs) > 1 else None
+            futures = [pool.submit(lambda run=run: [strip(blk) for blk in run]) for run in runs[1:]]
+            for blk in runs[0]:
+                strip(blk)
+            for f in futures:
+                f.result()
+        finally:
+            cv2.setNumThreads(old)
+    return out.reshape(geom.out_shape)
 
 
 def pad(a: np.ndarray, geom: Geometry, boundary: str, fill_value=0) -> np.ndarray:

@@ -62,7 +62,7 @@ class DirectCall:
         # OpenCV correlates: its kernel is the convolution kernel flipped (a correlation's template as is);
         # reversed by slicing (np.flip costs microseconds of argument handling)
         rev = tuple(slice(None, None, -1) if d in plan.axes else slice(None) for d in range(len(self.k_shape)))
-        self.flip = rev if (route.backend == "cv2") != plan._correlate else None
+        self.flip = rev if route.opencv != plan._correlate else None
         self.one_plane = route.backend == "cv2" and len(self.k_shape) <= 2
         # 'same' through OpenCV's border: filter2D's output is the result, no crop
         self.whole_plane = self.one_plane and all(
@@ -71,7 +71,7 @@ class DirectCall:
         self.conj = plan._correlate and r.work.kind == "c"
         # 'raise' must see every non-finite sample; OpenCV skips zero taps (0 * nan would be lost)
         self.scan_always = plan.nan_policy == "raise"
-        self.scan_zero_taps = route.backend == "cv2"
+        self.scan_zero_taps = route.opencv
         self.nbytes, self.what = r.direct_bytes, plan._what + " (direct)"
 
     def kernel(self, kernel: np.ndarray, *, raw: bool = True) -> tuple[np.ndarray, bool]:
@@ -87,7 +87,7 @@ class DirectCall:
         zero = _checked_has_zero(kernel) if raw else not kernel.all()
         if raw and self.flip is not None:
             kernel = kernel[self.flip]
-        elif not raw and self.route.backend == "cv2":
+        elif not raw and self.route.opencv:
             kernel = np.flip(kernel, axis=self.axes)
         if raw and self.conj:
             kernel = np.conj(kernel)
