@@ -2,14 +2,19 @@
 
 ``method="direct"`` promises the numbers of a literal sum of products (no FFT
 anywhere, so near-overflow data stays finite and huge dynamic ranges keep their
-small values).  Three back ends, picked per call, each of them a genuine sum:
+small values).  Four back ends, each of them a genuine sum; :func:`direct_route`
+picks one per geometry once (the lean path of repeated calls keeps it):
 
 * OpenCV's ``filter2D`` for 2-D float32/float64 planes below the size where it
   switches to a DFT of its own (measured on OpenCV 5.0: from 50 taps in float64,
   130 in float32 -- a NaN then spreads over the whole plane).  SIMD loops; about
   10x faster than ``scipy.ndimage`` on a 3x3 kernel over a 4096² image.  NumPy
   boundary rules map onto OpenCV's border types, so 'same' needs no padding copy.
-* ``numpy.convolve`` for one 1-D signal (dot products over every tap).
+* the same ``filter2D`` for one 1-D signal as a one-row image, for kernels of
+  ``CV2_ROW_MIN_TAPS`` taps or more (in strips of ``ROW_STRIP`` outputs for long
+  signals: OpenCV slows down on very long rows).
+* ``numpy.convolve`` for the other 1-D signals (dot products over every tap),
+  in one piece per thread for long signals with ``workers > 1``.
 * ``scipy.ndimage.correlate`` for other real inputs whose kernel is one for the
   whole batch and has no weight with ``|w| <= 2.2e-16``: ndimage silently drops
   such weights (zeros included, so ``0 * nan`` would be lost), and its 1-D
@@ -89,13 +94,13 @@ def filter2d(a: np.ndarray, kf: np.ndarray, border: int, workers: int) -> np.nda
 # the same for one-row kernels)
 CV2_DIRECT_TAPS = {np.dtype(np.float32): 130, np.dtype(np.float64): 50}
 # One 1-D signal: filter2D on a one-row image beats numpy.convolve (one dot product per output)
-# from this many taps on -- 4096 (x) 31 in float32: ~10 us against ~100 us -- but only for rows up
-# to this length: a single row of 2**20 samples runs 10-20x slower per sample than one of 2**16.
+# from this many taps on -- 4096 (x) 31 in float32: ~10 us against ~100 us.  Rows up to this length
+# go in one call; a row of 2**20 samples runs 10-20x slower per sample than one of 2**16 (2**23 (x) 3
+# in float32: ~155 ms in one row), so a longer signal goes in strips of ROW_STRIP outputs, each a
+# one-row image of its samples and halo (2**20 (x) 31 in float32: ~3 ms, overlap-add ~3.5-5 ms);
+# with workers > 1 the strips run side by side.
 CV2_ROW_MIN_TAPS = 8
 CV2_ROW_MAX = 1 << 17
-# A longer signal goes to OpenCV in strips of this many outputs (each a one-row image of the
-# strip and its halo): 2**20 (x) 31 in float32 runs in ~2 ms this way against ~3 ms in one row and
-# ~5 ms by overlap-add; with workers > 1 the strips run side by side.
 ROW_STRIP = 1 << 16
 # numpy.convolve is single-threaded (and releases the GIL): with workers > 1 a signal with at
 # least this many outputs is cut into one piece per thread (a hand-off costs ~50 us).
