@@ -158,3 +158,36 @@ def test_nan_and_bad_options_raise(rng):
         keep_frequencies(x, 0.5, data_range=0)
     with pytest.raises(ValueError, match=r"image must be uint8 or float in \[0, 1\].*img_as_ubyte"):
         compare_jpeg(x * 300, 0.5)
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (4, 9), (5, 5), (6, 6), (6, 40), (7, 7), (12, 5)])
+@pytest.mark.parametrize("transform", ["dct", "dft"])
+def test_small_images_get_skimages_ssim_with_the_largest_window_that_fits(shape, transform, rng):
+    # skimage refuses images smaller than its 7 x 7 window; keep_frequencies uses the largest odd one that fits
+    x = rng.random(shape)
+    res = keep_frequencies(x, 0.5, transform=transform)
+    win = min(7, min(shape) if min(shape) % 2 else min(shape) - 1)
+    ref = metrics.structural_similarity(x, res.image.astype(np.float64), data_range=res.data_range, win_size=win)
+    assert math.isfinite(res.ssim) and res.ssim == pytest.approx(ref, rel=1e-12, abs=1e-12)
+    if min(shape) >= 7:  # skimage's default window, unchanged
+        assert res.ssim == metrics.structural_similarity(x, res.image, data_range=res.data_range)
+    else:
+        with pytest.raises(ValueError, match="win_size exceeds image extent"):
+            metrics.structural_similarity(x, res.image, data_range=res.data_range)
+
+
+def test_compare_jpeg_on_a_small_image_has_finite_ssims():
+    image = load_image("camera")[200:205, 200:206]  # 5 x 6, uint8
+    cmp = compare_jpeg(image, 0.5)
+    dec = cmp.jpeg_image.astype(np.float64)
+    assert cmp.jpeg_ssim == pytest.approx(
+        metrics.structural_similarity(image.astype(np.float64), dec, data_range=255, win_size=5), abs=1e-12
+    )
+    assert math.isfinite(cmp.ours.ssim) and math.isfinite(cmp.jpeg_ssim)
+
+
+@pytest.mark.parametrize("shape", [(2, 2), (1, 9), (2, 30)])
+def test_images_smaller_than_3x3_are_refused_naming_the_image(shape, rng):
+    for func in (keep_frequencies, compare_jpeg):
+        with pytest.raises(ValueError, match=r"image must be at least 3 x 3 pixels .* got shape"):
+            func(rng.random(shape), 0.5)

@@ -57,7 +57,9 @@ class Compressed:
     psnr : float
         ``skimage.metrics.peak_signal_noise_ratio`` of the reconstruction (dB).
     ssim : float
-        ``skimage.metrics.structural_similarity`` of the reconstruction.
+        ``skimage.metrics.structural_similarity`` of the reconstruction, with
+        its default 7 x 7 window, or on images smaller than 7 pixels on a side
+        the largest odd window that fits (3 or 5; see :func:`_ssim_window`).
     data_range : float
         The data range used by both metrics.
     """
@@ -102,6 +104,25 @@ class JpegComparison:
     jpeg_ssim: float
 
 
+# scikit-image's SSIM window (its default) and the smallest one whose sample variance is defined
+SSIM_WINDOW, SSIM_MIN_WINDOW = 7, 3
+
+
+def _ssim_window(shape: tuple[int, ...]) -> int:
+    """The SSIM window for an image of ``shape``: 7 (scikit-image's default), or the largest odd size that fits.
+
+    scikit-image refuses images smaller than its window; rather than leave
+    small images without an SSIM (or report NaN), a 5 x 5 or 3 x 3 window is
+    used, which is what ``structural_similarity(..., win_size=w)`` computes.
+    Images with a side below 3 pixels have no SSIM: the caller refuses them.
+
+    >>> _ssim_window((512, 512)), _ssim_window((6, 40)), _ssim_window((3, 3))
+    (7, 5, 3)
+    """
+    side = min(shape)
+    return min(SSIM_WINDOW, side if side % 2 else side - 1)
+
+
 def _metrics(reference: np.ndarray, test: np.ndarray, data_range: float) -> tuple[float, float]:
     try:
         from skimage.metrics import peak_signal_noise_ratio, structural_similarity
@@ -113,7 +134,7 @@ def _metrics(reference: np.ndarray, test: np.ndarray, data_range: float) -> tupl
         psnr = math.inf  # skimage divides by a zero MSE (and warns)
     else:
         psnr = float(peak_signal_noise_ratio(ref, tst, data_range=data_range))
-    ssim = float(structural_similarity(ref, tst, data_range=data_range)) if min(ref.shape) >= 7 else math.nan
+    ssim = float(structural_similarity(ref, tst, data_range=data_range, win_size=_ssim_window(ref.shape)))
     return psnr, ssim
 
 
@@ -188,8 +209,9 @@ def keep_frequencies(
     Raises
     ------
     ValueError
-        fraction outside (0, 1], not a 2-D grey image, non-finite pixels,
-        unknown transform or select.
+        fraction outside (0, 1], not a 2-D grey image, an image smaller than
+        3 x 3 (SSIM needs a 3 x 3 window at least), non-finite pixels, unknown
+        transform or select.
 
     Examples
     --------
@@ -199,7 +221,7 @@ def keep_frequencies(
     >>> res.kept, res.total, round(res.ratio, 1), round(res.psnr, 1), round(res.ssim, 2)
     (26214, 262144, 10.0, 28.5, 0.82)
     """
-    image = check_gray("image", image, finite=False)
+    image = _check_image(check_gray("image", image, finite=False))
     fraction = check_float("fraction", fraction, minimum=0, maximum=1, min_open=True)
     transform = check_choice("transform", transform, TRANSFORMS)
     select = check_choice("select", select, SELECTIONS)
@@ -239,6 +261,16 @@ def keep_frequencies(
         ssim=ssim,
         data_range=float(data_range),
     )
+
+
+def _check_image(image: np.ndarray) -> np.ndarray:
+    """Refuse images too small for the SSIM both functions report (its window needs 3 x 3 pixels)."""
+    if min(image.shape) < SSIM_MIN_WINDOW:
+        raise ValueError(
+            f"image must be at least {SSIM_MIN_WINDOW} x {SSIM_MIN_WINDOW} pixels (the smallest SSIM window); "
+            f"got shape {image.shape}"
+        )
+    return image
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:
@@ -296,7 +328,7 @@ def compare_jpeg(
     >>> cmp.jpeg_bytes <= cmp.ours.kept, cmp.jpeg_psnr > cmp.ours.psnr   # JPEG wins at equal size
     (True, True)
     """
-    image = check_gray("image", image)
+    image = _check_image(check_gray("image", image))
     fraction = check_float("fraction", fraction, minimum=0, maximum=1, min_open=True)
     image8 = _to_uint8(image)
     ours = keep_frequencies(image8, fraction, transform=transform, select=select, data_range=255.0)
