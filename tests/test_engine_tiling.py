@@ -238,3 +238,56 @@ def test_forced_tiles_with_the_scipy_fallback(monkeypatch):
         y = _tiled(k, x.shape, "full", dtype, (14, 11))(x)
         assert _rel(y, _ref(x, k, "full")) < 1e-12
     assert tile_lengths((31, 31), (4096, 4096), (4116, 4116), 4) is None  # tiles are chosen with ducc0 only
+
+
+# -- 1-D: ducc0's fused overlap-save, in chunks of segments read in place -------------------------
+@pytest.fixture(params=[1, 1 << 21], ids=["one-block-chunks", "default-chunks"])
+def os_chunks(request, monkeypatch):
+    from convlens._engine import _fft
+
+    monkeypatch.setattr(_fft, "_OS_CHUNK_BYTES", request.param)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mode", MODES)
+def test_fused_1d_chunks_match_fftconvolve(os_chunks, dtype, mode):
+    rng = np.random.default_rng(hash((np.dtype(dtype).str, mode)) % 2**32)
+    for _ in range(5):
+        m = int(rng.integers(1, 700))
+        n = m + int(rng.integers(0, 30_000))
+        x, k = _random(rng, n, dtype), _random(rng, m, dtype)
+        plan = cl.Convolver(k, x.shape, mode, method="overlap-add", dtype=dtype, workers=2)
+        assert plan.recipe(np.dtype(dtype)).fused_1d
+        y = plan(x)
+        assert y.dtype == dtype
+        assert _rel(y, _ref(x, k, mode)) < TOL[dtype], (n, m)
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_fused_1d_chunks_follow_every_boundary(os_chunks, boundary):
+    rng = np.random.default_rng(len(boundary) + 100)
+    x, k = rng.standard_normal((3, 20_001)), rng.standard_normal(301)
+    y = cl.convolve(x, k[None], "same", axes=1, boundary=boundary, method="overlap-add")
+    geom = make_geometry(x.shape, (1, 301), (1,), "same")
+    want = _ref(np.pad(x, geom.pad_width, mode=boundary), k[None], "valid", axes=(1,))
+    assert _rel(y, want) < 1e-12
+
+
+def test_fused_1d_on_a_strided_batch_axis(os_chunks):
+    # the convolved axis is not the last one and x is a non-contiguous view
+    rng = np.random.default_rng(53)
+    x = rng.standard_normal((30_000, 6))[::2, ::2]
+    k = rng.standard_normal(129)
+    y = cl.convolve(x, k[:, None], "full", axes=0, method="overlap-add")
+    assert _rel(y, _ref(x, k[:, None], "full", axes=(0,))) < 1e-12
+
+
+def test_fused_1d_nan_stays_local(os_chunks):
+    rng = np.random.default_rng(59)
+    x, k = rng.standard_normal(50_000), rng.standard_normal(64)
+    x[20_000] = np.nan
+    y = cl.convolve(x, k, "full", method="overlap-add")
+    assert np.isnan(y[20_000:20_064]).all()
+    hit = np.zeros(y.shape, bool)
+    hit[20_000:20_064] = True
+    assert _rel(y[~hit], _ref(np.nan_to_num(x), k, "full")[~hit]) < 1e-12

@@ -10,6 +10,7 @@ new memory costs about as much as one FFT pass at 4096²).
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -361,13 +362,18 @@ class OverlapAddPlan:
         return out.reshape(fshape)
 
 
+_OS_CHUNK_BYTES = 1 << 21  # one convolve_axis call's output (stays in cache until copied out)
+
+
 class OverlapSave1DPlan:
     """Overlap-save along one axis with one kernel for every row (the common 1-D case).
 
-    Overlapping segments of the input are read through a strided view (no copy)
-    and each is transformed, multiplied and transformed back by ducc0's
-    ``convolve_axis`` while it is in cache, instead of streaming the whole
-    array through memory three times as a batched FFT would.
+    Overlapping segments of the input are read through a strided view of x (no
+    copy; only segments that reach past x read a zero-extended copy of their
+    samples) and each is transformed, multiplied and transformed back by ducc0's
+    ``convolve_axis`` while it is in cache, instead of streaming the whole array
+    through memory three times as a batched FFT would.  Segments go in chunks
+    whose results are copied out while still in cache.
     """
 
     def __init__(self, kernel: np.ndarray, geom: Geometry, *, explicit_pad: bool, dtype, workers: int, fft_len: int):
@@ -388,31 +394,50 @@ class OverlapSave1DPlan:
         """Nothing to precompute: ``convolve_axis`` transforms the short kernel itself."""
 
     def memory_estimate(self) -> int:
+        """Bytes of one execution: the output and one chunk's scratch (and the zero-extended edges)."""
         rows = math.prod(s for ax, s in enumerate(self.geom.batch_shape) if ax != self.axis)
-        return 3 * rows * self.nblocks * self.fft_len * self.dtype.itemsize
+        itemsize = self.dtype.itemsize
+        return rows * (self.nblocks * self.block + 4 * self._chunk(rows) * self.fft_len) * itemsize
+
+    def _chunk(self, rows: int) -> int:
+        """Blocks per ``convolve_axis`` call: their results stay in cache until copied out."""
+        return max(1, min(self.nblocks, _OS_CHUNK_BYTES // (rows * self.fft_len * self.dtype.itemsize)))
 
     def __call__(self, a: np.ndarray) -> np.ndarray:
-        k, blk, L, nb = self.k, self.block, self.fft_len, self.nblocks
+        """Convolve ``a`` (x, or x already extended by the boundary rule) and crop."""
+        k, blk, nb = self.k, self.block, self.nblocks
         a = np.moveaxis(a, self.axis, -1)
         batch = a.shape[:-1]
-        # zero-extended input covering full-convolution indices start-(K-1) .. start+nb*blk-1
-        total = nb * blk + k - 1
-        buf = np.empty(batch + (total,), dtype=self.dtype)
-        lo = self.start - (k - 1)  # input index stored at buf[..., 0]
-        src0, src1 = max(lo, 0), min(self.in_len, lo + total)
-        if src1 > src0:
-            buf[..., : src0 - lo] = 0
-            buf[..., src1 - lo :] = 0
-            threaded_assign(buf[..., src0 - lo : src1 - lo], a[..., src0:src1], self.workers, axis=-1)
+        res = np.empty(batch + (nb * blk,), dtype=self.dtype)
+        # segment b reads a[lo + b * blk : lo + b * blk + L]; those inside a are read in place
+        lo = self.start - (k - 1)
+        first = min(nb, max(0, -(lo // blk)))  # ceil(-lo / blk): the first segment starting inside a
+        last = max(first, min(nb, (self.in_len - self.fft_len - lo) // blk + 1))  # one past the last inside
+        step = self._chunk(math.prod(batch))
+        cuts = sorted({0, first, last, nb, *range(first, last, step)})
+        scratch = None
+        for b0, b1 in itertools.pairwise(cuts):
+            segs = self._segments(a, lo, b0, b1)
+            if scratch is None or scratch.shape != segs.shape:
+                scratch = np.empty(segs.shape, dtype=self.dtype)
+            B.convolve_axis(segs, scratch, len(batch) + 1, self.kernel, self.workers)
+            dst = res[..., b0 * blk : b1 * blk].reshape(batch + (b1 - b0, blk))
+            dst[...] = scratch[..., k - 1 :]  # from cache: the valid part of every segment
+        return np.moveaxis(res[..., : self.out_len], -1, self.axis)
+
+    def _segments(self, a: np.ndarray, lo: int, b0: int, b1: int) -> np.ndarray:
+        """Segments ``b0 .. b1 - 1`` as a strided (overlapping, read-only) view: of ``a`` itself when
+        they lie inside it, else of a zero-extended copy of the samples they read."""
+        blk, L = self.block, self.fft_len
+        s0, s1 = lo + b0 * blk, lo + (b1 - 1) * blk + L  # the input samples read
+        if s0 < 0 or s1 > self.in_len:
+            ext = np.zeros(a.shape[:-1] + (s1 - s0,), dtype=self.dtype)
+            c0, c1 = max(s0, 0), min(s1, self.in_len)
+            if c1 > c0:
+                ext[..., c0 - s0 : c1 - s0] = a[..., c0:c1]
+            base = ext
         else:
-            buf[...] = 0
-        st = buf.strides
-        segments = np.lib.stride_tricks.as_strided(
-            buf, batch + (nb, L), st[:-1] + (blk * st[-1], st[-1]), writeable=False
-        )
-        out = np.empty(batch + (nb, L), dtype=self.dtype)
-        B.convolve_axis(segments, out, len(batch) + 1, self.kernel, self.workers)
-        res = np.empty(batch + (nb, blk), dtype=self.dtype)
-        threaded_assign(res, out[..., k - 1 :], self.workers, axis=-2)
-        res = res.reshape(batch + (nb * blk,))[..., : self.out_len]
-        return np.moveaxis(res, -1, self.axis)
+            base = a[..., s0:s1]
+        st = base.strides
+        shape = base.shape[:-1] + (b1 - b0, L)
+        return np.lib.stride_tricks.as_strided(base, shape, st[:-1] + (blk * st[-1], st[-1]), writeable=False)
