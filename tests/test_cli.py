@@ -331,6 +331,79 @@ def test_forecast_equals_forecast_arima_and_statsmodels(sunspots_csv, tmp_path, 
     np.testing.assert_allclose(table[["lower", "upper"]], ref.conf_int(), rtol=1e-6)
 
 
+@pytest.mark.parametrize(
+    ("order", "trend", "seasonal"),
+    [((1, 1, 0), "t", None), ((1, 0, 0), "ct", None), ((1, 0, 0), "c", (1, 0, 0, 11))],
+)
+def test_forecast_trends_and_seasonal_orders_are_the_librarys(sunspots_csv, tmp_path, capsys, order, trend, seasonal):
+    pd = pytest.importorskip("pandas")
+    arima = pytest.importorskip("statsmodels.tsa.arima.model")
+    path, y = sunspots_csv
+    argv = ["forecast", path, tmp_path / "f.csv", "--order", ",".join(map(str, order)), "--trend", trend]
+    argv += ["--steps", "12"] + (["--seasonal-order", ",".join(map(str, seasonal))] if seasonal else [])
+    result = run_json(capsys, *argv)
+    assert result["trend"] == trend and result["seasonal_order"] == list(seasonal or (0, 0, 0, 0))
+    model = arima.ARIMA(y, order=order, seasonal_order=seasonal or (0, 0, 0, 0), trend=trend)
+    params = np.asarray(result["params"])
+    assert params.size == len(model.param_names)  # the trend and seasonal terms reached statsmodels' fit
+    table = pd.read_csv(tmp_path / "f.csv", index_col=0)
+    fc = convlens.forecast_arima(y, order, params, 12, seasonal_order=seasonal, trend=trend)
+    np.testing.assert_allclose(table["mean"], fc.mean, rtol=1e-12)
+    np.testing.assert_allclose(table[["lower", "upper"]], fc.conf_int(), rtol=1e-12)
+    ref = model.filter(params).get_forecast(12)  # statsmodels, same params (approximate diffuse prior when d >= 1)
+    np.testing.assert_allclose(table["mean"], ref.predicted_mean, rtol=1e-3 if order[1] else 1e-6)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--order", "-1,0,0"], "argument --order: must be p,d,q (3 integers >= 0, e.g. 2,0,1); got '-1,0,0'"),
+        (["--order=1,-2,0"], "argument --order: must be p,d,q (3 integers >= 0"),
+        (["--order", "1,0,0.5"], "argument --order: must be p,d,q"),
+        (["--order", "1,0,0", "--seasonal-order", "1,0,0"], "argument --seasonal-order: must be P,D,Q,s (4 integers"),
+        (["--order", "1,0,0", "--seasonal-order", "-1,0,0,4"], "argument --seasonal-order: must be P,D,Q,s"),
+        (["--order", "1,0,0", "--seasonal-order", "1,0,0,1"], "argument --seasonal-order: needs a period s >= 2"),
+        (
+            ["--order", "1,0,0", "--trend", "x"],
+            "argument --trend: invalid choice: 'x' (choose from 'n', 'c', 't', 'ct')",
+        ),
+    ],
+)
+def test_forecast_bad_orders_are_one_line_naming_the_option(capsys, argv, message):
+    with pytest.raises(SystemExit) as exc:
+        main(["forecast", "a.csv", "b.csv", *argv])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1 and message in err, err
+
+
+def test_forecast_negative_order_subprocess_is_one_line_and_exit_2(tmp_path):
+    done = cli("forecast", tmp_path / "a.csv", tmp_path / "b.csv", "--order", "-1,0,0")
+    assert done.returncode == 2 and done.stdout == "" and done.stderr.count("\n") == 1, done.stderr
+    assert "--order: must be p,d,q (3 integers >= 0" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--order", "2,1,1", "--trend", "ct"],
+            "--trend ct needs d = 0 (differencing removes a constant); got --order 2,1,1",
+        ),
+        (["--order", "1,2,0", "--trend", "t"], "--trend t needs d <= 1 (differencing removes a linear drift)"),
+        (
+            ["--order", "1,1,0", "--seasonal-order", "0,1,1,11", "--trend", "t"],
+            "--trend t needs d + D <= 1 (differencing removes a linear drift); got --order 1,1,0 --seasonal-order 0,1,1,11",
+        ),
+        (["--order", "1,0,0", "--seasonal-order", "0,1,1,11", "--trend", "c"], "--trend c needs d + D = 0"),
+    ],
+)
+def test_forecast_trend_that_differencing_removes_is_refused(sunspots_csv, tmp_path, capsys, argv, message):
+    path, _ = sunspots_csv
+    code, out, err = run(capsys, "forecast", path, tmp_path / "o.csv", *argv)
+    assert code == 2 and out == "" and err.count("\n") == 1 and message in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_whiten_a_real_matrix(files, tmp_path, capsys):
     datasets = pytest.importorskip("sklearn.datasets")
     X = datasets.load_digits().data[:, [10, 12, 19, 20, 21, 27, 28, 36, 43, 44]]  # pixels that vary

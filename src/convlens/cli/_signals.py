@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 import numpy as np
 
@@ -62,13 +63,52 @@ def _bands(args: argparse.Namespace) -> None:
     report(args, line, {**result, "centers_hz": bars.centers, "mean_level_db": mean_db})
 
 
-def _order(text: str) -> tuple[int, int, int]:
-    """argparse type: 'p,d,q'."""
+def _integers(text: str, names: str, example: str) -> tuple[int, ...]:
+    """Comma-separated integers >= 0, one per letter of ``names``; else argparse's one-line error."""
+    allowed = f"{','.join(names)} ({len(names)} integers >= 0, e.g. {example})"
     try:
-        p, d, q = (int(v) for v in text.split(","))
+        values = tuple(int(v) for v in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be p,d,q (three integers, e.g. 2,0,1); got {text!r}") from None
-    return p, d, q
+        values = ()
+    if len(values) != len(names) or min(values) < 0:
+        raise argparse.ArgumentTypeError(f"must be {allowed}; got {text!r}")
+    return values
+
+
+def _order(text: str) -> tuple[int, int, int]:
+    """argparse type: 'p,d,q', non-negative integers."""
+    return _integers(text, "pdq", "2,0,1")  # type: ignore[return-value]
+
+
+def _seasonal_order(text: str) -> tuple[int, int, int, int]:
+    """argparse type: 'P,D,Q,s', non-negative integers, with a period s >= 2 when P, D or Q is set."""
+    P, D, Q, s = _integers(text, "PDQs", "1,0,0,12")
+    if (P or D or Q) and s < 2:
+        raise argparse.ArgumentTypeError(f"needs a period s >= 2 when P, D or Q is set (e.g. 1,0,0,12); got {text!r}")
+    return P, D, Q, s
+
+
+# With k = d + D differences, statsmodels allows trend terms of degree >= k only (a constant, degree 0,
+# is differenced away once k >= 1; a drift, degree 1, once k >= 2).
+TRENDS = ("n", "c", "t", "ct")
+
+
+def _check_trend(trend: str, order: tuple[int, int, int], seasonal: tuple[int, int, int, int] | None) -> None:
+    k = order[1] + (seasonal[1] if seasonal else 0)
+    lowest = {"n": None, "c": 0, "t": 1, "ct": 0}[trend]
+    if lowest is None or lowest >= k:
+        return
+    needs = ("d" if seasonal is None else "d + D") + (" = 0" if lowest == 0 else " <= 1")
+    removes = "a constant" if lowest == 0 else "a linear drift"
+    shown = f"--order {','.join(map(str, order))}" + (
+        f" --seasonal-order {','.join(map(str, seasonal))}" if seasonal else ""
+    )
+    raise UsageError(f"--trend {trend} needs {needs} (differencing removes {removes}); got {shown}")
+
+
+def _model_name(args: argparse.Namespace) -> str:
+    seasonal = f"x{args.seasonal_order}" if args.seasonal_order else ""
+    return f"ARIMA{args.order}{seasonal}" + (f" trend {args.trend}" if args.trend != "n" else "")
 
 
 def _future_index(index: np.ndarray, steps: int) -> tuple[np.ndarray, str | None]:
@@ -87,18 +127,15 @@ def _forecast(args: argparse.Namespace) -> None:
     from .. import timeseries
 
     inputs_and_output(args, [args.input], args.output, kinds=("table",))
-    if args.trend == "c" and args.order[1] > 0:
-        raise UsageError(
-            f"--trend c needs d = 0 (differencing removes a constant); got --order {args.order[0]},{args.order[1]},{args.order[2]}"
-        )
+    _check_trend(args.trend, args.order, args.seasonal_order)
     series = io.read_series(args.input, args.column)
-    with busy(args, f"fitting ARIMA{args.order}", size=series.values.size), warnings.catch_warnings():
-        # statsmodels warns about start values and convergence; the fit is still its fit
+    model = {"seasonal_order": args.seasonal_order, "trend": args.trend}
+    with busy(args, f"fitting {_model_name(args)}", size=series.values.size), warnings.catch_warnings(record=True):
+        # statsmodels warns about start values and convergence; the fit is still its fit.  Recorded here and
+        # dropped: statsmodels resets the filters inside its fit, so "ignore" alone would not hold.
         warnings.simplefilter("ignore")
-        params = timeseries.fit_arima(series.values, args.order, trend=args.trend)
-        fc = timeseries.forecast_arima(
-            series.values, args.order, params, args.steps, trend=args.trend, alpha=args.alpha
-        )
+        params = timeseries.fit_arima(series.values, args.order, **model)
+        fc = timeseries.forecast_arima(series.values, args.order, params, args.steps, alpha=args.alpha, **model)
     bounds = fc.conf_int()
     index, index_name = _future_index(series.index, args.steps)
     columns = {"mean": fc.mean, "lower": bounds[:, 0], "upper": bounds[:, 1], "se": fc.se}
@@ -106,10 +143,11 @@ def _forecast(args: argparse.Namespace) -> None:
     shown = ", ".join(f"{v:.4g}" for v in fc.mean[:3]) + (", ..." if args.steps > 3 else "")
     level = round(100 * (1 - args.alpha))
     line = (
-        f"ARIMA{args.order} on {series.name} ({series.values.size} values): next {args.steps}: {shown} "
+        f"{_model_name(args)} on {series.name} ({series.values.size} values): next {args.steps}: {shown} "
         f"({level}% intervals in {out})"
     )
     result = {"input": args.input, "output": str(out), "column": series.name, "order": list(args.order)}
+    result.update(seasonal_order=list(args.seasonal_order or (0, 0, 0, 0)), trend=args.trend)
     report(args, line, {**result, "params": params, "mean": fc.mean, "lower": bounds[:, 0], "upper": bounds[:, 1]})
 
 
@@ -198,14 +236,30 @@ def _add_forecast(sub) -> None:
         "fit ARIMA(p,d,q) to a CSV column (statsmodels) and forecast it by convolution",
         """
         convlens forecast sunspots.csv next.csv --order 2,0,1 --trend c --steps 10 --column SUNACTIVITY
+        convlens forecast sunspots.csv next.csv --order 2,0,0 --seasonal-order 1,0,0,11 --trend c --steps 22
         """,
     )
+    # "--order -1,0,0" must reach the order's own check (one clear line), not be taken for an unknown
+    # option: argparse reads a value starting with '-' as a value only when it looks like a negative number.
+    p._negative_number_matcher = re.compile(r"^-\d+(,-?\d+)*$|^-\d*\.\d+$")
     p.add_argument("input", help="CSV: first column the index (e.g. years), then the values")
     p.add_argument("output", help="CSV with mean, lower, upper, se per future step")
-    p.add_argument("--order", type=_order, required=True, help="p,d,q")
+    p.add_argument("--order", type=_order, required=True, help="p,d,q: integers >= 0 (AR lags, differences, MA lags)")
+    p.add_argument(
+        "--seasonal-order",
+        type=_seasonal_order,
+        default=None,
+        metavar="P,D,Q,s",
+        help="seasonal AR lags, differences, MA lags and period s >= 2 (default: none)",
+    )
     p.add_argument("--steps", type=positive_int, default=10, help="steps ahead (default 10)")
     p.add_argument("--column", default=None, help="column to forecast (default: the only numeric one)")
-    p.add_argument("--trend", choices=("n", "c"), default="n", help="'c': a constant mean (only with d=0)")
+    p.add_argument(
+        "--trend",
+        choices=TRENDS,
+        default="n",
+        help="'n' none (default), 'c' a constant (d + D = 0), 't' a linear drift (d + D <= 1), 'ct' both (d + D = 0)",
+    )
     p.add_argument("--alpha", type=positive_float, default=0.05, help="interval level 1-alpha (default 0.05)")
 
 
