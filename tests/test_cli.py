@@ -594,6 +594,9 @@ def test_memory_errors_are_exit_1_with_a_reason(files, tmp_path, capsys, monkeyp
         (["gaussian", "a.png", "b.png", "--sigma", "1", "--truncate", "x"], "argument --truncate: must be a number"),
         (["match", "a.png", "b.png", "-n", "two"], "argument -n: must be a whole number, got 'two'"),
         (["whiten", "a.csv", "b.csv", "--components", "abc"], "must be a count or a fraction in (0, 1), got 'abc'"),
+        (["whiten", "a.csv", "b.csv", "--components", "0"], "must be a count or a fraction in (0, 1), got '0'"),
+        (["whiten", "a.csv", "b.csv", "--components", "2.5"], "must be a count or a fraction in (0, 1), got '2.5'"),
+        (["whiten", "a.csv", "b.csv", "--components", "nan"], "must be a count or a fraction in (0, 1), got 'nan'"),
     ],
 )
 def test_option_values_of_the_wrong_kind_name_the_option(capsys, argv, message):

@@ -156,8 +156,10 @@ def _components(text: str) -> int | float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a count or a fraction in (0, 1), got {text!r}") from None
-    return int(value) if value >= 1 and value == int(value) else value
+        value = float("nan")
+    if not (0 < value < 1 or (value >= 1 and value == int(value))):  # NaN fails both
+        raise argparse.ArgumentTypeError(f"must be a count or a fraction in (0, 1), got {text!r}")
+    return value if value < 1 else int(value)
 
 
 def _whiten(args: argparse.Namespace) -> None:
