@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from conftest import assert_close
 from convlens.data import find_audio, load_audio
 from convlens.matching import Location, Peaks, Template, find_peaks, locate, match_template
-from convlens.matching._region import boundary_index as _boundary_index
+from convlens.matching._region import region as _region
 
 cv2 = pytest.importorskip("cv2")
 skfeature = pytest.importorskip("skimage.feature")
@@ -331,18 +331,21 @@ def test_lag_range_transforms_only_that_range(rng):
     assert shapes and all(s == (520,) for s in shapes)  # 21 lags + 499 samples, not 200 000
 
 
-def test_boundary_index_equals_numpy_pad():
-    @settings(max_examples=60, deadline=None)
+def test_region_equals_numpy_pad():
+    # the search's region reads the engine's index map: any extension width, every boundary
+    @settings(max_examples=80, deadline=None)
     @given(
         n=st.integers(1, 9),
         before=st.integers(0, 30),
         after=st.integers(0, 30),
-        boundary=st.sampled_from(["wrap", "reflect", "symmetric", "edge"]),
+        boundary=st.sampled_from(["constant", "wrap", "reflect", "symmetric", "edge"]),
     )
     def check(n, before, after, boundary):
-        x = np.arange(n) * 10
-        ref = np.pad(x, (before, after), mode=boundary)
-        assert np.array_equal(x[_boundary_index(np.arange(-before, n + after), n, boundary)], ref)
+        x = np.arange(1, n + 1) * 10.0
+        kw = {"constant_values": -7.0} if boundary == "constant" else {}
+        ref = np.pad(x, (before, after), mode=boundary, **kw)
+        got = _region(x[None], [-before], [n + before + after], boundary, -7.0)[0]
+        assert np.array_equal(got, ref)
 
     check()
 

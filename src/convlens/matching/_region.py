@@ -7,24 +7,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["boundary_index", "region"]
+from .._engine import extended_indices
 
-
-def boundary_index(idx: np.ndarray, n: int, boundary: str) -> np.ndarray:
-    """Source index of each extended index, by ``numpy.pad``'s rule (any extension width)."""
-    if boundary == "wrap":
-        return idx % n
-    if boundary == "reflect":
-        if n == 1:
-            return np.zeros_like(idx)
-        p = 2 * (n - 1)
-        j = idx % p
-        return np.where(j < n, j, p - j)
-    if boundary == "symmetric":
-        p = 2 * n
-        j = idx % p
-        return np.where(j < n, j, p - 1 - j)
-    return np.clip(idx, 0, n - 1)  # 'edge' (and 'constant' before the fill)
+__all__ = ["region"]
 
 
 def region(x: np.ndarray, lo: Sequence[int], length: Sequence[int], boundary: str, fill: Any) -> np.ndarray:
@@ -37,7 +22,9 @@ def region(x: np.ndarray, lo: Sequence[int], length: Sequence[int], boundary: st
     if all(a >= 0 and a + L <= n for a, L, n in zip(lo, length, sp)):
         return x[(slice(None), *(slice(a, a + L) for a, L in zip(lo, length)))]
     idx = [np.arange(a, a + L) for a, L in zip(lo, length)]
-    out = x[np.ix_(np.arange(x.shape[0]), *(boundary_index(i, n, boundary) for i, n in zip(idx, sp)))]
+    # the engine's index map: -1 marks the constant fill (read as the last sample, overwritten below)
+    src = (extended_indices(a, a + L, n, boundary) for a, L, n in zip(lo, length, sp))
+    out = x[np.ix_(np.arange(x.shape[0]), *src)]
     if boundary == "constant":
         if out.dtype.kind in "biu":
             out = out.astype(np.float64)
