@@ -107,17 +107,15 @@ def check_ints(
     items = _items(name, values, "odd integers" if odd else "integers")
     if length is not None and len(items) != length:
         raise ValueError(f"{name} must have {length} entries; got {values!r}")
-    out = tuple(check_int(f"{name}[{i}]", v, minimum=minimum, maximum=maximum) for i, v in enumerate(items))
-    for i, v in enumerate(out):
-        if odd and v % 2 == 0:
-            raise ValueError(f"{name}[{i}] must be an odd integer (a kernel with a centre pixel); got {v}")
-    return out
+    if odd:
+        return tuple(check_odd(f"{name}[{i}]", v, minimum=minimum, maximum=maximum) for i, v in enumerate(items))
+    return tuple(check_int(f"{name}[{i}]", v, minimum=minimum, maximum=maximum) for i, v in enumerate(items))
 
 
 def check_odd(name: str, value, *, minimum: int, maximum: int) -> int:
     """An odd int within ``[minimum, maximum]`` (a kernel size with a centre pixel)."""
-    value = check_int(name, value, minimum=minimum, maximum=maximum)
-    if value % 2 == 0:
+    value = check_int(name, value)  # the kind first: a float or a bool is a TypeError
+    if not (minimum <= value <= maximum and value % 2):
         raise ValueError(
             f"{name} must be an odd integer >= {minimum} and <= {maximum} (a kernel with a centre pixel); got {value}"
         )

@@ -39,7 +39,13 @@ class Aquarium:
 
 def _check_tank(times, n: int, minimum: int, ndim: int, what: str):
     """The aquarium's times and grid size, checked; the frames it stores refused up front if too large."""
-    times = check_reals("times", times, minimum=0, maximum=MAX_TIME, hint="diffusion times, in cells^2")
+    times = check_reals(
+        "times",
+        times,
+        minimum=0,
+        maximum=MAX_TIME,
+        hint="a diffusion time: the salt spreads over about sqrt(2 t) cells",
+    )
     n = check_int("n", n, minimum=minimum)
     check_alloc((2 * len(times) + 4,) + (n,) * ndim, np.float64, what=what)
     return times, n
@@ -123,7 +129,7 @@ def photo_diffusion(times: tuple[float, ...] = (0.0, 1.0, 4.0, 16.0, 64.0, 256.0
     >>> bool(abs(s.mass[1] - s.mass[0]) < 1e-8 * s.mass[0]), bool(s.maximum[1] < s.maximum[0])
     (True, True)
     """
-    times = check_reals("times", times, minimum=0, hint="diffusion times, in pixels^2")
+    times = check_reals("times", times, minimum=0, hint="a diffusion time: the blur's sigma is sqrt(2 t) pixels")
     image = photo("camera")
     frames = tuple(diffuse(image, float(t), boundary="symmetric") for t in times)
     return PhotoDiffusion(
