@@ -20,8 +20,10 @@ from _engine_ref import BOUNDARIES, MODES, direct_sum, ref_convolve
 from convlens._engine import _api
 from convlens._engine._direct import (
     CV2_DIRECT_TAPS,
+    CV2_ROW_LONG,
     CV2_ROW_MAX,
     CV2_ROW_MIN_TAPS,
+    CV2_ROW_MIN_TAPS_LONG,
     NPCONV_SPLIT_MIN,
     ROW_STRIP,
     direct_route,
@@ -96,6 +98,11 @@ def test_row_backend_limits():
     assert direct_route(geom, "constant", True, np.dtype(np.float32), False).backend == "npconv"
     geom = cl.Convolver(np.ones(31), (4096,), "same").geometry
     assert direct_route(geom, "constant", True, np.dtype(np.float32), False).backend == "cv2"
+    # fewer taps on long signals only (numpy.convolve has a fast path up to 11 taps)
+    geom = cl.Convolver(np.ones(CV2_ROW_MIN_TAPS_LONG), (CV2_ROW_LONG,), "same").geometry
+    assert direct_route(geom, "constant", True, np.dtype(np.float32), False).backend == "cv2"
+    geom = cl.Convolver(np.ones(CV2_ROW_MIN_TAPS_LONG), (CV2_ROW_LONG // 2,), "same").geometry
+    assert direct_route(geom, "constant", True, np.dtype(np.float32), False).backend == "npconv"
     assert direct_route(geom, "constant", True, np.dtype(np.complex64), False).backend == "npconv"  # never OpenCV
     # OpenCV switches to a DFT from 50 taps in float64: never used there
     geom = cl.Convolver(np.ones(60), (4096,), "same").geometry

@@ -11,8 +11,8 @@ picks one per geometry once (the lean path of repeated calls keeps it):
   10x faster than ``scipy.ndimage`` on a 3x3 kernel over a 4096² image.  NumPy
   boundary rules map onto OpenCV's border types, so 'same' needs no padding copy.
 * the same ``filter2D`` for one 1-D signal as a one-row image, for kernels of
-  ``CV2_ROW_MIN_TAPS`` taps or more (in strips of ``ROW_STRIP`` outputs for long
-  signals: OpenCV slows down on very long rows).
+  ``CV2_ROW_MIN_TAPS`` taps or more (fewer on long signals; in strips of
+  ``ROW_STRIP`` outputs for very long ones: OpenCV slows down on long rows).
 * ``numpy.convolve`` for the other 1-D signals (dot products over every tap),
   in one piece per thread for long signals with ``workers > 1``.
 * ``scipy.ndimage.correlate`` for other real inputs whose kernel is one for the
@@ -93,13 +93,17 @@ def filter2d(a: np.ndarray, kf: np.ndarray, border: int, workers: int) -> np.nda
 # filter2D is a direct sum below these tap counts and a DFT from them on (OpenCV 5.0, measured;
 # the same for one-row kernels)
 CV2_DIRECT_TAPS = {np.dtype(np.float32): 130, np.dtype(np.float64): 50}
-# One 1-D signal: filter2D on a one-row image beats numpy.convolve (one dot product per output)
-# from this many taps on -- 4096 (x) 31 in float32: ~10 us against ~100 us.  Rows up to this length
+# One 1-D signal: filter2D on a one-row image beats numpy.convolve (one dot product per output,
+# with a fast path up to 11 taps) from this many taps on -- 4096 (x) 31 in float32: ~10 us against
+# ~100 us -- and from CV2_ROW_MIN_TAPS_LONG taps on signals of CV2_ROW_LONG samples or more (65536 (x) 8
+# in float32: ~80 us against ~120 us; on short ones OpenCV's fixed cost dominates).  Rows up to this length
 # go in one call; a row of 2**20 samples runs 10-20x slower per sample than one of 2**16 (2**23 (x) 3
 # in float32: ~155 ms in one row), so a longer signal goes in strips of ROW_STRIP outputs, each a
 # one-row image of its samples and halo (2**20 (x) 31 in float32: ~3 ms, overlap-add ~3.5-5 ms);
 # with workers > 1 the strips run side by side.
-CV2_ROW_MIN_TAPS = 8
+CV2_ROW_MIN_TAPS = 12
+CV2_ROW_MIN_TAPS_LONG = 8
+CV2_ROW_LONG = 1 << 15
 CV2_ROW_MAX = 1 << 17
 ROW_STRIP = 1 << 16
 # numpy.convolve is single-threaded (and releases the GIL): with workers > 1 a signal with at
@@ -163,15 +167,16 @@ def one_line(geom: Geometry) -> bool:
 def cv2_direct_ok(geom: Geometry, dtype: np.dtype) -> bool:
     """True when OpenCV does this convolution plane by plane (last two axes) as a direct sum.
 
-    One 1-D signal goes to OpenCV as a one-row image only for kernels of
-    ``CV2_ROW_MIN_TAPS`` taps or more on rows of at most ``CV2_ROW_MAX`` samples;
-    otherwise to ``numpy.convolve`` (faster there: no thread hand-off, no border copy).
+    One 1-D signal goes to OpenCV as a one-row image (in strips when long) only for
+    kernels of ``CV2_ROW_MIN_TAPS`` taps or more (``CV2_ROW_MIN_TAPS_LONG`` on long
+    signals); otherwise to ``numpy.convolve`` (faster there: no border copy).
     """
     dtype = np.dtype(dtype)
     if not HAVE_CV2 or dtype not in CV2_DIRECT_TAPS or geom.kernel_volume >= CV2_DIRECT_TAPS[dtype]:
         return False
     if one_line(geom):
-        return geom.per_axis[0].k >= CV2_ROW_MIN_TAPS
+        g = geom.per_axis[0]
+        return g.k >= CV2_ROW_MIN_TAPS or (g.k >= CV2_ROW_MIN_TAPS_LONG and g.padded >= CV2_ROW_LONG)
     nd = len(geom.x_shape)
     if not all(ax >= nd - 2 for ax in geom.axes):
         return False
