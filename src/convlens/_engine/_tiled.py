@@ -65,12 +65,13 @@ class TiledPlan:
         self._kernel = None
 
     def memory_estimate(self) -> int:
-        """Bytes of one execution: the output and each worker's tile buffers."""
-        tile = math.prod(
-            self.geom.batch_shape[ax] if ax not in self.axes else 1 for ax in range(len(self.geom.x_shape))
-        )
-        tile *= math.prod(self.tiles) * self.dtype.itemsize
-        return math.prod(self.geom.out_shape) * self.dtype.itemsize + 6 * tile * max(self.workers, 1)
+        """Bytes of one execution: the (margined) output and each worker's tile buffers."""
+        batch = math.prod(s for ax, s in enumerate(self.geom.batch_shape) if ax not in self.axes)
+        out = list(self.out_lens)
+        if len(self.axes) == 2:  # see _margined_output
+            out = [self.counts[0] * self.steps[0], self.counts[1] * self.steps[1] + self.ks[1] - 1]
+        tile = 6 * batch * math.prod(self.tiles) * max(self.workers, 1)
+        return (batch * math.prod(out) + tile) * self.dtype.itemsize
 
     def _forward(self, a: np.ndarray, out: np.ndarray | None) -> np.ndarray:
         if self.real:
@@ -89,17 +90,40 @@ class TiledPlan:
 
     def run(self, a: np.ndarray) -> tuple[np.ndarray, bool]:
         """The convolution of ``a``, and whether every tile's input sum is finite (from the spectra)."""
-        out = np.empty(self.geom.out_shape, dtype=self.dtype)
-        tiles = list(itertools.product(*(range(c) for c in self.counts)))
-        parts = min(self.workers, len(tiles))
-        if parts > 1:  # equal shares of tiles, one share per thread, each with its own buffers
-            step = -(-len(tiles) // parts)
-            shares = [tiles[i : i + step] for i in range(0, len(tiles), step)]
-            with ThreadPoolExecutor(len(shares)) as pool:
-                flags = list(pool.map(lambda share: self._tiles(a, out, share), shares))
+        if len(self.axes) == 2:
+            full, out = self._margined_output()
+            # bands of tiles along the first axis, each right to left (see _inverse_into)
+            bands = [[(i, j) for j in reversed(range(self.counts[1]))] for i in range(self.counts[0])]
         else:
-            flags = [self._tiles(a, out, tiles)]
+            full = out = np.empty(self.geom.out_shape, dtype=self.dtype)
+            bands = [list(itertools.product(*(range(c) for c in self.counts)))]
+        tiles = [t for band in bands for t in band]
+        if self.workers > 1 and len(tiles) > 1:  # shares of about equal size, each with its own buffers
+            parts = min(self.workers, len(bands)) if len(bands) > 1 else 1
+            step = -(-len(bands) // parts)
+            shares = [[t for band in bands[i : i + step] for t in band] for i in range(0, len(bands), step)]
+            with ThreadPoolExecutor(len(shares)) as pool:
+                flags = list(pool.map(lambda share: self._tiles(a, full, share), shares))
+        else:
+            flags = [self._tiles(a, full, tiles)]
         return out, all(flags)
+
+    def _margined_output(self) -> tuple[np.ndarray, np.ndarray]:
+        """2-D: the array the tiles' inverse transforms write into, and the output (a view of it).
+
+        Whole tile rows are written (``T`` samples along the second axis, the first
+        ``K - 1`` of them wrap-around): the array has ``K - 1`` columns of margin in
+        front and room for the last tiles, and the tiles of a band go right to left
+        so that each one's wrap-around is overwritten by its left neighbour's outputs.
+        """
+        (a0, a1), k1 = self.axes, self.ks[1]
+        shape = list(self.geom.out_shape)
+        shape[a0] = self.counts[0] * self.steps[0]
+        shape[a1] = self.counts[1] * self.steps[1] + k1 - 1
+        full = np.empty(shape, dtype=self.dtype)
+        view = [slice(None)] * full.ndim
+        view[a0], view[a1] = slice(0, self.out_lens[0]), slice(k1 - 1, k1 - 1 + self.out_lens[1])
+        return full, full[tuple(view)]
 
     def _buffers(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
         """One worker's tile buffers: input window, spectrum, broadcast product, inverse."""
@@ -121,14 +145,36 @@ class TiledPlan:
         finite = True
         dc = tuple(0 if ax in self.axes else slice(None) for ax in range(a.ndim))
         for index in tiles:
-            src = self._window(a, index, inbuf)
-            s = self._forward(src, spec)
-            finite = finite and bool(np.isfinite(s[dc]).all())  # the zero frequency: the window's sum
-            with np.errstate(invalid="ignore", over="ignore"):
+            s = self._forward(self._window(a, index, inbuf), spec)
+            ok = np.isfinite(s[dc])  # the zero frequency: the window's sum
+            if bool(ok) if ok.ndim == 0 else bool(ok.all()):
                 p = np.multiply(s, self.kspec, out=s if prod is None else prod)
-            y = self._inverse(p, res)
-            self._store(out, y, index)
+            else:  # the caller recomputes this result from the finite samples: no warnings
+                finite = False
+                with np.errstate(invalid="ignore", over="ignore"):
+                    p = np.multiply(s, self.kspec, out=s if prod is None else prod)
+            if len(self.axes) == 2:
+                self._inverse_into(p, out, index)
+            else:
+                self._store(out, self._inverse(p, res), index)
         return finite
+
+    def _inverse_into(self, p: np.ndarray, full: np.ndarray, index: tuple[int, ...]) -> None:
+        """2-D: inverse transform of a tile's product straight into the margined output.
+
+        Along the first axis all ``T`` points (in place), along the second only the
+        ``U`` rows that hold outputs, written as whole rows (see :meth:`_margined_output`).
+        """
+        (a0, a1), (i, j), (u0, u1) = self.axes, index, self.steps
+        B.ifftn(p, (a0,), 1, out=p)
+        rows = [slice(None)] * p.ndim
+        rows[a0] = slice(self.ks[0] - 1, None)
+        dst = [slice(None)] * full.ndim
+        dst[a0], dst[a1] = slice(i * u0, i * u0 + u0), slice(j * u1, j * u1 + self.tiles[1])
+        if self.real:
+            B.irfftn(p[tuple(rows)], (a1,), self.tiles[1], 1, out=full[tuple(dst)])
+        else:
+            B.ifftn(p[tuple(rows)], (a1,), 1, out=full[tuple(dst)])
 
     def _window(self, a: np.ndarray, index: tuple[int, ...], inbuf: np.ndarray) -> np.ndarray:
         """The input window of one tile: a view of ``a``, or a zero-filled copy where it leaves ``a``."""
