@@ -793,3 +793,41 @@ def test_byte_order_and_inputs_left_alone(rng):
         assert got.dtype == ref.dtype and got.dtype.isnative, (y.name, got.dtype, ref.dtype)
         assert_close(got, ref, rel=1e-5)
     np.testing.assert_array_equal(x, x0)  # never written to
+
+
+@pytest.mark.parametrize(
+    ("opts", "exc", "match"),
+    [
+        (dict(max_lag=2.5), TypeError, r"max_lag must be an integer >= 0; got 2\.5"),
+        (dict(max_lag=True), TypeError, "max_lag must be an integer >= 0; got True"),
+        (dict(max_lag=(1, -1)), ValueError, "max_lag must be an integer >= 0; got -1"),
+        (dict(lags=([1.5], [0])), TypeError, "lags must hold integers"),
+        (dict(lags=([], [0])), ValueError, "non-empty 1-D sequence"),
+    ],
+)
+def test_match_template_lag_errors_have_the_in_memory_kinds(rng, opts, exc, match):
+    """A float or bool lag is a wrong kind (TypeError) in Dask as in memory, a negative one a wrong value."""
+    x = rng.standard_normal((12, 12))
+    t = rng.standard_normal((3, 3))
+    with pytest.raises(exc, match=match):
+        cl.matching.match_template(x, t, mode="full", **opts)
+    with pytest.raises(exc, match=match):
+        cld.match_template(da.from_array(x, chunks=5), t, mode="full", **opts)
+
+
+@pytest.mark.parametrize("shape", [(0, 5), (4, 0), (0,)])
+def test_empty_dask_array_is_refused_naming_it(shape):
+    """The in-memory message ('x must not be empty'), not one about a plan's 'shape'."""
+    x = da.zeros(shape, chunks=2)
+    k = np.ones((1,) * len(shape))
+    with pytest.raises(ValueError, match=r"x must not be empty; got shape \(") as mem:
+        cl.convolve(np.zeros(shape), k)
+    for call, name in (
+        (lambda: cld.convolve(x, k), "x"),
+        (lambda: cld.correlate(x, k), "x"),
+        (lambda: cld.gaussian(x, 1.0), "image"),
+        (lambda: cld.match_template(x, k), "image"),
+    ):
+        with pytest.raises(ValueError, match=rf"^{name} must not be empty; got shape \("):
+            call()
+    assert "shape" not in str(mem.value).split(";")[0]

@@ -204,3 +204,14 @@ def test_only_the_main_thread_keeps_scratch(rng):
     with ThreadPoolExecutor(1) as pool:
         assert pool.submit(search_and_look).result() is None
     assert search_and_look() is not None  # this (main) thread keeps them for its next search
+
+
+@pytest.mark.parametrize("lags", [([1.5], [0]), ([True], [0]), (["a"], [0]), ([1.0, 2.0], [0])])
+def test_non_integer_lags_are_type_errors(lags):
+    with pytest.raises(TypeError, match="lags must hold integers"):
+        match_template(np.zeros((9, 9)), np.eye(3), lags=lags)
+
+
+def test_empty_lags_are_value_errors():
+    with pytest.raises(ValueError, match="non-empty 1-D sequence"):
+        match_template(np.zeros((9, 9)), np.eye(3), lags=([], [0]))

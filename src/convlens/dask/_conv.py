@@ -21,6 +21,8 @@ def check_dask(name: str, x):
         )
     if x.ndim == 0:
         raise ValueError(f"{name} must have at least one dimension; got a 0-d dask array")
+    if 0 in x.shape:  # as in memory (not a message about the plan's 'shape')
+        raise ValueError(f"{name} must not be empty; got shape {x.shape}")
     for ax, c in enumerate(x.chunks):
         if any(np.isnan(s) for s in c):
             raise ValueError(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._engine import AxisGeometry, axis_geometry
-from .._validation import BOUNDARIES, MODES, check_array, check_choice
+from .._validation import BOUNDARIES, MODES, check_array, check_choice, check_int
 from ._blocks import build_graph, halo_axis, pass_axis, regular_chunks
 from ._conv import check_dask, region_dtype
 
@@ -39,8 +39,10 @@ def _lag_geometry(n: int, m: int, first: int, count: int) -> AxisGeometry:
 
 def _int_lags(value, ax: int) -> np.ndarray:
     arr = np.asarray(value)
-    if arr.ndim != 1 or arr.size == 0 or arr.dtype.kind not in "iu":
+    if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"lags must give a non-empty 1-D sequence of integers per axis; axis {ax} got {value!r}")
+    if arr.dtype.kind not in "iu":  # as in memory: a wrong kind is a TypeError
+        raise TypeError(f"lags must hold integers (one sequence per axis); axis {ax} got {value!r} (dtype {arr.dtype})")
     return arr.astype(np.int64)
 
 
@@ -51,9 +53,10 @@ def lag_lists(mode, lags, max_lag, x_sp, t_sp) -> list[np.ndarray]:
         raise ValueError("give lags or max_lag, not both (max_lag=L is shorthand for lags=range(-L, L + 1))")
     if max_lag is not None:
         ml = (max_lag,) * d if np.ndim(max_lag) == 0 else tuple(max_lag)
-        if len(ml) != d or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0 for v in ml):
+        if len(ml) != d:
             raise ValueError(f"max_lag must be a non-negative int or {d} of them (one per axis); got {max_lag!r}")
-        return [np.arange(-int(v), int(v) + 1) for v in ml]
+        # the in-memory rule: a float or bool is a TypeError, a negative int a ValueError
+        return [np.arange(-v, v + 1) for v in (check_int("max_lag", v, minimum=0) for v in ml)]
     if lags is not None:
         if isinstance(lags, range) or (d == 1 and np.ndim(lags) == 1 and not isinstance(lags, tuple)):
             lags = (lags,)

@@ -68,8 +68,10 @@ def check_fill_value(value: Any) -> float:
 
 def _lag_axis(name: str, value: Any) -> np.ndarray:
     arr = np.asarray(value)
-    if arr.ndim != 1 or arr.size == 0 or arr.dtype.kind not in "iu":
+    if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D sequence of integers (one per axis); got {value!r}")
+    if arr.dtype.kind not in "iu":  # floats (even 2.0), bools, strings: a wrong kind, not a wrong value
+        raise TypeError(f"{name} must hold integers (one sequence per axis); got {value!r} (dtype {arr.dtype})")
     return arr.astype(np.int64)
 
 
