@@ -112,16 +112,20 @@ def test_a_kernel_batch_broadcasts_against_one_input():
     assert _rel(y, _ref(x, k, "full", axes=(1, 2))) < 1e-12
 
 
-def test_threads_give_identical_results_and_report_finiteness():
+@pytest.mark.parametrize("workers", [2, 3])
+@pytest.mark.parametrize("shape", [(90, 70), (55, 85)])
+def test_threads_share_the_tiles_and_report_finiteness(workers, shape):
+    # (55, 85) with (16, 18) tiles: 5 x 7 tiles, so shares end in the middle of a band
     rng = np.random.default_rng(5)
-    x, k = rng.standard_normal((90, 70)), rng.standard_normal((5, 6))
+    x, k = rng.standard_normal(shape), rng.standard_normal((5, 6))
     one = _tiled(k, x.shape, "same", np.float64, (16, 18), workers=1)
-    two = _tiled(k, x.shape, "same", np.float64, (16, 18), workers=2)
-    y1, fin1 = one.run(x)
-    y2, fin2 = two.run(x)
-    assert fin1 and fin2 and np.array_equal(y1, y2)
-    x[60, 3] = np.nan
-    assert not one.run(x)[1] and not two.run(x)[1]
+    many = _tiled(k, x.shape, "same", np.float64, (16, 18), workers=workers)
+    (y1, fin1), (y2, fin2) = one.run(x), many.run(x)
+    ref = _ref(x, k, "same")
+    assert fin1 and fin2
+    assert _rel(y1, ref) < 1e-12 and _rel(y2, ref) < 1e-12
+    x[50, 3] = np.nan
+    assert not one.run(x)[1] and not many.run(x)[1]
 
 
 # -- the engine choosing tiles itself -------------------------------------------------------------

@@ -93,19 +93,18 @@ class TiledPlan:
         if len(self.axes) == 2:
             full, out = self._margined_output()
             # bands of tiles along the first axis, each right to left (see _inverse_into)
-            bands = [[(i, j) for j in reversed(range(self.counts[1]))] for i in range(self.counts[0])]
+            order = [(i, j) for i in range(self.counts[0]) for j in reversed(range(self.counts[1]))]
         else:
             full = out = np.empty(self.geom.out_shape, dtype=self.dtype)
-            bands = [list(itertools.product(*(range(c) for c in self.counts)))]
-        tiles = [t for band in bands for t in band]
-        if self.workers > 1 and len(tiles) > 1:  # shares of about equal size, each with its own buffers
-            parts = min(self.workers, len(bands)) if len(bands) > 1 else 1
-            step = -(-len(bands) // parts)
-            shares = [[t for band in bands[i : i + step] for t in band] for i in range(0, len(bands), step)]
+            order = list(itertools.product(*(range(c) for c in self.counts)))
+        parts = min(self.workers, len(order))
+        if parts > 1:  # equal shares of consecutive tiles, each with its own buffers
+            step = -(-len(order) // parts)
+            shares = [order[i : i + step] for i in range(0, len(order), step)]
             with ThreadPoolExecutor(len(shares)) as pool:
-                flags = list(pool.map(lambda share: self._tiles(a, full, share), shares))
+                flags = list(pool.map(lambda share: self._tiles(a, full, out, share), shares))
         else:
-            flags = [self._tiles(a, full, tiles)]
+            flags = [self._tiles(a, full, out, order)]
         return out, all(flags)
 
     def _margined_output(self) -> tuple[np.ndarray, np.ndarray]:
@@ -139,9 +138,16 @@ class TiledPlan:
             res[ax] = t
         return inbuf, spec, prod, np.empty(res, dtype=self.dtype)
 
-    def _tiles(self, a: np.ndarray, out: np.ndarray, tiles: list[tuple[int, ...]]) -> bool:
-        """Compute the given tiles (indices along the convolved axes) into ``out``."""
+    def _tiles(self, a: np.ndarray, full: np.ndarray, out: np.ndarray, tiles: list[tuple[int, ...]]) -> bool:
+        """Compute the given tiles (indices along the convolved axes) into ``out``.
+
+        2-D: tiles write whole rows into ``full`` (see :meth:`_margined_output`), except a
+        share's last tile when its left neighbour belongs to another thread: that one's
+        outputs are copied from a tile buffer, so that it writes nothing of its neighbour's.
+        """
         inbuf, spec, prod, res = self._buffers(a)
+        direct = len(self.axes) == 2
+        last = tiles[-1] if direct and tiles[-1][1] > 0 else None
         finite = True
         dc = tuple(0 if ax in self.axes else slice(None) for ax in range(a.ndim))
         for index in tiles:
@@ -153,8 +159,8 @@ class TiledPlan:
                 finite = False
                 with np.errstate(invalid="ignore", over="ignore"):
                     p = np.multiply(s, self.kspec, out=s if prod is None else prod)
-            if len(self.axes) == 2:
-                self._inverse_into(p, out, index)
+            if direct and index != last:
+                self._inverse_into(p, full, index)
             else:
                 self._store(out, self._inverse(p, res), index)
         return finite
