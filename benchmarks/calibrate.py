@@ -93,7 +93,8 @@ def fit_overlap_add(fit: dict) -> None:
 
 
 def fit_direct(fit: dict, small: bool) -> None:
-    """cv2, cv2_row, npconv, npconv_long, ndimage, taps: seconds per output * tap of each direct back end; cv2_f64."""
+    """cv2, cv2_row, npconv_short, npconv, npconv_long, ndimage, taps: seconds per output * tap of each direct
+    back end; cv2_f64."""
     rng = np.random.default_rng(1)
     n = 1024 if small else 2048
     x = rng.standard_normal((n, n)).astype(np.float32)
@@ -116,6 +117,11 @@ def fit_direct(fit: dict, small: bool) -> None:
         for k in (15, 31, 63)
     ]
     fit["npconv"] = float(np.median(short))
+    tiny = [
+        cpu_time(lambda k=k: np.convolve(line, rng.standard_normal(k).astype(np.float32), "same")) / (line.size * k)
+        for k in (3, 5, 7, 9)
+    ]
+    fit["npconv_short"] = float(np.median(tiny))  # numpy's small-kernel loop (up to 11 taps)
     row = line[: 1 << 16]  # one row for OpenCV (rows up to 2**17 samples, kernels of 8 to 129 taps)
     fit["cv2_row"] = float(
         np.median(

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from .. import _backend as B
 from ._blocks import block_count, block_length
-from ._direct import CV2_ROW_MAX, HAVE_CV2, NPCONV_SPLIT_MIN, one_line
+from ._direct import CV2_ROW_MAX, HAVE_CV2, NPCONV_FAST_TAPS, NPCONV_SPLIT_MIN, one_line
 from ._geometry import Geometry
 
 # Every constant of the model, in one table.  Seconds per unit are float32, one thread.
@@ -25,6 +25,7 @@ COST = {
     "mem": 1.5e-9,  # per point and pass over memory (copies, products, overlap-add)
     "cv2": 5.0e-11,  # per output * kernel tap, OpenCV filter2D (below its DFT switch)
     "cv2_row": 9.0e-11,  # ... on one 1-D signal as a one-row image (padded first; 8 to 129 taps)
+    "npconv_short": 2.5e-10,  # per output * kernel tap, numpy.convolve up to 11 taps (its small-kernel loop)
     "npconv": 1.0e-9,  # per output * kernel tap, numpy.convolve on one 1-D signal (k up to ~64)
     "npconv_long": 2.0e-10,  # ... per output * tap beyond 64 taps (BLAS-like dot products)
     "ndimage": 9.7e-10,  # per output * kernel tap, scipy.ndimage.correlate
@@ -103,6 +104,8 @@ def direct_cost(geom: Geometry, *, cv2_path: bool, workers: int = 1, real: bool 
     if cv2_path and HAVE_CV2:  # only below OpenCV's DFT switch (the recipe checks it)
         return COST["cv2_row" if line else "cv2"] * out * taps * gain + COST["call"]
     if line:
+        if taps <= NPCONV_FAST_TAPS:  # numpy's small-kernel loop
+            return out * taps * COST["npconv_short"] * gain + COST["call"]
         short = min(taps, 64)
         per = COST["npconv"] * short + COST["npconv_long"] * (taps - short)
         return out * per * gain + COST["call"]
