@@ -353,3 +353,32 @@ def _fit_exog(y, x):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return ARIMA(y, exog=x, order=(1, 0, 0)).fit()
+
+
+@pytest.mark.parametrize(
+    ("order", "seasonal", "trend"), [((1, 1, 0), None, "c"), ((1, 1, 0), None, "ct"), ((0, 1, 0), (0, 1, 0, 4), "t")]
+)
+def test_fit_arima_refuses_a_trend_that_differencing_removes_naming_trend(order, seasonal, trend):
+    y = np.cumsum(np.random.default_rng(0).standard_normal(80))
+    with pytest.raises(ValueError, match=rf"trend='{trend}' needs fewer differences"):
+        fit_arima(y, order, seasonal_order=seasonal, trend=trend)
+    with pytest.raises(ValueError):  # statsmodels refuses it too (with its own words)
+        ARIMA(y, order=order, seasonal_order=seasonal or (0, 0, 0, 0), trend=trend)
+
+
+@pytest.mark.parametrize(
+    ("kw", "exc", "match"),
+    [
+        (dict(scale=-1.0), ValueError, "scale must be a real number >= 0"),
+        (dict(scale=float("nan")), ValueError, "scale must be a real number >= 0"),
+        (dict(scale="a"), TypeError, "scale must be a real number"),
+        (dict(innovations="abcdefghij"), TypeError, "innovations must have a numeric dtype"),
+    ],
+)
+def test_simulate_arma_checks_scale_and_innovations(kw, exc, match):
+    with pytest.raises(exc, match=match):
+        simulate_arma([1, -0.5], [1], 10, **kw)
+
+
+def test_simulate_arma_zero_scale_is_all_zero():
+    assert np.array_equal(simulate_arma([1, -0.5], [1], 6, rng=0, scale=0), np.zeros(6))

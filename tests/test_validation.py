@@ -340,3 +340,20 @@ def test_check_dtype_applies_the_refusals_of_the_dtype_rule():
         check_dtype("dtype", "nope")
     with pytest.raises(TypeError, match=r"^dtype must have a numeric dtype"):
         check_dtype("dtype", object)
+
+
+@pytest.mark.parametrize("seed", [-1, np.int64(-5)])
+def test_check_rng_refuses_a_negative_seed_naming_the_argument(seed):
+    # NumPy alone says "expected non-negative integer", naming nothing
+    with pytest.raises(ValueError, match=r"seed must be None, an int seed >= 0 .*; got .*-[15]"):
+        check_rng(seed, "seed")
+
+
+def test_check_rng_negative_seed_through_the_lenses():
+    from convlens.timeseries import simulate_arma
+    from convlens.whiten import PatchWhitener
+
+    with pytest.raises(ValueError, match="rng must be None, an int seed >= 0"):
+        simulate_arma([1, -0.5], [1], 10, rng=-1)
+    with pytest.raises(ValueError, match="rng must be None, an int seed >= 0"):
+        PatchWhitener(3, rng=-1).fit(np.random.default_rng(0).random((20, 20)))

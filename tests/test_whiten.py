@@ -265,3 +265,19 @@ def test_inverse_transform_checks_the_whitened_width(rng):
         ValueError, match=r"^Z must be finite: it has 1 NaN or inf value\(s\), the first at row 1, column 0$"
     ):
         pca.inverse_transform([[0.0, 0.0], [np.inf, 0.0]])
+
+
+def test_fitted_whiteners_pickle_under_the_public_package():
+    import pickle
+    import pickletools
+
+    import convlens.whiten as w
+
+    X = np.random.default_rng(0).standard_normal((40, 3))
+    for est in (w.PCAWhitener(), w.ZCAWhitener(), w.Standardizer()):
+        blob = pickle.dumps(est.fit(X))
+        names = " ".join(str(arg) for op, arg, _ in pickletools.genops(blob) if isinstance(arg, str))
+        assert "convlens.whiten" in names and "convlens.whiten._" not in names
+        assert np.array_equal(pickle.loads(blob).transform(X), est.transform(X))
+    for name in w.__all__:
+        assert getattr(w, name).__module__ == "convlens.whiten"

@@ -191,6 +191,9 @@ def check_rng(rng: Any, name: str = "rng") -> np.random.Generator:
     """A NumPy ``Generator`` from None (fresh entropy), an int seed, a ``SeedSequence`` or a ``Generator``."""
     if isinstance(rng, np.random.Generator):
         return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)) and rng < 0:
+        # NumPy's own message ("expected non-negative integer") names no argument
+        raise ValueError(f"{name} must be None, an int seed >= 0 or a numpy.random.Generator; got {rng!r}")
     if rng is None or (
         isinstance(rng, (int, np.integer, np.random.SeedSequence)) and not isinstance(rng, (bool, np.bool_))
     ):

@@ -9,9 +9,9 @@ import numpy as np
 from scipy import special
 
 from .._engine import convolve
-from .._validation import check_alloc, check_array, check_choice, check_float, check_int, result_dtype
-from ._arima_spec import ArimaSpec, build_spec, check_order, check_seasonal_order, from_results
-from ._checks import TRENDS, check_finite_series
+from .._validation import check_alloc, check_array, check_float, check_int, result_dtype
+from ._arima_spec import ArimaSpec, build_spec, check_order, check_seasonal_order, from_results, infer_trend
+from ._checks import check_finite_series
 from ._exact import filtered_state, forecast_moments
 from ._kernels import decay_length, impulse_response, trim_zeros
 from ._pandas import forecast_index, wrap
@@ -108,8 +108,8 @@ def fit_arima(series, order: tuple[int, int, int], *, seasonal_order=None, trend
     order = check_order(order)
     seasonal = check_seasonal_order(seasonal_order)
     y, _ = check_series(series, (order, seasonal))
-    if trend is not None:
-        check_choice("trend", trend, TRENDS)
+    if trend is not None:  # a trend that differencing removes is refused here, not deep in statsmodels
+        infer_trend(0, order, seasonal, trend)
     try:
         from statsmodels.tsa.arima.model import ARIMA
     except ImportError as exc:  # pragma: no cover

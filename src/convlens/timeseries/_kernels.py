@@ -8,7 +8,7 @@ import numpy as np
 from scipy import signal
 
 from .._engine import convolve
-from .._validation import check_alloc, check_int, check_rng, check_shape
+from .._validation import check_alloc, check_array, check_float, check_int, check_rng, check_shape
 from ._checks import check_axis, check_finite_series, check_roots, lag_polynomials
 
 
@@ -176,6 +176,8 @@ def simulate_arma(
     ar_root = check_roots(phi, "ar", "stationary")
     shape = check_shape("nsample", nsample)
     burnin = check_int("burnin", burnin, minimum=0)
+    # the innovations' standard deviation (statsmodels' arma_generate_sample): a negative or NaN one is no scale
+    scale = check_float("scale", scale, minimum=0, hint="the innovations' standard deviation")
     axis = check_axis(axis, len(shape))
     full = shape[:axis] + (shape[axis] + burnin,) + shape[axis + 1 :]
     # innovations, their scaled copy and the convolution's output: three float64 arrays of `full`
@@ -183,7 +185,7 @@ def simulate_arma(
     if innovations is None:
         eta = check_rng(rng).standard_normal(full)
     else:
-        eta = np.asarray(innovations, dtype=np.float64)
+        eta = check_array("innovations", innovations, allow_complex=False).astype(np.float64)
         if eta.shape != full:
             raise ValueError(
                 f"innovations must have shape {full} (nsample with burnin={burnin} added along axis {axis}); got {eta.shape}"

@@ -45,3 +45,9 @@ __all__ = [
     "standardize",
     "zca_whiten",
 ]
+
+# Pickles name the public package, not the private module a name lives in (so a
+# fitted whitener saved today still loads after the modules are reorganized).
+for _name in __all__:
+    globals()[_name].__module__ = __name__
+del _name

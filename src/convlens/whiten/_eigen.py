@@ -134,6 +134,7 @@ class PCAWhitener(_EigenWhitener):
 
     Examples
     --------
+    >>> import numpy as np
     >>> from convlens.whiten import PCAWhitener
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((500, 3)) @ [[2.0, 0, 0], [1, 1, 0], [0, 0, 0.1]]
@@ -172,6 +173,7 @@ class ZCAWhitener(_EigenWhitener):
 
     Examples
     --------
+    >>> import numpy as np
     >>> from convlens.whiten import ZCAWhitener
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((500, 2)) @ [[1.0, 0.9], [0, 0.4]]
@@ -192,6 +194,7 @@ def pca_whiten(X, n_components: int | float | None = None, *, epsilon: float = 0
 
     Examples
     --------
+    >>> import numpy as np
     >>> from convlens.whiten import pca_whiten
     >>> rng = np.random.default_rng(1)
     >>> pca_whiten(rng.standard_normal((100, 5)), 2).shape
@@ -206,6 +209,7 @@ def zca_whiten(X, n_components: int | float | None = None, *, epsilon: float = 0
 
     Examples
     --------
+    >>> import numpy as np
     >>> from convlens.whiten import zca_whiten
     >>> rng = np.random.default_rng(2)
     >>> Z = zca_whiten(rng.standard_normal((1000, 2)) @ [[3.0, 1], [0, 1]])
