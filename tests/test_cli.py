@@ -686,3 +686,14 @@ def test_convolve_a_csv_series_keeps_its_index(sunspots_csv, tmp_path, capsys):
     kernel = filters.gaussian_kernel(2, ndim=1)
     np.testing.assert_allclose(out.values, convlens.convolve(y, kernel, "same", boundary="edge"), rtol=1e-14)
     np.testing.assert_allclose(out.values, ndimage.gaussian_filter1d(y, 2, mode="nearest"), rtol=1e-10)
+
+
+@pytest.mark.parametrize(("order", "trend"), [("0,1,0", "n"), ("0,0,0", "c")])
+def test_forecast_random_walk_and_white_noise(sunspots_csv, tmp_path, capsys, order, trend):
+    """No AR or MA terms: the command used to exit 2 with 'kernel must not be empty'."""
+    arima = pytest.importorskip("statsmodels.tsa.arima.model")
+    path, y = sunspots_csv
+    result = run_json(capsys, "forecast", path, tmp_path / "f.csv", "--order", order, "--trend", trend, "--steps", "4")
+    o = tuple(int(v) for v in order.split(","))
+    ref = arima.ARIMA(y, order=o, trend=trend).filter(result["params"]).get_forecast(4)
+    np.testing.assert_allclose(result["mean"], ref.predicted_mean, rtol=1e-8)

@@ -382,3 +382,27 @@ def test_simulate_arma_checks_scale_and_innovations(kw, exc, match):
 
 def test_simulate_arma_zero_scale_is_all_zero():
     assert np.array_equal(simulate_arma([1, -0.5], [1], 6, rng=0, scale=0), np.zeros(6))
+
+
+@pytest.mark.parametrize(
+    ("order", "seasonal", "trend"),
+    [
+        ((0, 0, 0), None, "n"),
+        ((0, 0, 0), None, "c"),
+        ((0, 1, 0), None, "n"),
+        ((0, 1, 0), None, "t"),
+        ((0, 2, 0), None, None),
+        ((0, 0, 0), (0, 1, 0, 4), "n"),
+    ],
+)
+def test_forecast_without_ar_or_ma_terms_matches_statsmodels(order, seasonal, trend):
+    """White noise and random walks (no AR/MA lags: kappa = [1]) used to die on an empty kernel."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        y = np.cumsum(np.random.default_rng(3).standard_normal(90)) + 20
+        res = ARIMA(y, order=order, seasonal_order=seasonal or (0, 0, 0, 0), trend=trend).fit()
+        ref = res.get_forecast(6)
+    got = forecast_arima(y, order, res.params, 6, seasonal_order=seasonal, trend=trend)
+    assert_close(got.mean, ref.predicted_mean, rel=1e-8)
+    assert_close(got.se, ref.se_mean, rel=1e-7)
+    assert np.all(np.isfinite(got.truncation_bound))

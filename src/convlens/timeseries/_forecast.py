@@ -254,7 +254,9 @@ def _infinite_past_gap(w, spec: ArimaSpec, steps: int, u_hat, u_tail):
     hist = min(m, kappa.size - 1)  # older samples meet kappa's exact zeros
     kap = np.zeros(hist + steps)
     kap[: min(kappa.size - 1, hist + steps)] = kappa[1 : hist + steps + 1]
-    c = -convolve(kap, w[m - hist :], "valid")  # c_h: the observed past's pull on step h
+    # c_h: the observed past's pull on step h; none when kappa is [1] (no AR or MA terms: white noise,
+    # a random walk), where there is no history to convolve with (an empty kernel)
+    c = -convolve(kap, w[m - hist :], "valid") if hist else np.zeros(steps + 1)
     w_inf = convolve(impulse_response(spec.theta, spec.phi, steps), c, "full")[:steps]
     k = spec.delta.size - 1
     if k:
