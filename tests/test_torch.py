@@ -729,3 +729,20 @@ def test_import_convlens_does_not_import_torch():
     code = "import sys, convlens; convlens.convolve([1.0], [1.0]); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_working_sets_beyond_memory_are_refused_before_allocating():
+    """An FFT buffer of ~900 GiB: InsufficientMemoryError naming the call, not torch's allocator failing."""
+    from convlens._validation import InsufficientMemoryError
+    from convlens.torch import long_conv
+
+    huge = torch.empty(1, 1, 1, 1).expand(1, 1, 200_000, 200_000)  # no memory behind the view
+    with pytest.raises(InsufficientMemoryError, match=r"fft_conv: .* working memory"):
+        fft_conv(huge, torch.randn(1, 1, 31, 31))
+    with pytest.raises(InsufficientMemoryError, match=r"fft_conv: .* working memory"):
+        FFTConv2d(1, 1, 3)(huge)
+    with pytest.raises(InsufficientMemoryError, match=r"long_conv: .* working memory"):
+        long_conv(torch.empty(1, 1, 1).expand(4, 64, 2**30), torch.randn(64, 1024))
+    # ordinary sizes pass the check and still equal torch's direct convolution
+    x, w = torch.randn(2, 3, 40, 40, dtype=torch.float64), torch.randn(4, 3, 5, 5, dtype=torch.float64)
+    assert torch.allclose(fft_conv(x, w, padding=2), F.conv2d(x, w, padding=2))

@@ -19,7 +19,7 @@ from .._torch_plan import (
     plan_conv,
     resolve_padding,
 )
-from .._validation import NAN_POLICIES, check_choice
+from .._validation import NAN_POLICIES, check_alloc, check_choice
 from ._checks import (
     _STREAM_BYTES,
     _check_conv_args,
@@ -327,7 +327,26 @@ def _prepare(input, weight, bias, stride, padding, dilation, groups, padding_mod
         pads = ((0, 0),) * d
     keff = tuple(dl * (k - 1) + 1 for k, dl in zip(kernel, dilation))
     plan = plan_conv(tuple(x.shape[2:]), keff, pads, stride)
+    _check_working_set(x, weight, plan, groups)
     return x, batched, plan, dilation
+
+
+def _check_working_set(x: Tensor, weight: Tensor, plan: ConvPlan, groups: int) -> None:
+    """Refuse, before anything is allocated, a CPU call whose buffers would not fit in memory.
+
+    The buffers alive at once: the real input buffer, its spectrum, the output
+    spectrum (channels-last, frames as extra rows) and the weight spectrum.  On
+    another device the host's memory says nothing, and torch's allocator answers.
+    """
+    if x.device.type != "cpu":
+        return
+    item = torch.empty((), dtype=_work_dtype(x.dtype)).element_size()
+    rows = x.shape[0] * plan.nblocks
+    cin, cout = x.shape[1], weight.shape[0]
+    nf = math.prod(plan.spectrum_shape)
+    real = math.prod(plan.fft_shape) * rows * cin
+    spectra = 2 * nf * (rows * (cin + cout) + (cin // max(groups, 1)) * cout)
+    check_alloc((real + spectra) * item, what="fft_conv")
 
 
 def fft_conv(

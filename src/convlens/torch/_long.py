@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .._torch_plan import plan_long
-from .._validation import NAN_POLICIES, check_choice
+from .._validation import NAN_POLICIES, check_alloc, check_choice
 from ._checks import (
     _LONG_CHUNK_BYTES,
     _check_pair,
@@ -226,6 +226,9 @@ def long_conv(
         _require_finite_kernel("k", k_given)
     n, offset, taps = plan_long(L, k.shape[-1], causal)
     work = _work_dtype(u.dtype)
+    if u.device.type == "cpu":  # the input in the work dtype and the output (the FFTs run in bounded chunks)
+        item = torch.empty((), dtype=work).element_size()
+        check_alloc(math.prod(u.shape) * item, what="long_conv", copies=2)
     x = u.to(work)
     if pregate is not None:
         x = x * pregate.to(work)
