@@ -295,3 +295,51 @@ def test_fused_1d_nan_stays_local(os_chunks):
     hit = np.zeros(y.shape, bool)
     hit[20_000:20_064] = True
     assert _rel(y[~hit], _ref(np.nan_to_num(x), k, "full")[~hit]) < 1e-12
+
+
+# -- the pool of work buffers (one-shot calls build a plan each time) -----------------------------
+def test_pooled_buffers_never_leak_between_calls():
+    from convlens._engine import _scratch
+
+    rng = np.random.default_rng(61)
+    kept = []
+    # kernels of different sizes share FFT lengths (and pooled spectra) but not padded-input layouts
+    for _ in range(3):
+        for m in (63, 61, 57, 3):
+            x = rng.standard_normal((256, 250)) * 10.0 ** rng.integers(-3, 4)
+            k = rng.standard_normal((m, m))
+            y = cl.convolve(x, k, "same", method="fft", workers=1)
+            assert _rel(y, _ref(x, k, "same")) < 1e-12
+            kept.append((y, y.copy()))
+    for y, copy in kept:  # later calls did not write into earlier results
+        assert np.array_equal(y, copy)
+    assert _scratch._total <= _scratch.MAX_TOTAL
+
+
+def test_pooled_buffers_under_concurrent_one_shot_calls():
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(67)
+    jobs = [(rng.standard_normal((200, 180)), rng.standard_normal((m, m))) for m in (31, 29, 31, 17) * 4]
+
+    def run(job):
+        x, k = job
+        return cl.convolve(x, k, "full", method="fft", workers=1)
+
+    with ThreadPoolExecutor(4) as pool:
+        ys = list(pool.map(run, jobs))
+    for (x, k), y in zip(jobs, ys):
+        assert _rel(y, _ref(x, k, "full")) < 1e-12
+
+
+def test_the_pool_keeps_only_small_buffers_and_a_bounded_total():
+    from convlens._engine import _scratch
+
+    big = np.zeros(_scratch.MAX_BYTES // 8 + 1)
+    _scratch.give(("test-big",), big)
+    assert ("test-big",) not in _scratch._free
+    for i in range(_scratch.MAX_TOTAL // _scratch.MAX_BYTES + 4):
+        _scratch.give(("test", i), np.zeros(_scratch.MAX_BYTES // 8))
+    assert _scratch._total <= _scratch.MAX_TOTAL
+    got = _scratch.take(("test", 3), (4,), np.float64, zero=True)  # evicted: a new zeroed buffer
+    assert got.shape == (4,) and not got.any()

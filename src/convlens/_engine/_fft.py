@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from .. import _backend as B
+from . import _scratch
 from ._blocks import block_count, tile_lengths
 from ._geometry import Geometry
 from ._tiled import TiledPlan
@@ -123,7 +124,20 @@ class FFTPlan:
         if self.tiled is not None:
             self.tiled.prepare()
         elif self.kspec is None:
-            self.kspec = self._transform(self._padded(self._kernel.astype(self.dtype, copy=False)), None)
+            # work buffers from the pool (see _scratch): one-shot calls build a plan each time
+            k = self._kernel.astype(self.dtype, copy=False)
+            shape = list(k.shape)
+            for ax, n in zip(self.axes, self.lengths):
+                shape[ax] = n
+            key = ("pad", tuple(shape), k.shape, self.dtype.str)
+            kbuf = self._padded(k, _scratch.take(key, tuple(shape), self.dtype, zero=True))
+            spec_shape = list(shape)
+            if self.real:
+                spec_shape[self.axes[-1]] = spec_shape[self.axes[-1]] // 2 + 1
+            cdt = B.complex_of(self.dtype)
+            kspec = _scratch.lend(self, ("spec", tuple(spec_shape), cdt.str), tuple(spec_shape), cdt, zero=False)
+            self.kspec = self._transform(kbuf, kspec)
+            _scratch.give(key, kbuf)
             self._inplace = self.spectrum_shape == np.broadcast_shapes(self.spectrum_shape, self.kspec.shape)
             self._kernel = None
 
@@ -176,9 +190,13 @@ class FFTPlan:
         # The padded-input and spectrum buffers are reused between calls (their zero padding
         # is written once); the lock keeps concurrent calls on one plan from sharing them.
         with self._lock:
-            if self._inbuf is None:
-                self._inbuf = np.zeros(self.buf_shape, dtype=self.dtype)
-                self._spec = np.empty(self.spectrum_shape, dtype=B.complex_of(self.dtype))
+            if self._inbuf is None:  # from the pool, back to it when this plan is collected
+                key = ("pad", self.buf_shape, self.in_shape, self.dtype.str)
+                self._inbuf = _scratch.lend(self, key, self.buf_shape, self.dtype, zero=True)
+                cdt = B.complex_of(self.dtype)
+                self._spec = _scratch.lend(
+                    self, ("spec", self.spectrum_shape, cdt.str), self.spectrum_shape, cdt, False
+                )
             spec = self._transform(self._padded(a, self._inbuf), self._spec)
             # The zero-frequency term is the sum of the input: it is finite unless the input holds
             # a NaN or inf (or its sum overflows), so the caller can skip a scan of x.

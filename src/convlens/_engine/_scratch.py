@@ -1,0 +1,64 @@
+"""A small pool of FFT work buffers shared by plans of the same layout.
+
+A one-shot ``convolve`` builds a plan per call, and each plan used to allocate its
+zero-padded input and spectrum buffers afresh.  Buffers of a few hundred KB come
+from ``mmap`` and every page of them faults on first touch: on the reference VM
+(~2 µs a fault) five fresh 660 KB buffers cost more than the three transforms of a
+256² ⊛ 63² float64 convolution (2.4 ms against 0.7 ms).  Plans therefore take
+their buffers from this pool and give them back when they are garbage-collected.
+
+A zero-padded buffer is keyed by the region a plan writes into it (the rest stays
+zero), so a buffer handed to another plan needs no clearing.  Only buffers up to
+``MAX_BYTES`` are kept, at most ``MAX_TOTAL`` bytes in all (the oldest go first).
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import OrderedDict
+
+import numpy as np
+
+MAX_BYTES = 4 << 20
+MAX_TOTAL = 32 << 20
+
+_lock = threading.Lock()
+_free: OrderedDict[tuple, list[np.ndarray]] = OrderedDict()
+_total = 0
+
+
+def take(key: tuple, shape: tuple[int, ...], dtype, zero: bool) -> np.ndarray:
+    """A buffer of ``shape``/``dtype`` for the layout ``key`` (zero-filled when new and ``zero``)."""
+    global _total
+    with _lock:
+        free = _free.get(key)
+        if free:
+            buf = free.pop()
+            _total -= buf.nbytes
+            return buf
+    return np.zeros(shape, dtype) if zero else np.empty(shape, dtype)
+
+
+def give(key: tuple, buf: np.ndarray) -> None:
+    """Return ``buf`` to the pool (dropped when too large or the pool is full)."""
+    global _total
+    if buf.nbytes > MAX_BYTES:
+        return
+    with _lock:
+        _free.setdefault(key, []).append(buf)
+        _free.move_to_end(key)
+        _total += buf.nbytes
+        while _total > MAX_TOTAL:
+            old, bufs = next(iter(_free.items()))
+            _total -= bufs.pop(0).nbytes
+            if not bufs:
+                del _free[old]
+
+
+def lend(owner: object, key: tuple, shape: tuple[int, ...], dtype, zero: bool) -> np.ndarray:
+    """:func:`take` a buffer that goes back to the pool when ``owner`` is garbage-collected."""
+    buf = take(key, shape, dtype, zero)
+    if buf.nbytes <= MAX_BYTES:
+        weakref.finalize(owner, give, key, buf)
+    return buf
