@@ -831,3 +831,24 @@ def test_empty_dask_array_is_refused_naming_it(shape):
         with pytest.raises(ValueError, match=rf"^{name} must not be empty; got shape \("):
             call()
     assert "shape" not in str(mem.value).split(";")[0]
+
+
+@pytest.mark.parametrize("value", [0.5, np.nan, 2.0, -1.0])
+def test_dask_image_mask_values_other_than_0_1_are_refused_when_computed(rng, value):
+    """The regions cast the mask to bool; before the fix 0.5 or NaN silently read as 'valid'."""
+    x = rng.standard_normal((20, 17))
+    t = x[3:8, 4:9].copy()
+    with pytest.raises(ValueError, match="image_mask must be a boolean"):
+        cl.matching.match_template(x, t, image_mask=np.full(x.shape, value))
+    got = cld.match_template(da.from_array(x, chunks=(6, 5)), t, image_mask=da.full(x.shape, value, chunks=4))
+    with pytest.raises(ValueError, match="image_mask must be a boolean"):
+        got.compute(scheduler="synchronous")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.uint8, bool])
+def test_dask_numeric_0_1_image_mask_equals_in_memory(rng, dtype):
+    x = rng.standard_normal((20, 17))
+    t = x[3:8, 4:9].copy()
+    m = rng.random(x.shape) > 0.3
+    got = cld.match_template(da.from_array(x, chunks=(6, 5)), t, image_mask=da.from_array(m.astype(dtype), chunks=7))
+    assert_close(got.compute(scheduler="synchronous"), cl.matching.match_template(x, t, image_mask=m), rel=1e-9)

@@ -81,13 +81,27 @@ def _check_image_mask(image_mask, x, spatial: list[int]):
         raise TypeError(f"image_mask must be a boolean (or 0/1) array; got dtype {m.dtype}")
     if m.shape != shape:
         raise ValueError(f"image_mask must have the image's spatial shape {shape}; got shape {m.shape}")
-    if isinstance(m, da.Array):  # its values are checked by the in-memory function, block by block
-        return check_dask("image_mask", m).rechunk(chunks)
+    if isinstance(m, da.Array):  # its values are checked block by block when they are computed
+        m = check_dask("image_mask", m)
+        if m.dtype.kind != "b":  # before the regions cast it to bool (0.5 or NaN would read as True)
+            m = m.map_blocks(_checked_mask_block, dtype=bool)
+        return m.rechunk(chunks)
     if not np.isin(m, (0, 1)).all():
         raise ValueError("image_mask must be a boolean (or 0/1) array (valid / not valid per pixel)")
     if not m.any():
         raise ValueError("image_mask must mark at least one valid pixel (True); it is all False")
     return da.from_array(m.astype(bool), chunks=chunks)  # astype: a copy, later changes do not leak in
+
+
+def _checked_mask_block(block: np.ndarray) -> np.ndarray:
+    """A block of a numeric dask image_mask as bool, refused (as in memory) unless every value is 0 or 1."""
+    bad = ~np.isin(block, (0, 1))
+    if bad.any():
+        raise ValueError(
+            "image_mask must be a boolean (or 0/1) array (valid / not valid per pixel); got other values, "
+            f"e.g. {block[bad].flat[0]!r}: weights belong in the template mask"
+        )
+    return block.astype(bool)
 
 
 def _valid_anywhere(region, mask, channel_axis) -> bool:
