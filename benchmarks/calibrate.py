@@ -92,6 +92,19 @@ def fit_overlap_add(fit: dict) -> None:
     fit["oa_nd_mem"] = max(t, 0.0) / (b * vol)
 
 
+def fit_tiles(fit: dict, small: bool) -> None:
+    """tile: seconds per tile point * log2(tile points) of one tile's r2c + product + c2r (2-D tiled plans)."""
+    shape = (2048, 2048) if small else (4096, 4096)
+    plan, x = _plan(shape, 31, method="fft")
+    tiled = plan._kernel_plan(plan.recipe(np.float32)).tiled
+    if tiled is None:  # no ducc0, or the tile rule changed: keep the value
+        fit["tile"] = COST["tile"]
+        return
+    tvol = math.prod(tiled.tiles)
+    t = cpu_time(lambda: plan(x)) - fit["mem"] * 2 * x.size
+    fit["tile"] = max(t, 0.0) / (math.prod(tiled.counts) * tvol * math.log2(tvol))
+
+
 def fit_direct(fit: dict, small: bool) -> None:
     """cv2, cv2_row, npconv_short, npconv, npconv_long, ndimage, taps: seconds per output * tap of each direct
     back end; cv2_f64."""
@@ -165,6 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     fit: dict[str, float] = {}
     fit_fft(fit, args.quick)
     fit_overlap_add(fit)
+    fit_tiles(fit, args.quick)
     fit_direct(fit, args.quick)
     fit_calls(fit)
     missing = set(COST) - set(fit)

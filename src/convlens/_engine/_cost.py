@@ -13,7 +13,7 @@ import math
 from functools import lru_cache
 
 from .. import _backend as B
-from ._blocks import block_count, block_length
+from ._blocks import block_count, block_length, tile_lengths
 from ._direct import CV2_ROW_MAX, HAVE_CV2, NPCONV_FAST_TAPS, NPCONV_SPLIT_MIN, one_line
 from ._geometry import Geometry
 
@@ -30,8 +30,8 @@ COST = {
     "npconv_long": 2.0e-10,  # ... per output * tap beyond 64 taps (BLAS-like dot products)
     "ndimage": 9.7e-10,  # per output * kernel tap, scipy.ndimage.correlate
     "taps": 3.0e-9,  # per output * kernel tap, the shifted multiply-add loop
-    "call": 2e-5,  # fixed overhead of one call
-    "call_fft": 5e-5,  # ... and what an FFT path adds (buffers, padding, the kernel's spectrum, crops)
+    "call": 7e-6,  # fixed overhead of one call (the lean path of a repeated direct call)
+    "call_fft": 3e-5,  # ... and what an FFT path adds (buffers, padding, the kernel's spectrum, crops)
     "f64": 1.6,  # float64 (and exact-integer) work costs this much more than float32
     "cv2_f64": 1.8,  # OpenCV in float64: slower than float32 by this much more than the FFT paths are
     "thread_gain": 0.6,  # 2 threads take this fraction of the 1-thread time of an FFT
@@ -39,8 +39,9 @@ COST = {
     "big_1d": 2.5,  # ... of one long 1-D transform (2**22 samples: 3.7x slower than overlap-add)
     "big_points": 1 << 18,  # transforms larger than this leave the caches
     "oa_1d_fft": 0.9,  # fused 1-D overlap-save: transform cost relative to the model
-    "oa_1d_mem": 1.5,  # ... and passes over memory per point
+    "oa_1d_mem": 0.75,  # ... and passes over memory per point (segments read in place from x)
     "oa_nd_mem": 2.0,  # N-d overlap-add: passes over memory per point
+    "tile": 2.3e-10,  # 2-D cache-sized tiles: per tile point * log2(tile points) of one r2c + product + c2r
     "channels_gemm": 4e-10,  # convolve_channels: per (channel pair * frequency) of the complex GEMM
 }
 
@@ -59,9 +60,35 @@ def _batches(geom: Geometry):
     return xb, kb, ob
 
 
-def fft_cost(geom: Geometry, *, explicit_pad: bool, real: bool, cached_kernel: bool = False, workers: int = 1) -> float:
-    """Whole-array FFT: transforms of x, the kernel (unless cached) and the product."""
+def tiled_cost(geom: Geometry, whole, *, itemsize: int, real: bool, cached_kernel: bool, workers: int) -> float | None:
+    """2-D FFT in cache-sized tiles (what the fft and overlap-add plans run when ``tile_lengths``
+    prefers tiles to whole transforms of lengths ``whole``), or None when they do not tile.
+    ``itemsize``: bytes of one work-dtype point (0: the caller's plan never tiles)."""
+    if len(geom.axes) != 2 or not itemsize:
+        return None
+    xb, kb, ob = _batches(geom)
+    batch = max(xb, ob)
+    tiles = tile_lengths(
+        tuple(g.k for g in geom.per_axis), tuple(g.out_len for g in geom.per_axis), tuple(whole), itemsize, real, batch
+    )
+    if tiles is None:
+        return None
+    count = math.prod(block_count(g.out_len, t - g.k + 1) for g, t in zip(geom.per_axis, tiles))
+    tvol = math.prod(tiles)
+    work = COST["tile"] * count * tvol * math.log2(tvol) * batch * (1 if real else 2)
+    kernel = 0.0 if cached_kernel else COST["fft"] * kb * tvol * math.log2(tvol) * (1 if real else 2)
+    t = work + kernel + COST["mem"] * 2 * batch * math.prod(g.out_len for g in geom.per_axis)
+    return t * (COST["thread_gain"] if workers > 1 else 1.0) + COST["call"] + COST["call_fft"]
+
+
+def fft_cost(
+    geom: Geometry, *, explicit_pad: bool, real: bool, cached_kernel: bool = False, workers: int = 1, itemsize: int = 0
+) -> float:
+    """Whole-array FFT: transforms of x, the kernel (unless cached) and the product (or tiles, see ``tiled_cost``)."""
     lens = [B.fast_length(g.min_circular_length(explicit_pad)) for g in geom.per_axis]
+    tiled = tiled_cost(geom, lens, itemsize=itemsize, real=real, cached_kernel=cached_kernel, workers=workers)
+    if tiled is not None:
+        return tiled
     vol = math.prod(lens)
     xb, kb, ob = _batches(geom)
     transforms = (xb + ob + (0 if cached_kernel else kb)) * vol * math.log2(max(vol, 2)) * _penalty(lens)
@@ -70,7 +97,9 @@ def fft_cost(geom: Geometry, *, explicit_pad: bool, real: bool, cached_kernel: b
     return t * (COST["thread_gain"] if workers > 1 else 1.0) + COST["call"] + COST["call_fft"]
 
 
-def overlap_add_cost(geom: Geometry, *, explicit_pad: bool, real: bool, block_axis: int, workers: int = 1) -> float:
+def overlap_add_cost(
+    geom: Geometry, *, explicit_pad: bool, real: bool, block_axis: int, workers: int = 1, itemsize: int = 0
+) -> float:
     """Blocked FFT along ``block_axis`` (fused overlap-save in 1-D, overlap-add in N-d)."""
     ib = geom.axes.index(block_axis)
     g = geom.per_axis[ib]
@@ -82,6 +111,14 @@ def overlap_add_cost(geom: Geometry, *, explicit_pad: bool, real: bool, block_ax
     ]
     L = block_length(g.k, n_in, real, math.prod(other))
     blocks = block_count(n_in, L - g.k + 1)
+    if other:  # N-d: the plan runs in tiles where they beat its blocks (the kernel spectrum is made once)
+        whole = [
+            blocks * L if ax == block_axis else B.fast_length(ga.min_circular_length(explicit_pad))
+            for ax, ga in zip(geom.axes, geom.per_axis)
+        ]
+        tiled = tiled_cost(geom, whole, itemsize=itemsize, real=real, cached_kernel=True, workers=workers)
+        if tiled is not None:
+            return tiled
     vol = blocks * L * math.prod(other)
     xb, _, ob = _batches(geom)
     one_d = not other
@@ -134,9 +171,11 @@ def estimate_costs(
     workers: int,
     cached_kernel: bool = False,
     double: bool = False,
+    itemsize: int = 0,
 ) -> dict[str, float]:
     """Predicted seconds per method (lower is better).
 
+    ``itemsize``: bytes of one point of the work dtype (large 2-D FFTs then run in tiles).
     ``double``: the sums run in float64.  That slows OpenCV (half the SIMD lanes) by
     ``cv2_f64`` more than it slows the other methods, whose float32/float64 costs
     move together and leave their ranking alone.
@@ -145,12 +184,17 @@ def estimate_costs(
     cv2_scale = COST["cv2_f64"] if double or exact_int else 1.0
     costs = {
         "direct": direct_cost(geom, cv2_path=cv2_path, workers=workers, real=real) * (cv2_scale if cv2_path else 1.0),
-        "fft": fft_cost(geom, explicit_pad=explicit_pad, real=real, cached_kernel=cached_kernel, workers=workers)
+        "fft": fft_cost(
+            geom, explicit_pad=explicit_pad, real=real, cached_kernel=cached_kernel, workers=workers, itemsize=itemsize
+        )
         * scale,
     }
     ax = best_block_axis(geom)
     if ax is not None:
         costs["overlap-add"] = (
-            overlap_add_cost(geom, explicit_pad=explicit_pad, real=real, block_axis=ax, workers=workers) * scale
+            overlap_add_cost(
+                geom, explicit_pad=explicit_pad, real=real, block_axis=ax, workers=workers, itemsize=itemsize
+            )
+            * scale
         )
     return costs

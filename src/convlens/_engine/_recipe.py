@@ -96,6 +96,7 @@ def make_recipe(
             workers=workers,
             cached_kernel=cached_kernel,
             double=work.itemsize == (8 if real else 16),
+            itemsize=work.itemsize,
         )
         method = min(costs.items(), key=lambda kv: kv[1])[0]
     common = dict(geometry=geom, method=method, out_dtype=out_dtype, work=work, exact=exact, cv2_direct=cv2_direct)
