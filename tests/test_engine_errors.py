@@ -218,10 +218,14 @@ def test_non_integer_or_complex_fill_value(xdtype, fill):
 
 
 def test_plan_dtype_must_be_numeric():
-    with pytest.raises(TypeError, match=r"^dtype must be numeric"):
+    with pytest.raises(TypeError, match=r"^dtype must have a numeric dtype"):
         Convolver(np.ones(2), (4,), dtype="U3")
-    with pytest.raises(TypeError, match=r"^dtype must be a NumPy dtype; got 'nonsense'"):
+    with pytest.raises(TypeError, match=r"^dtype must be a NumPy dtype or array; got 'nonsense'"):
         Convolver(np.ones(2), (4,), dtype="nonsense")
+    with pytest.raises(TypeError, match=r"longdouble"):  # the policy layer's table: never silently narrowed
+        Convolver(np.ones(2), (4,), dtype=np.longdouble)
+    # byte order never leaks: a big-endian plan dtype is the native one
+    assert Convolver(np.ones(2, np.float32), (4,), dtype=">f4")(np.ones(4, ">f4")).dtype == np.dtype("float32")
 
 
 @pytest.mark.parametrize("f", ALL)

@@ -21,6 +21,7 @@ from .._validation import (
     check_array,
     check_axes,
     check_choice,
+    check_dtype,
     check_memory,
     check_scalar,
     check_shape,
@@ -173,12 +174,7 @@ class Convolver:
         self._direct: dict[np.dtype, tuple[DirectCall | None, tuple | None]] = {}
         self._dtype = None
         if dtype is not None:
-            try:
-                dt = np.dtype(dtype)
-            except TypeError:
-                raise TypeError(f"dtype must be a NumPy dtype; got {dtype!r}") from None
-            if dt.kind not in "biufc":
-                raise TypeError(f"dtype must be numeric (bool, integer, float or complex); got {dt}")
+            dt = check_dtype("dtype", dtype)  # the policy layer's refusals (non-numeric, longdouble)
             self._dtype = dt
             r = self.recipe(dt)
             if r.method != "direct":
