@@ -576,7 +576,7 @@ def test_inputs_are_not_modified(rng):
             ValueError,
             "one sequence of integer lags per axis",
         ),
-        ({"image": np.zeros(9), "template": np.arange(3.0), "lags": [0.5]}, ValueError, "lags must be a non-empty 1-D"),
+        ({"image": np.zeros(9), "template": np.arange(3.0), "lags": [0.5]}, TypeError, "lags must hold integers"),
         (
             {"image": np.zeros(9), "template": np.arange(3.0), "max_lag": -1},
             ValueError,

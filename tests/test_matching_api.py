@@ -215,3 +215,45 @@ def test_non_integer_lags_are_type_errors(lags):
 def test_empty_lags_are_value_errors():
     with pytest.raises(ValueError, match="non-empty 1-D sequence"):
         match_template(np.zeros((9, 9)), np.eye(3), lags=([], [0]))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(300, 200), (40,), (12, 14, 10)])
+@pytest.mark.parametrize("method", ["zncc", "sqdiff"])
+def test_non_finite_images_quietly_equal_the_masked_search(dtype, shape, method):
+    """+inf and -inf together (NaN in the running sums, the mean, the strip's shift) raised RuntimeWarnings,
+    errors under -W error; float16 images with NaN crashed in OpenCV's integral (unsupported format)."""
+    import warnings
+
+    rng = np.random.default_rng(0)
+    image = rng.standard_normal(shape).astype(dtype)
+    image[(5,) * len(shape)] = np.inf  # before any NaN: inf - inf in the running sums
+    image[(-3,) * len(shape)] = -np.inf
+    image[(-2,) * len(shape)] = np.nan
+    image[(-1,) + (1,) * (len(shape) - 1)] = np.nan
+    template = image[tuple(slice(6, 11) for _ in shape)].copy()  # finite
+    valid = np.isfinite(image)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = match_template(image, template, method=method)
+        for kw in ({"mode": "same", "boundary": "reflect"}, {"mask": rng.random(template.shape) > 0.3}):
+            match_template(image, template, method=method, **kw)
+    ref = match_template(
+        np.where(valid, image, 0).astype(np.float64), template.astype(np.float64), method=method, image_mask=valid
+    )
+    assert got.dtype == dtype
+    tol = {np.float16: 5e-3, np.float32: 1e-5, np.float64: 1e-10}[dtype] * max(1.0, float(np.nanmax(np.abs(ref))))
+    np.testing.assert_allclose(got.astype(np.float64), ref, atol=tol, rtol=0)
+
+
+@pytest.mark.parametrize("method", ["zncc", "sqdiff", "ccorr"])
+def test_float16_image_with_nan_is_searched_in_float32(method):
+    """A float16 2-D image holding NaN reached OpenCV's integral in float16 (cv2.error: unsupported format)."""
+    rng = np.random.default_rng(0)
+    image = rng.standard_normal((300, 200)).astype(np.float16)
+    image[5, 1] = np.nan
+    template = image[15:22, 15:22].copy()
+    got = match_template(image, template, method=method)
+    ref = match_template(image.astype(np.float32), template.astype(np.float32), method=method)
+    assert got.dtype == np.float16
+    np.testing.assert_allclose(got.astype(np.float32), ref, atol=5e-3 * float(np.nanmax(np.abs(ref))), rtol=0)

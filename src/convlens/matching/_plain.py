@@ -101,13 +101,20 @@ def _shifted(src: np.ndarray, work: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     """
     sp_axes = tuple(range(1, src.ndim))
     cshape = (-1,) + (1,) * len(sp_axes)
-    if src.dtype == work:
-        per = math.prod(src.shape[2:])
-        sample = src[:, :: max(1, src.shape[1] * per // _SAMPLE)].astype(np.float64)
-        mean, var = sample.mean(axis=sp_axes), sample.var(axis=sp_axes)
-        if np.all(mean * mean <= var / 1024):
-            return src, np.zeros((src.shape[0],) + cshape[1:], dtype=work)
-    ci = src.mean(axis=sp_axes, dtype=np.float64).astype(work).reshape(cshape)
+    unshifted = np.zeros((src.shape[0],) + cshape[1:], dtype=work)
+    # inf - inf in the sample's variance or the shift is NaN (and a RuntimeWarning): a strip holding
+    # NaN or inf is left as it is, its sums tell the caller, which reruns it with those samples masked
+    with np.errstate(invalid="ignore", over="ignore"):
+        if src.dtype == work:
+            per = math.prod(src.shape[2:])
+            sample = src[:, :: max(1, src.shape[1] * per // _SAMPLE)].astype(np.float64)
+            mean, var = sample.mean(axis=sp_axes), sample.var(axis=sp_axes)
+            if np.all(mean * mean <= var / 1024) or not np.all(np.isfinite(var)):
+                return src, unshifted
+        ci = src.mean(axis=sp_axes, dtype=np.float64)
+    if not np.all(np.isfinite(ci)):
+        return src, unshifted
+    ci = ci.astype(work).reshape(cshape)
     return np.subtract(src, ci, dtype=work), ci
 
 

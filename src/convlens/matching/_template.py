@@ -242,6 +242,8 @@ class Template:
         # refused up front, naming the caller: a broadcast input costs nothing to pass
         check_alloc(span, np.float64, what=caller, copies=search_copies(span, ext, self.shape[0], self.channels))
         src = cut_region(xc, lo, ext, boundary, fill_value)
+        if src.dtype == np.float16:  # computed in float32 (exact): OpenCV's integrals and ndimage refuse float16
+            src = src.astype(work)
         valid = None
         if image_mask is not None:
             imask = check_weights("image_mask", image_mask, xc.shape[1:], weighted=False)
@@ -279,7 +281,7 @@ class Template:
                 return self._search(src, None, work, min_overlap, False)
             except NonFinite:
                 valid = np.isfinite(src).all(axis=0) if src.dtype.kind == "f" else None
-        elif src.dtype.kind == "f" and not np.isfinite(src.mean(dtype=work)):  # mean: a cheap NaN/inf detector
+        elif src.dtype.kind == "f" and not _finite_mean(src, work):  # mean: a cheap NaN/inf detector
             finite = np.isfinite(src).all(axis=0)
             valid = finite if valid is None else valid & finite
         if valid is not None and not valid.any():
@@ -317,3 +319,9 @@ class Template:
         from .audio import locate_template
 
         return locate_template(self, recording, sample_rate, within)
+
+
+def _finite_mean(src: np.ndarray, work) -> bool:
+    """Whether the mean of ``src`` is finite (+inf and -inf together give NaN: no warning for that)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return bool(np.isfinite(src.mean(dtype=work)))

@@ -35,18 +35,21 @@ def window_sums(a: np.ndarray, wshape: Sequence[int]) -> np.ndarray:
     non-contiguous axis is about 5x slower.
     """
     s = np.asarray(a, dtype=np.float64)
-    for k, m in enumerate(wshape):
-        ax = k + 1
-        n = s.shape[ax]
-        moved = np.moveaxis(s, ax, 0)
-        c = np.empty((n + 1, *moved.shape[1:]), dtype=np.float64)
-        c[0] = 0
-        if ax == s.ndim - 1 or moved[0].size < 64:
-            np.cumsum(moved, axis=0, out=c[1:])
-        else:
-            for i in range(n):
-                np.add(c[i], moved[i], out=c[i + 1])
-        s = np.moveaxis(c[m:] - c[: n + 1 - m], 0, ax)
+    # +inf and -inf in one running sum give NaN: that is the signal (a non-finite sum marks a
+    # strip to rerun with its non-finite samples masked), not a warning for the user
+    with np.errstate(invalid="ignore"):
+        for k, m in enumerate(wshape):
+            ax = k + 1
+            n = s.shape[ax]
+            moved = np.moveaxis(s, ax, 0)
+            c = np.empty((n + 1, *moved.shape[1:]), dtype=np.float64)
+            c[0] = 0
+            if ax == s.ndim - 1 or moved[0].size < 64:
+                np.cumsum(moved, axis=0, out=c[1:])
+            else:
+                for i in range(n):
+                    np.add(c[i], moved[i], out=c[i + 1])
+            s = np.moveaxis(c[m:] - c[: n + 1 - m], 0, ax)
     return np.ascontiguousarray(s)
 
 
