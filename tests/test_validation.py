@@ -357,3 +357,14 @@ def test_check_rng_negative_seed_through_the_lenses():
         simulate_arma([1, -0.5], [1], 10, rng=-1)
     with pytest.raises(ValueError, match="rng must be None, an int seed >= 0"):
         PatchWhitener(3, rng=-1).fit(np.random.default_rng(0).random((20, 20)))
+
+
+@pytest.mark.parametrize(("value", "shown"), [(0, "got 0$"), (-3, "got -3$"), (np.int64(0), r"got np.int64\(0\)$")])
+def test_check_shape_message_shows_the_value_passed(value, shown):
+    """An int is read as a 1-tuple; the message used to show (0,) for a 0 the caller passed."""
+    with pytest.raises(ValueError, match=shown):
+        check_shape("size", value)
+    from convlens.timeseries import simulate_arma
+
+    with pytest.raises(ValueError, match=r"nsample must be .* got -1$"):
+        simulate_arma([1], [1], -1)

@@ -151,6 +151,7 @@ def check_shape(name: str, shape: Any, *, ndim: int | None = None) -> tuple[int,
     TypeError: shape must be a positive int or a sequence of positive ints; got (3, 2.5)
     """
     what = "a positive int or a sequence of positive ints"
+    given = shape  # messages show what the caller passed (0, not the (0,) it is read as)
     if isinstance(shape, (int, np.integer)) and not isinstance(shape, (bool, np.bool_)):
         shape = (shape,)
     if not isinstance(shape, Iterable) or isinstance(shape, (str, bytes)):
@@ -165,9 +166,9 @@ def check_shape(name: str, shape: Any, *, ndim: int | None = None) -> tuple[int,
         except TypeError:
             raise TypeError(f"{name} must be {what}; got {shape!r}") from None
     if not out or any(s < 1 for s in out):
-        raise ValueError(f"{name} must be {what} (non-empty, every entry >= 1); got {shape!r}")
+        raise ValueError(f"{name} must be {what} (non-empty, every entry >= 1); got {given!r}")
     if ndim is not None and len(out) != ndim:
-        raise ValueError(f"{name} must have {ndim} entries (one per axis); got {shape!r}")
+        raise ValueError(f"{name} must have {ndim} entries (one per axis); got {given!r}")
     return tuple(out)
 
 
