@@ -352,3 +352,14 @@ def test_list_and_array_arguments_are_accepted_like_tuples():
     assert s.lags[-1] == 49 and s.autocorrelation.size == 50
     t = scenes.gaussian_smoothing(np.array([2.0]))
     np.testing.assert_allclose(t.smoothed[0], ndimage.gaussian_filter1d(t.series, 2.0, mode="mirror"), rtol=1e-12)
+
+
+def test_conv_layer_speed_even_kernels_are_quiet():
+    """torch's UserWarning about its reference's 'same' padding of an even kernel stayed visible."""
+    import warnings
+
+    pytest.importorskip("torch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = scenes.conv_layer_speed(kernel_sizes=(2, 4), shape=(1, 2, 24, 24), repeats=1)
+    assert len(r.fftconv2d_ms) == 2 and float(r.max_difference.max()) < 1e-4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 
@@ -447,7 +448,9 @@ def conv_layer_speed(
 def _time_layers(torch, FFTConv2d, x, kernel_sizes, repeats, threads) -> LayerSpeed:
     shape = tuple(x.shape)
     ref_ms, fft_ms, diffs = [], [], []
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # torch's note that its own 'same' padding of an even kernel copies the input: the reference's cost
+        warnings.filterwarnings("ignore", message="Using padding='same' with even kernel", category=UserWarning)
         for k in kernel_sizes:
             ref = torch.nn.Conv2d(shape[1], shape[1], k, padding="same").eval()
             layer = FFTConv2d(shape[1], shape[1], k, padding="same").eval()  # eval: weight spectra are cached
