@@ -257,3 +257,14 @@ def test_float16_image_with_nan_is_searched_in_float32(method):
     ref = match_template(image.astype(np.float32), template.astype(np.float32), method=method)
     assert got.dtype == np.float16
     np.testing.assert_allclose(got.astype(np.float32), ref, atol=5e-3 * float(np.nanmax(np.abs(ref))), rtol=0)
+
+
+def test_template_pickles_under_the_public_package():
+    import pickletools
+
+    t = Template(np.random.default_rng(0).random((4, 5)))
+    blob = pickle.dumps(t)
+    names = [a for _, a, _ in pickletools.genops(blob) if isinstance(a, str) and a.startswith("convlens")]
+    assert names and all(n == "convlens.matching" for n in names)
+    x = np.random.default_rng(1).random((20, 21))
+    np.testing.assert_array_equal(pickle.loads(blob).match(x), t.match(x))

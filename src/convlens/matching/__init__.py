@@ -35,3 +35,9 @@ from .audio import Location, locate
 from .peaks import Peaks, find_peaks
 
 __all__ = ["METHODS", "Location", "Peaks", "Template", "find_peaks", "locate", "match_template"]
+
+# Pickles (a Template shipped to Dask workers or saved) name the public package, not the
+# private module a name lives in, so they load after the modules are reorganized.
+for _obj in (Template, match_template):
+    _obj.__module__ = __name__
+del _obj
