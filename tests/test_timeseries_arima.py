@@ -406,3 +406,15 @@ def test_forecast_without_ar_or_ma_terms_matches_statsmodels(order, seasonal, tr
     assert_close(got.mean, ref.predicted_mean, rel=1e-8)
     assert_close(got.se, ref.se_mean, rel=1e-7)
     assert np.all(np.isfinite(got.truncation_bound))
+
+
+def test_arima_forecast_pickles_under_the_public_package():
+    import pickle
+    import pickletools
+
+    y = np.cumsum(np.random.default_rng(0).standard_normal(60))
+    fc = forecast_arima(y, (1, 1, 0), [0.3, 1.0], 4)
+    blob = pickle.dumps(fc)
+    names = [a for _, a, _ in pickletools.genops(blob) if isinstance(a, str) and a.startswith("convlens")]
+    assert names and all(n == "convlens.timeseries" for n in names)
+    assert_close(pickle.loads(blob).mean, fc.mean, rel=0)

@@ -61,3 +61,6 @@ __all__ = [
     "moving_average",
     "simulate_arma",
 ]
+
+# A pickled forecast names the public package, not the private module the class lives in.
+ArimaForecast.__module__ = __name__
