@@ -343,3 +343,18 @@ def test_the_pool_keeps_only_small_buffers_and_a_bounded_total():
     assert _scratch._total <= _scratch.MAX_TOTAL
     got = _scratch.take(("test", 3), (4,), np.float64, zero=True)  # evicted: a new zeroed buffer
     assert got.shape == (4,) and not got.any()
+
+
+def test_buffer_pool_eviction_after_a_key_is_emptied():
+    # take() of a key's last buffer must not leave an empty list behind: give()'s eviction
+    # pops from the oldest key's list (it raised IndexError inside a weakref finalizer)
+    from convlens._engine import _scratch
+
+    _scratch.give(("test-emptied",), np.zeros(1000))
+    _scratch.take(("test-emptied",), (1000,), float, True)
+    assert ("test-emptied",) not in _scratch._free
+    n = _scratch.MAX_TOTAL // (1 << 22) + 4
+    for i in range(n):  # more than the pool holds: eviction runs every time
+        _scratch.give(("test-evict", i), np.zeros(1 << 19))
+    assert _scratch._total <= _scratch.MAX_TOTAL
+    assert all(bufs for bufs in _scratch._free.values())

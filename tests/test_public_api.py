@@ -119,3 +119,19 @@ def test_engine_refuses_torch_tensors_with_a_pointer_to_the_adapter():
     torch = pytest.importorskip("torch")
     with pytest.raises(TypeError, match=r"x is a torch tensor.*convlens\.torch"):
         convlens.convolve(torch.ones(5), [1.0, 2.0])
+
+
+@pytest.mark.parametrize(
+    "modname",
+    ["convlens", "convlens.matching", "convlens.timeseries", "convlens.whiten", "convlens.spectrum", "convlens.io"],
+)
+def test_public_classes_pickle_under_a_public_module(modname):
+    # a pickle (e.g. a plan shipped to a Dask worker) must not name a private module that may move
+    import inspect
+
+    mod = importlib.import_module(modname)
+    for name in mod.__all__:
+        obj = getattr(mod, name)
+        if inspect.isclass(obj):
+            assert not any(part.startswith("_") for part in obj.__module__.split(".")), (name, obj.__module__)
+            assert getattr(importlib.import_module(obj.__module__), obj.__qualname__) is obj

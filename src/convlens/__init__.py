@@ -25,6 +25,9 @@ import importlib
 from ._engine import Convolver, choose_method, convolve, convolve_channels, correlate, fourier_filter
 from ._validation import InsufficientMemoryError
 
+# pickles and tracebacks name the public path, not the private module that defines them
+Convolver.__module__ = InsufficientMemoryError.__module__ = __name__
+
 __version__ = "0.1.0"
 
 # Lens modules, and the public names each one exports at the package level.

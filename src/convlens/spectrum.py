@@ -57,6 +57,9 @@ __all__ = [
     "radial_profile",
 ]
 
+# pickles name the public module, not the private one that defines them
+BandLevels.__module__ = __name__
+
 
 # --------------------------------------------------------------------------- results
 

@@ -36,6 +36,8 @@ def take(key: tuple, shape: tuple[int, ...], dtype, zero: bool) -> np.ndarray:
         if free:
             buf = free.pop()
             _total -= buf.nbytes
+            if not free:  # no empty lists: give()'s eviction takes from the oldest key's list
+                del _free[key]
             return buf
     return np.zeros(shape, dtype) if zero else np.empty(shape, dtype)
 

@@ -66,6 +66,9 @@ __all__ = [
     "write_table",
 ]
 
+# pickles name the public module, not the private one that defines them
+Data.__module__ = Series.__module__ = __name__
+
 
 # --------------------------------------------------------------------------- dispatch by suffix
 
