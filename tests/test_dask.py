@@ -718,7 +718,7 @@ def test_match_template_options_bad_input(rng):
     t = rng.standard_normal((4, 4))
     with pytest.raises(ValueError, match="lags or max_lag, not both"):
         cld.match_template(xd, t, lags=([0], [0]), max_lag=3)
-    with pytest.raises(ValueError, match="one sequence of integer lags per spatial axis"):
+    with pytest.raises(ValueError, match="one sequence of integer lags per axis"):
         cld.match_template(xd, t, lags=[1, 2, 3])
     with pytest.raises(ValueError, match="max_lag"):
         cld.match_template(xd, t, max_lag=-1)

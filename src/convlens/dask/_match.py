@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._engine import AxisGeometry, axis_geometry
-from .._validation import BOUNDARIES, MODES, check_array, check_choice, check_int
+from .._engine import AxisGeometry
+from .._lens_lags import check_lags
+from .._validation import BOUNDARIES, MODES, check_array, check_choice
 from ._blocks import build_graph, halo_axis, pass_axis, regular_chunks
 from ._conv import check_dask, region_dtype
 
@@ -37,37 +38,9 @@ def _lag_geometry(n: int, m: int, first: int, count: int) -> AxisGeometry:
     return AxisGeometry(n, m, count, first + m - 1, max(-first, 0), max(first + count + m - 1 - n, 0))
 
 
-def _int_lags(value, ax: int) -> np.ndarray:
-    arr = np.asarray(value)
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"lags must give a non-empty 1-D sequence of integers per axis; axis {ax} got {value!r}")
-    if arr.dtype.kind not in "iu":  # as in memory: a wrong kind is a TypeError
-        raise TypeError(f"lags must hold integers (one sequence per axis); axis {ax} got {value!r} (dtype {arr.dtype})")
-    return arr.astype(np.int64)
-
-
 def lag_lists(mode, lags, max_lag, x_sp, t_sp) -> list[np.ndarray]:
-    """The lags scored along each spatial axis: from ``mode``, or ``lags`` / ``max_lag`` (which override it)."""
-    d = len(x_sp)
-    if lags is not None and max_lag is not None:
-        raise ValueError("give lags or max_lag, not both (max_lag=L is shorthand for lags=range(-L, L + 1))")
-    if max_lag is not None:
-        ml = (max_lag,) * d if np.ndim(max_lag) == 0 else tuple(max_lag)
-        if len(ml) != d:
-            raise ValueError(f"max_lag must be a non-negative int or {d} of them (one per axis); got {max_lag!r}")
-        # the in-memory rule: a float or bool is a TypeError, a negative int a ValueError
-        return [np.arange(-v, v + 1) for v in (check_int("max_lag", v, minimum=0) for v in ml)]
-    if lags is not None:
-        if isinstance(lags, range) or (d == 1 and np.ndim(lags) == 1 and not isinstance(lags, tuple)):
-            lags = (lags,)
-        if not isinstance(lags, (tuple, list)) or len(lags) != d:
-            raise ValueError(f"lags must give one sequence of integer lags per spatial axis ({d}); got {lags!r}")
-        return [_int_lags(v, ax) for ax, v in enumerate(lags)]
-    out = []
-    for n, m in zip(x_sp, t_sp):
-        g = axis_geometry(n, m, mode)
-        out.append(np.arange(g.offset - (m - 1), g.offset - (m - 1) + g.out_len))
-    return out
+    """The lags scored along each spatial axis: the in-memory search's own rule (``lags`` / ``max_lag`` override ``mode``)."""
+    return check_lags(mode, lags, max_lag, tuple(x_sp), tuple(t_sp))
 
 
 def _check_image_mask(image_mask, x, spatial: list[int]):
