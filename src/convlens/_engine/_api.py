@@ -161,29 +161,14 @@ def _one_shot(x, kernel, name: str, options: tuple, *, correlate: bool) -> np.nd
             tpl = None
         if tpl is not None:
             return tpl._call_with(x, k)
-    mode, axes, boundary, fill_value, method, nan_policy, workers = options
-    plan = Convolver(
-        k,
-        x.shape,
-        mode,
-        axes=axes,
-        boundary=boundary,
-        fill_value=fill_value,
-        method=method,
-        nan_policy=nan_policy,
-        workers=workers,
-        _correlate=correlate,
-        _cached_kernel=False,
-    )
-    return plan._execute(x)
+    return _plan(k, x.shape, options, correlate)._execute(x)
 
 
-@lru_cache(maxsize=256, typed=True)
-def _template(x_shape, x_dtype, k_shape, k_dtype, options: tuple, fill_type: type, correlate: bool) -> Convolver:
-    # ``fill_type`` keys the cache: a fill of 0.5 and of np.float64(0.5) promote differently
+def _plan(kernel, x_shape, options: tuple, correlate: bool) -> Convolver:
+    """A one-shot plan from ``convolve``'s options tuple (validates every option)."""
     mode, axes, boundary, fill_value, method, nan_policy, workers = options
-    plan = Convolver(
-        np.broadcast_to(np.ones(1, k_dtype), k_shape),  # a stand-in kernel: a view, nothing of its size allocated
+    return Convolver(
+        kernel,
         x_shape,
         mode,
         axes=axes,
@@ -195,6 +180,13 @@ def _template(x_shape, x_dtype, k_shape, k_dtype, options: tuple, fill_type: typ
         _correlate=correlate,
         _cached_kernel=False,
     )
+
+
+@lru_cache(maxsize=256, typed=True)
+def _template(x_shape, x_dtype, k_shape, k_dtype, options: tuple, fill_type: type, correlate: bool) -> Convolver:
+    # ``fill_type`` keys the cache: a fill of 0.5 and of np.float64(0.5) promote differently
+    # a stand-in kernel: a view, nothing of its size allocated
+    plan = _plan(np.broadcast_to(np.ones(1, k_dtype), k_shape), x_shape, options, correlate)
     plan._direct_for(x_dtype)  # recipe (and the direct lean path) resolved now: later calls only read them
     return plan
 
