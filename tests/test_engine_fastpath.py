@@ -349,3 +349,19 @@ def test_long_signal_in_strips_keeps_nonfinite_local():
         np.testing.assert_array_equal(np.isneginf(got), np.isneginf(want))
         fin = np.isfinite(want)
         _close(got[fin], want[fin], np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16])
+@pytest.mark.parametrize("mode", MODES)
+def test_windowed_product_result_is_writable(dtype, mode):
+    # a 64x64 image under a 9x9 kernel takes the one-windowed-product sum (81 taps: past
+    # OpenCV's direct limit in float64); it returned a read-only broadcast view
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal((64, 64)) * 10).astype(dtype)
+    k = rng.standard_normal((9, 9))
+    want = ref_convolve(x, k, mode)
+    for res in (cl.convolve(x, k, mode, method="direct"), cl.Convolver(k, x.shape, mode, method="direct")(x)):
+        assert res.flags.writeable
+        np.testing.assert_allclose(res, want, rtol=1e-10, atol=1e-9)
+        res += 1.0  # in place, as with scipy's result
+        np.testing.assert_allclose(res, want + 1.0, rtol=1e-10, atol=1e-9)

@@ -408,7 +408,12 @@ def _window_products(a: np.ndarray, kernel: np.ndarray, geom: Geometry) -> np.nd
     kexp = np.expand_dims(np.moveaxis(kflip, axes, range(-len(axes), 0)), axis=axes)
     with np.errstate(invalid="ignore", over="ignore"):  # inf * 0 is nan in any direct sum
         res = (windows * kexp).sum(axis=tuple(range(-len(axes), 0)))
-    return np.ascontiguousarray(np.broadcast_to(res, geom.out_shape), dtype=a.dtype)
+    if res.shape == tuple(geom.out_shape) and res.dtype == a.dtype and res.flags.c_contiguous:
+        return res  # a fresh array of its own
+    # a copy: broadcast_to gives a read-only view, and a caller's result must be writable
+    out = np.empty(geom.out_shape, dtype=a.dtype)
+    out[...] = res
+    return out
 
 
 def _accumulate_taps(out: np.ndarray, tmp: np.ndarray | None, a: np.ndarray, kern: np.ndarray, geom: Geometry) -> None:
