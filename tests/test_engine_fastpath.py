@@ -365,3 +365,22 @@ def test_windowed_product_result_is_writable(dtype, mode):
         np.testing.assert_allclose(res, want, rtol=1e-10, atol=1e-9)
         res += 1.0  # in place, as with scipy's result
         np.testing.assert_allclose(res, want + 1.0, rtol=1e-10, atol=1e-9)
+
+
+@pytest.mark.parametrize("shape, axis", [((37, 1, 1), 0), ((40, 1, 1, 1), 0), ((1, 37, 1), 1), ((1, 1, 37), 2)])
+@pytest.mark.parametrize("boundary", ["constant", "wrap", "reflect"])
+@pytest.mark.parametrize("mode", MODES)
+def test_one_line_on_a_leading_axis(shape, axis, boundary, mode):
+    # one signal along an axis before the last two: the one-row OpenCV route cropped the
+    # wrong axis (ValueError from NumPy's broadcasting, or IndexError) for 12+ taps
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal(shape)
+    kshape = [1] * len(shape)
+    kshape[axis] = 13
+    k = rng.standard_normal(kshape)
+    want = ref_convolve(x, k, mode, axes=axis, boundary=boundary)
+    for _ in range(2):  # the template's lean path, then again
+        got = cl.convolve(x, k, mode, axes=axis, boundary=boundary, method="direct")
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+    got = cl.Convolver(k, shape, mode, axes=axis, boundary=boundary, method="direct")(x.astype(np.float32))
+    np.testing.assert_allclose(got, want, rtol=2e-4, atol=2e-4)

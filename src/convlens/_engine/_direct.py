@@ -175,10 +175,10 @@ def cv2_direct_ok(geom: Geometry, dtype: np.dtype) -> bool:
     dtype = np.dtype(dtype)
     if not HAVE_CV2 or dtype not in CV2_DIRECT_TAPS or geom.kernel_volume >= CV2_DIRECT_TAPS[dtype]:
         return False
-    if one_line(geom):
+    nd = len(geom.x_shape)
+    if one_line(geom) and geom.axes[0] >= nd - 2:  # filter2D's planes are the last two axes
         g = geom.per_axis[0]
         return g.k >= CV2_ROW_MIN_TAPS or (g.k >= CV2_ROW_MIN_TAPS_LONG and g.padded >= CV2_ROW_LONG)
-    nd = len(geom.x_shape)
     if not all(ax >= nd - 2 for ax in geom.axes):
         return False
     # a non-convolved axis among the last two must not carry a per-row kernel
