@@ -2,7 +2,8 @@
 
 A benchmark module ``benchmarks/bench_<topic>.py`` defines ``cases(quick: bool)``
 returning a list of :class:`Case`.  Each case times its callables (one warm-up
-call, then the median of repeated calls) and prints, for each comparison,
+call, then the median of repeated calls, all callables of a case timed in
+interleaved rounds) and prints, for each comparison,
 ``ratio = t_anchor / t_convlens`` (> 1: convlens is faster) next to the goal.
 """
 
@@ -101,30 +102,44 @@ def peak_memory(fn: Callable[[], object]) -> float:
     return float(peak - base)
 
 
-def median_time(fn: Callable[[], object], repeats: int, budget_s: float, warmup: int = 1) -> tuple[float, int, object]:
-    """(median seconds, runs, warm-up output) of ``fn`` after ``warmup`` untimed calls."""
-    out = fn()
-    for _ in range(warmup - 1):
-        fn()
-    samples = []
+def interleaved_times(
+    fns: dict[str, Callable[[], object]], thread_counts: dict[str, int], repeats: int, budget_s: float, warmup: int = 1
+) -> tuple[dict[str, float], dict[str, int], dict[str, object]]:
+    """(median seconds, runs, warm-up output) per label, the callables timed in interleaved rounds.
+
+    Each round times every callable once, starting one label further along each round, so a
+    slow spell of a shared machine (another tenant, a frequency change) falls on all of them
+    alike instead of on whichever ran during it: the ratios are of paired conditions.  Rounds
+    stop after ``repeats``, or (after three) once they have taken ``budget_s`` per callable.
+    """
+    labels = list(fns)
+    outputs = {}
+    for label in labels:
+        with threads(thread_counts.get(label, 1)):
+            outputs[label] = fns[label]()
+            for _ in range(warmup - 1):
+                fns[label]()
+    samples: dict[str, list[float]] = {label: [] for label in labels}
     start = time.perf_counter()
     for i in range(repeats):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-        if i >= 2 and time.perf_counter() - start > budget_s:
+        turn = i % len(labels)
+        for label in labels[turn:] + labels[:turn]:
+            with threads(thread_counts.get(label, 1)):
+                gc.collect()
+                t0 = time.perf_counter()
+                fns[label]()
+                samples[label].append(time.perf_counter() - t0)
+        if i >= 2 and time.perf_counter() - start > budget_s * len(labels):
             break
-    return statistics.median(samples), len(samples), out
+    times = {label: statistics.median(v) for label, v in samples.items()}
+    return times, {label: len(v) for label, v in samples.items()}, outputs
 
 
 def run_case(case: Case) -> dict:
-    """Time every callable of a case; return rows and ratios."""
-    times, runs, outputs = {}, {}, {}
-    for label, fn in {**case.ours, **case.anchors}.items():
-        with threads(case.threads.get(label, 1)):
-            t, n, out = median_time(fn, case.repeats, case.budget_s, case.warmup)
-        times[label], runs[label], outputs[label] = t, n, out
+    """Time every callable of a case (interleaved rounds); return rows and ratios."""
+    times, runs, outputs = interleaved_times(
+        {**case.ours, **case.anchors}, case.threads, case.repeats, case.budget_s, case.warmup
+    )
     note = case.check(outputs) if case.check else ""
     ratios = []
     for c in case.compare:

@@ -72,6 +72,33 @@ def fit_fft(fit: dict, small: bool) -> None:
     fit["thread_gain"] = wall_time(lambda: plan2(x2)) / wall_time(lambda: plan1(x1))
 
 
+def fit_threads(fit: dict, small: bool) -> None:
+    """thread_min: 1-thread seconds of the smallest whole-array FFT plan that 2 threads speed up (by 10%).
+
+    The plans are built directly (a ``Convolver`` would already apply the rule being fitted).
+    """
+    from convlens._engine._fft import FFTPlan
+    from convlens._engine._geometry import make_geometry
+    from convlens._engine._recipe import fft_lengths
+
+    rng = np.random.default_rng(3)
+    fit["thread_min"] = COST["thread_min"]
+    for n in (96, 128, 192, 256, 384, 512) if small else (96, 128, 192, 256, 384, 512, 768, 1024):
+        x = rng.standard_normal((n, n)).astype(np.float32)
+        kern = rng.standard_normal((31, 31)).astype(np.float32)
+        geom = make_geometry(x.shape, kern.shape, (0, 1), "same")
+        times = []
+        for workers in (1, 2):
+            plan = FFTPlan(
+                kern, geom, explicit_pad=False, dtype=np.float32, workers=workers, lengths=fft_lengths(geom, False)
+            )
+            plan.prepare()
+            times.append(wall_time(lambda plan=plan, x=x: plan(x), repeats=9))
+        if times[1] < 0.9 * times[0]:
+            fit["thread_min"] = times[0]
+            break
+
+
 def fit_overlap_add(fit: dict) -> None:
     """oa_1d_fft, oa_1d_mem, oa_nd_mem: measured over the whole-FFT model's prediction."""
     a, b = fit["fft"], fit["mem"]
@@ -181,6 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     fit_tiles(fit, args.quick)
     fit_direct(fit, args.quick)
     fit_calls(fit)
+    fit_threads(fit, args.quick)
     missing = set(COST) - set(fit)
     assert not missing, f"calibrate must refit every constant; missing {sorted(missing)}"
     print("COST = {")

@@ -201,3 +201,48 @@ def test_calibrate_refits_every_cost_constant():
         and isinstance(node.ctx, ast.Store)
     }
     assert set(COST) == fitted
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "k_shape", "threads"),
+    [
+        ((256, 256), (63, 63), 1),  # ~1 ms on one thread: hand-offs would cost more than they save
+        ((65536,), (1001,), 1),
+        ((4096, 4096), (63, 63), 2),
+        ((1 << 22,), (4096,), 2),
+    ],
+)
+def test_fft_paths_use_threads_only_where_they_pay(rng, x_shape, k_shape, threads):
+    from convlens._engine import _cost
+
+    kern = rng.standard_normal(k_shape).astype(np.float32)
+    plan = Convolver(kern, x_shape, "same", dtype=np.float32, workers=2)
+    r = plan.recipe(np.dtype(np.float32))
+    assert r.method in ("fft", "overlap-add")
+    assert r.threads == threads
+    assert plan._kernel_plan(r).workers == threads  # the sub-plan runs on the recipe's threads
+    one = plan.recipe(np.dtype(np.float32)).geometry
+    costs1 = _cost.estimate_costs(
+        one,
+        explicit_pad=r.explicit_pad,
+        real=True,
+        cv2_path=r.cv2_direct,
+        exact_int=False,
+        workers=1,
+        itemsize=4,
+    )
+    assert (costs1[r.method] >= _cost.COST["thread_min"]) == (threads == 2)
+    # one thread asked for: one thread used, whatever the size
+    assert Convolver(kern, x_shape, "same", dtype=np.float32, workers=1).recipe(np.dtype(np.float32)).threads == 1
+
+
+def test_a_small_fft_costs_the_same_at_two_workers(rng):
+    from convlens._engine import _cost
+    from convlens._engine._geometry import make_geometry
+
+    geom = make_geometry((256, 256), (63, 63), (0, 1), "same")
+    opts = dict(explicit_pad=False, real=True, cv2_path=False, exact_int=False, itemsize=4)
+    one, two = _cost.estimate_costs(geom, workers=1, **opts), _cost.estimate_costs(geom, workers=2, **opts)
+    assert two["fft"] == one["fft"]  # it runs on one thread either way
+    big = make_geometry((4096, 4096), (63, 63), (0, 1), "same")
+    assert _cost.estimate_costs(big, workers=2, **opts)["fft"] < _cost.estimate_costs(big, workers=1, **opts)["fft"]

@@ -252,7 +252,7 @@ class Convolver:
         with self._lock:
             plan = self._plans.get(r)
             if plan is None:
-                plan = _build_plan(self.kernel.astype(r.work, copy=False), r, self.workers)
+                plan = _build_plan(self.kernel.astype(r.work, copy=False), r)
                 check_memory(
                     plan.memory_estimate(),
                     f"{self._what} ({r.method})",
@@ -463,8 +463,9 @@ class Convolver:
         )
 
 
-def _build_plan(kern: np.ndarray, r: Recipe, workers: int):
+def _build_plan(kern: np.ndarray, r: Recipe):
     """The executable FFT or overlap-add sub-plan of a recipe (kernel transformed on ``prepare``)."""
+    workers = r.threads
     if r.method == "fft":
         return FFTPlan(
             kern, r.geometry, explicit_pad=r.explicit_pad, dtype=r.work, workers=workers, lengths=r.lengths, _defer=True

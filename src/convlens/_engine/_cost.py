@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from .. import _backend as B
 from ._blocks import block_count, block_length, tile_lengths
-from ._direct import CV2_ROW_MAX, HAVE_CV2, NPCONV_FAST_TAPS, NPCONV_SPLIT_MIN, one_line
+from ._direct import CV2_ROW_MAX, HAVE_CV2, NPCONV_FAST_TAPS, npconv_split, one_line
 from ._geometry import Geometry
 
 # Every constant of the model, in one table.  Seconds per unit are float32, one thread.
@@ -35,6 +35,7 @@ COST = {
     "f64": 1.6,  # float64 (and exact-integer) work costs this much more than float32
     "cv2_f64": 1.8,  # OpenCV in float64: slower than float32 by this much more than the FFT paths are
     "thread_gain": 0.6,  # 2 threads take this fraction of the 1-thread time of an FFT
+    "thread_min": 2e-3,  # an FFT path predicted below this on one thread runs on one (see ``fft_threads``)
     "big_nd": 1.3,  # per-point slowdown of a whole 2-D/3-D transform beyond ``big_points``
     "big_1d": 2.5,  # ... of one long 1-D transform (2**22 samples: 3.7x slower than overlap-add)
     "big_points": 1 << 18,  # transforms larger than this leave the caches
@@ -136,7 +137,7 @@ def direct_cost(geom: Geometry, *, cv2_path: bool, workers: int = 1, real: bool 
     line = one_line(geom)
     # OpenCV splits a plane's rows over the threads; a long signal runs in pieces (numpy.convolve)
     # or strips (OpenCV) side by side
-    pieces = out >= NPCONV_SPLIT_MIN if not cv2_path else geom.per_axis[0].padded > CV2_ROW_MAX
+    pieces = npconv_split(out, taps, workers) if not cv2_path else geom.per_axis[0].padded > CV2_ROW_MAX
     gain = COST["thread_gain"] if workers > 1 and (not line or pieces) else 1.0
     if cv2_path and HAVE_CV2:  # only below OpenCV's DFT switch (the recipe checks it)
         return COST["cv2_row" if line else "cv2"] * out * taps * gain + COST["call"]
@@ -180,6 +181,18 @@ def estimate_costs(
     ``cv2_f64`` more than it slows the other methods, whose float32/float64 costs
     move together and leave their ranking alone.
     """
+    if workers > 1:  # the FFT paths run on one thread where threads would not pay (``fft_threads``)
+        one = estimate_costs(
+            geom,
+            explicit_pad=explicit_pad,
+            real=real,
+            cv2_path=cv2_path,
+            exact_int=exact_int,
+            workers=1,
+            cached_kernel=cached_kernel,
+            double=double,
+            itemsize=itemsize,
+        )
     scale = 1.0 if real and not exact_int else COST["f64"]
     cv2_scale = COST["cv2_f64"] if double or exact_int else 1.0
     costs = {
@@ -197,4 +210,20 @@ def estimate_costs(
             )
             * scale
         )
+    if workers > 1:
+        for m, c in one.items():
+            if m != "direct" and c < COST["thread_min"]:
+                costs[m] = c
     return costs
+
+
+def fft_threads(one_thread_cost: float | None, workers: int) -> int:
+    """Threads an FFT path of this predicted 1-thread cost runs on.
+
+    Below ``thread_min`` seconds the hand-offs between threads (each transform of a small plan is
+    split and joined again) cost more than they save: on the reference machine 256**2 (x) 63**2 in
+    float32 took 0.7 ms on one thread and 1.4 ms on two, 65536 (x) 1001 0.6 against 0.8 ms.
+    """
+    if workers <= 1 or one_thread_cost is None:
+        return workers
+    return workers if one_thread_cost >= COST["thread_min"] else 1

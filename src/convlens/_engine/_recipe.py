@@ -42,6 +42,7 @@ class Recipe:
     fused_1d: bool = False  # 'overlap-add' along one axis with one kernel: ducc0's fused overlap-save
     one_line: bool = False  # one 1-D signal and kernel (numpy.convolve's case on the direct path)
     direct_bytes: int = 0  # working memory of the direct path (extended x and the output)
+    threads: int = 1  # threads the FFT paths run on (``workers``, or 1 where threads would not pay)
 
     @property
     def real(self) -> bool:
@@ -86,20 +87,30 @@ def make_recipe(
     """
     real = work.kind == "f"
     cv2_direct = real and cv2_direct_ok(geom, work)
+    options = dict(
+        explicit_pad=explicit_pad,
+        real=real,
+        cv2_path=cv2_direct,
+        exact_int=exact,
+        cached_kernel=cached_kernel,
+        double=work.itemsize == (8 if real else 16),
+        itemsize=work.itemsize,
+    )
     if method == "auto":
-        costs = _cost.estimate_costs(
-            geom,
-            explicit_pad=explicit_pad,
-            real=real,
-            cv2_path=cv2_direct,
-            exact_int=exact,
-            workers=workers,
-            cached_kernel=cached_kernel,
-            double=work.itemsize == (8 if real else 16),
-            itemsize=work.itemsize,
-        )
+        costs = _cost.estimate_costs(geom, workers=workers, **options)
         method = min(costs.items(), key=lambda kv: kv[1])[0]
-    common = dict(geometry=geom, method=method, out_dtype=out_dtype, work=work, exact=exact, cv2_direct=cv2_direct)
+    threads = workers
+    if workers > 1 and method != "direct":
+        threads = _cost.fft_threads(_cost.estimate_costs(geom, workers=1, **options).get(method), workers)
+    common = dict(
+        geometry=geom,
+        method=method,
+        out_dtype=out_dtype,
+        work=work,
+        exact=exact,
+        cv2_direct=cv2_direct,
+        threads=threads,
+    )
     if method == "direct":
         padded = math.prod(s + w0 + w1 for s, (w0, w1) in zip(geom.x_shape, geom.pad_width))
         nbytes = (math.prod(geom.out_shape) + padded) * work.itemsize
