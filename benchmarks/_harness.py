@@ -28,6 +28,7 @@ class Compare:
     ours: str
     goal: float | None = None
     note: str = ""
+    above_s: float | None = None  # the goal applies only where a call (ours or the anchor's) takes longer
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Case:
     repeats: int = 7
     budget_s: float = 4.0  # stop repeating a callable after this much time (at least 3 runs)
     warmup: int = 1  # untimed calls first (plans reach their steady state after a few calls)
+    calls: int = 1  # calls each callable makes per sample (a batch of tiny calls)
 
 
 @contextlib.contextmanager
@@ -148,15 +150,20 @@ def run_case(case: Case) -> dict:
             label = f"best of {'/'.join(c.anchor)} ({fastest})"
             times[label] = times[fastest]
         else:
-            label = c.anchor
+            label = fastest = c.anchor
         r = times[label] / times[c.ours]
+        per_call = max(times[label], times[c.ours]) / case.calls
+        applies = c.goal is not None and (c.above_s is None or per_call > c.above_s)
         ratios.append(
             {
                 "anchor": label,
+                "anchor_threads": case.threads.get(fastest, 1),
                 "ours": c.ours,
                 "ratio": r,
                 "goal": c.goal,
-                "met": None if c.goal is None else r >= c.goal,
+                "above_s": c.above_s,
+                "met": (r >= c.goal) if applies else None,
+                "applies": applies,
                 "note": c.note,
             }
         )
