@@ -117,11 +117,23 @@ ROW_STRIP = 1 << 16
 NPCONV_SPLIT_MIN = 1 << 22
 NPCONV_SPLIT_WORK = 1 << 23
 NPCONV_PIECE = 1 << 17
+# A piece of P outputs convolves P + taps - 1 input samples (its full convolution, cropped): the
+# pieces redo (taps - 1) / P of the work each.  Pieces are therefore at least NPCONV_PIECE_TAPS times
+# the kernel, and a signal runs on no more threads than it has such pieces (4096 (x) 4096 'full' in
+# two halves computed the whole convolution twice: no faster on 2 threads, 2.7x slower on 7).
+NPCONV_PIECE_TAPS = 8
+
+
+def npconv_threads(outputs: int, taps: int, workers: int) -> int:
+    """Threads ``npconvolve`` runs a signal of ``outputs`` outputs on (1: one ``numpy.convolve``)."""
+    if workers <= 1 or (outputs < NPCONV_SPLIT_MIN and outputs * taps < NPCONV_SPLIT_WORK):
+        return 1
+    return max(1, min(workers, outputs // (NPCONV_PIECE_TAPS * taps)))
 
 
 def npconv_split(outputs: int, taps: int, workers: int) -> bool:
     """Whether ``npconvolve`` cuts a signal of ``outputs`` outputs into pieces per thread."""
-    return workers > 1 and (outputs >= NPCONV_SPLIT_MIN or outputs * taps >= NPCONV_SPLIT_WORK)
+    return npconv_threads(outputs, taps, workers) > 1
 
 
 _pool: ThreadPoolExecutor | None = None
@@ -150,9 +162,11 @@ def npconvolve(a: np.ndarray, kern: np.ndarray, crop: slice, workers: int) -> np
     """``numpy.convolve(a, kern)[crop]`` of 1-D arrays, in pieces per thread for long signals."""
     start, stop = crop.start, crop.stop
     n, k = stop - start, kern.size
-    if not npconv_split(n, k, workers):
+    workers = npconv_threads(n, k, workers)
+    if workers <= 1:
         return np.convolve(a, kern)[crop]
-    count = -(-max(-(-n // NPCONV_PIECE), workers) // workers) * workers  # a multiple of workers
+    piece = max(NPCONV_PIECE, NPCONV_PIECE_TAPS * k)  # long next to the kernel (see NPCONV_PIECE_TAPS)
+    count = -(-max(-(-n // piece), workers) // workers) * workers  # a multiple of workers
     bounds = [start + n * i // count for i in range(count + 1)]
     pieces = list(pairwise(bounds))
     out = np.empty(n, dtype=np.result_type(a, kern))
