@@ -187,7 +187,8 @@ def _template(x_shape, x_dtype, k_shape, k_dtype, options: tuple, fill_type: typ
     # ``fill_type`` keys the cache: a fill of 0.5 and of np.float64(0.5) promote differently
     # a stand-in kernel: a view, nothing of its size allocated
     plan = _plan(np.broadcast_to(np.ones(1, k_dtype), k_shape), x_shape, options, correlate)
-    plan._direct_for(x_dtype)  # recipe (and the direct lean path) resolved now: later calls only read them
+    plan._direct_for(x_dtype)  # recipe and lean paths resolved now: later calls only read them
+    plan._fft_for(x_dtype)
     return plan
 
 

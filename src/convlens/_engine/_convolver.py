@@ -32,6 +32,7 @@ from ._direct import convolve_direct, convolve_exact_int, pad
 from ._fastpath import KERNEL_NOT_FINITE as _KERNEL_NOT_FINITE
 from ._fastpath import DirectCall, direct_call
 from ._fft import FFTPlan, OverlapAddPlan, OverlapSave1DPlan
+from ._fftcall import FFTCall, fft_call
 from ._geometry import Geometry, align_kernel_ndim, make_geometry
 from ._nan import apply_nonfinite, nonfinite_report
 from ._recipe import Recipe, make_recipe
@@ -170,8 +171,8 @@ class Convolver:
         self._lock = threading.Lock()
         self._plans: dict[Recipe, object] = {}
         self._recipes: dict[np.dtype, Recipe] = {}
-        # the lean path of repeated direct calls: per input dtype, (DirectCall or None, prepared own kernel)
-        self._direct: dict[np.dtype, tuple[DirectCall | None, tuple | None]] = {}
+        # lean paths per input dtype: (DirectCall, prepared kernel) under the dtype, FFTCall under ("fft", dtype)
+        self._direct: dict = {}
         self._dtype = None
         if dtype is not None:
             dt = check_dtype("dtype", dtype)  # the policy layer's refusals (non-numeric, longdouble)
@@ -291,7 +292,21 @@ class Convolver:
             res = fast(x, *fast.kernel(kernel))
             if res is not None:
                 return res
+        else:
+            lean = self._fft_for(x.dtype)
+            if lean is not None:
+                res = lean(x, kernel)
+                if res is not None:
+                    return res
         return self._with_kernel(kernel)._execute(x)
+
+    def _fft_for(self, x_dtype: np.dtype) -> FFTCall | None:
+        """The lean path of a small one-shot FFT call for inputs of ``x_dtype`` (a template's), or None."""
+        key = ("fft", x_dtype)
+        entry = self._direct.get(key, False)
+        if entry is False:
+            entry = self._direct.setdefault(key, fft_call(self, self.recipe(x_dtype)))
+        return entry
 
     def _check_fits(self, r: Recipe) -> None:
         """Refuse a recipe whose working set cannot fit, before any pass over x.
