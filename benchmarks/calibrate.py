@@ -182,12 +182,15 @@ def fit_direct(fit: dict, small: bool) -> None:
 
 
 def fit_calls(fit: dict) -> None:
-    """call, call_fft (fixed overheads of a tiny convolve, direct and FFT) and channels_gemm (per channel pair * frequency)."""
+    """call, call_fft, call_plan (fixed overheads of a tiny convolve: direct, lean FFT, a plan built) and
+    channels_gemm (per channel pair * frequency)."""
     x = np.ones(64, np.float32)
     k = np.ones(3, np.float32)
     fit["call"] = cpu_time(lambda: [cl.convolve(x, k, "same", method="direct") for _ in range(100)]) / 100
     t_fft = cpu_time(lambda: [cl.convolve(x, k, "same", method="fft") for _ in range(100)]) / 100
     fit["call_fft"] = max(t_fft - fit["call"], 0.0)
+    t_plan = cpu_time(lambda: [cl.convolve(x, k, "same", method="overlap-add") for _ in range(100)]) / 100
+    fit["call_plan"] = max(t_plan - t_fft, 0.0)  # a one-shot call that builds its plan (the lean path does not)
     rng = np.random.default_rng(2)
     xs = rng.standard_normal((4, 32, 64, 64)).astype(np.float32)
     w = rng.standard_normal((32, 32, 7, 7)).astype(np.float32)

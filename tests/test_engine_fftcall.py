@@ -187,3 +187,26 @@ def test_the_template_keeps_one_lean_path_per_dtype(rng):
     }
     assert isinstance(tpl._fft_for(np.dtype(np.float64)), FFTCall)
     assert tpl._fft_for(np.dtype(np.float64)) is tpl._fft_for(np.dtype(np.float64))
+
+
+def test_the_cost_model_knows_lean_calls_build_no_plan():
+    from convlens._engine import _cost
+    from convlens._engine._geometry import make_geometry
+
+    small = make_geometry((4096,), (1001,), (0,), "same")
+    large = make_geometry((LEAN_MAX_BYTES // 8 + 1,), (1001,), (0,), "same")
+    opts = dict(real=True, workers=1, itemsize=8)
+    plan = _cost.COST["call_plan"]
+    # one-shot small whole-array FFT: the lean path (no plan built); a plan's call never builds one either
+    one_shot = _cost.fft_cost(small, explicit_pad=False, cached_kernel=False, **opts)
+    cached = _cost.fft_cost(small, explicit_pad=False, cached_kernel=True, **opts)
+    assert one_shot - cached < plan
+    # an explicit boundary or a large input: a plan is built for the one-shot call
+    for geom, pad in ((small, True), (large, False)):
+        gap = _cost.fft_cost(geom, explicit_pad=pad, cached_kernel=False, **opts) - _cost.fft_cost(
+            geom, explicit_pad=pad, cached_kernel=True, **opts
+        )
+        assert gap >= plan
+    oa = dict(explicit_pad=False, block_axis=0, **opts)
+    gap = _cost.overlap_add_cost(large, **oa) - _cost.overlap_add_cost(large, cached_kernel=True, **oa)
+    assert gap == pytest.approx(plan)

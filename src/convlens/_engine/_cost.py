@@ -31,7 +31,8 @@ COST = {
     "ndimage": 9.7e-10,  # per output * kernel tap, scipy.ndimage.correlate
     "taps": 3.0e-9,  # per output * kernel tap, the shifted multiply-add loop
     "call": 7e-6,  # fixed overhead of one call (the lean path of a repeated direct call)
-    "call_fft": 3e-5,  # ... and what an FFT path adds (buffers, padding, the kernel's spectrum, crops)
+    "call_fft": 2e-5,  # ... and what an FFT path adds (padding, the kernel's spectrum, crops: the lean path)
+    "call_plan": 1.6e-4,  # ... and what building a plan adds to a one-shot call the lean FFT path does not take
     "f64": 1.6,  # float64 (and exact-integer) work costs this much more than float32
     "cv2_f64": 1.8,  # OpenCV in float64: slower than float32 by this much more than the FFT paths are
     "thread_gain": 0.6,  # 2 threads take this fraction of the 1-thread time of an FFT
@@ -45,6 +46,16 @@ COST = {
     "tile": 2.3e-10,  # 2-D cache-sized tiles: per tile point * log2(tile points) of one r2c + product + c2r
     "channels_gemm": 4e-10,  # convolve_channels: per (channel pair * frequency) of the complex GEMM
 }
+
+
+# One-shot whole-array FFTs whose input buffer is at most this many bytes take the lean path
+# (``_fftcall``): no plan is built, so they skip ``call_plan``.
+LEAN_FFT_MAX_BYTES = 1 << 21
+
+
+def _overhead(cached_kernel: bool, lean: bool = False) -> float:
+    """Fixed seconds of one FFT-path call: a plan's call, or a one-shot call (lean or building a plan)."""
+    return COST["call"] + COST["call_fft"] + (0.0 if cached_kernel or lean else COST["call_plan"])
 
 
 def _penalty(lengths) -> float:
@@ -61,10 +72,13 @@ def _batches(geom: Geometry):
     return xb, kb, ob
 
 
-def tiled_cost(geom: Geometry, whole, *, itemsize: int, real: bool, cached_kernel: bool, workers: int) -> float | None:
+def tiled_cost(
+    geom: Geometry, whole, *, itemsize: int, real: bool, cached_kernel: bool, workers: int, one_shot: bool = False
+) -> float | None:
     """2-D FFT in cache-sized tiles (what the fft and overlap-add plans run when ``tile_lengths``
     prefers tiles to whole transforms of lengths ``whole``), or None when they do not tile.
-    ``itemsize``: bytes of one work-dtype point (0: the caller's plan never tiles)."""
+    ``itemsize``: bytes of one work-dtype point (0: the caller's plan never tiles); ``one_shot``: a plan is
+    built for the call (its kernel spectrum may still be made once, ``cached_kernel``)."""
     if len(geom.axes) != 2 or not itemsize:
         return None
     xb, kb, ob = _batches(geom)
@@ -79,7 +93,7 @@ def tiled_cost(geom: Geometry, whole, *, itemsize: int, real: bool, cached_kerne
     work = COST["tile"] * count * tvol * math.log2(tvol) * batch * (1 if real else 2)
     kernel = 0.0 if cached_kernel else COST["fft"] * kb * tvol * math.log2(tvol) * (1 if real else 2)
     t = work + kernel + COST["mem"] * 2 * batch * math.prod(g.out_len for g in geom.per_axis)
-    return t * (COST["thread_gain"] if workers > 1 else 1.0) + COST["call"] + COST["call_fft"]
+    return t * (COST["thread_gain"] if workers > 1 else 1.0) + _overhead(not one_shot)
 
 
 def fft_cost(
@@ -87,7 +101,15 @@ def fft_cost(
 ) -> float:
     """Whole-array FFT: transforms of x, the kernel (unless cached) and the product (or tiles, see ``tiled_cost``)."""
     lens = [B.fast_length(g.min_circular_length(explicit_pad)) for g in geom.per_axis]
-    tiled = tiled_cost(geom, lens, itemsize=itemsize, real=real, cached_kernel=cached_kernel, workers=workers)
+    tiled = tiled_cost(
+        geom,
+        lens,
+        itemsize=itemsize,
+        real=real,
+        cached_kernel=cached_kernel,
+        workers=workers,
+        one_shot=not cached_kernel,
+    )
     if tiled is not None:
         return tiled
     vol = math.prod(lens)
@@ -95,11 +117,19 @@ def fft_cost(
     transforms = (xb + ob + (0 if cached_kernel else kb)) * vol * math.log2(max(vol, 2)) * _penalty(lens)
     passes = (xb + ob) * vol * (2 if cached_kernel else 3)
     t = COST["fft"] * transforms * (1 if real else 2) + COST["mem"] * passes
-    return t * (COST["thread_gain"] if workers > 1 else 1.0) + COST["call"] + COST["call_fft"]
+    lean = not explicit_pad and xb * vol * max(itemsize, 4) <= LEAN_FFT_MAX_BYTES
+    return t * (COST["thread_gain"] if workers > 1 else 1.0) + _overhead(cached_kernel, lean)
 
 
 def overlap_add_cost(
-    geom: Geometry, *, explicit_pad: bool, real: bool, block_axis: int, workers: int = 1, itemsize: int = 0
+    geom: Geometry,
+    *,
+    explicit_pad: bool,
+    real: bool,
+    block_axis: int,
+    workers: int = 1,
+    itemsize: int = 0,
+    cached_kernel: bool = False,
 ) -> float:
     """Blocked FFT along ``block_axis`` (fused overlap-save in 1-D, overlap-add in N-d)."""
     ib = geom.axes.index(block_axis)
@@ -117,7 +147,9 @@ def overlap_add_cost(
             blocks * L if ax == block_axis else B.fast_length(ga.min_circular_length(explicit_pad))
             for ax, ga in zip(geom.axes, geom.per_axis)
         ]
-        tiled = tiled_cost(geom, whole, itemsize=itemsize, real=real, cached_kernel=True, workers=workers)
+        tiled = tiled_cost(
+            geom, whole, itemsize=itemsize, real=real, cached_kernel=True, workers=workers, one_shot=not cached_kernel
+        )
         if tiled is not None:
             return tiled
     vol = blocks * L * math.prod(other)
@@ -127,7 +159,7 @@ def overlap_add_cost(
     transforms = (xb + ob) * vol * logv * (COST["oa_1d_fft"] if one_d else 1.0)
     passes = (xb + ob) * vol * (COST["oa_1d_mem"] if one_d else COST["oa_nd_mem"])
     t = COST["fft"] * transforms * (1 if real else 2) + COST["mem"] * passes
-    return t * (COST["thread_gain"] if workers > 1 else 1.0) + COST["call"] + COST["call_fft"]
+    return t * (COST["thread_gain"] if workers > 1 else 1.0) + _overhead(cached_kernel)
 
 
 def direct_cost(geom: Geometry, *, cv2_path: bool, workers: int = 1, real: bool = True) -> float:
@@ -206,7 +238,13 @@ def estimate_costs(
     if ax is not None:
         costs["overlap-add"] = (
             overlap_add_cost(
-                geom, explicit_pad=explicit_pad, real=real, block_axis=ax, workers=workers, itemsize=itemsize
+                geom,
+                explicit_pad=explicit_pad,
+                real=real,
+                block_axis=ax,
+                workers=workers,
+                itemsize=itemsize,
+                cached_kernel=cached_kernel,
             )
             * scale
         )

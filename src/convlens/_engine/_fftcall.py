@@ -25,12 +25,14 @@ import numpy as np
 from .. import _backend as B
 from .._validation import check_memory
 from . import _scratch
+from ._cost import LEAN_FFT_MAX_BYTES
 from ._fastpath import KERNEL_NOT_FINITE
 from ._recipe import Recipe
 
 # Whole transforms up to this many bytes (input buffer) take the lean path: far below the
 # size where plans run in tiles (8 MiB) and where the bookkeeping stops mattering (~1 ms calls).
-LEAN_MAX_BYTES = 1 << 21
+# The cost model knows it (a lean call builds no plan).
+LEAN_MAX_BYTES = LEAN_FFT_MAX_BYTES
 
 
 class FFTCall:
