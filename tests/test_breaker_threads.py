@@ -20,7 +20,9 @@ import scipy.signal as ss
 import convlens as cl
 from convlens import Convolver
 from convlens._engine import _direct
-from convlens._engine._direct import NPCONV_PIECE, NPCONV_SPLIT_MIN, npconv_threads, npconvolve
+from convlens._engine._direct import NPCONV_PIECE, NPCONV_SPLIT_TAPS, NPCONV_SPLIT_WORK, npconv_threads, npconvolve
+
+SPLIT_N = NPCONV_SPLIT_WORK // NPCONV_SPLIT_TAPS  # outputs from which a kernel of NPCONV_SPLIT_TAPS splits
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,7 +48,7 @@ def _counting_convolve(monkeypatch) -> list[int]:
         (2048, 8192, "same", 2),  # a short signal under a long kernel
         (16384, 1024, "full", 4),  # long enough for 2 threads, not for 4
         (1 << 20, 11, "same", 3),
-        (NPCONV_SPLIT_MIN + 1, 3, "valid", 2),
+        (SPLIT_N + 1, NPCONV_SPLIT_TAPS, "valid", 2),
     ],
 )
 def test_pieces_do_not_redo_the_work_of_a_long_kernel(monkeypatch, n, k, crop, workers):
@@ -64,20 +66,21 @@ def test_pieces_do_not_redo_the_work_of_a_long_kernel(monkeypatch, n, k, crop, w
 def test_threads_of_a_signal_are_bounded_by_its_kernel():
     assert npconv_threads(8191, 4096, 2) == 1  # 4096 (x) 4096 'full': no piece 8x the kernel per thread
     assert npconv_threads(16384 + 1023, 1024, 4) == 2
-    assert npconv_threads(NPCONV_SPLIT_MIN, 3, 7) == 7
-    assert npconv_threads(NPCONV_SPLIT_MIN - 1, 1, 4) == 1  # below both thresholds
-    assert npconv_threads(NPCONV_SPLIT_MIN, 3, 1) == 1
+    assert npconv_threads(SPLIT_N, NPCONV_SPLIT_TAPS, 7) == 7
+    assert npconv_threads(SPLIT_N - 1, NPCONV_SPLIT_TAPS, 4) == 1  # below the work threshold
+    assert npconv_threads(1 << 23, 3, 4) == 1  # a small kernel: numpy's loop is bound by memory
+    assert npconv_threads(SPLIT_N, NPCONV_SPLIT_TAPS, 1) == 1
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128, np.int16])
-@pytest.mark.parametrize("n", [NPCONV_SPLIT_MIN - 1, NPCONV_SPLIT_MIN + 1])
+@pytest.mark.parametrize("n", [SPLIT_N - 1, SPLIT_N + 1])
 def test_every_worker_count_matches_numpy_around_the_split(dtype, n):
     rng = np.random.default_rng(41)
     if np.dtype(dtype).kind == "i":
-        x, kern = rng.integers(-100, 100, n).astype(dtype), rng.integers(-5, 5, 3).astype(dtype)
+        x, kern = rng.integers(-100, 100, n).astype(dtype), rng.integers(-5, 5, NPCONV_SPLIT_TAPS).astype(dtype)
         ref_dtype = np.int64
     else:
-        x, kern = rng.standard_normal(n).astype(dtype), rng.standard_normal(3).astype(dtype)
+        x, kern = rng.standard_normal(n).astype(dtype), rng.standard_normal(NPCONV_SPLIT_TAPS).astype(dtype)
         ref_dtype = np.complex128 if np.dtype(dtype).kind == "c" else np.float64
     x0, k0 = x.copy(), kern.copy()
     for mode in ("full", "same", "valid"):
@@ -97,18 +100,21 @@ def test_every_worker_count_matches_numpy_around_the_split(dtype, n):
 
 def test_nan_stays_local_at_piece_boundaries_and_raise_still_raises():
     rng = np.random.default_rng(42)
-    n = NPCONV_SPLIT_MIN + 5
+    n = SPLIT_N + 5
     x = rng.standard_normal(n) + 1j * rng.standard_normal(n)  # complex: numpy.convolve's route
     spots = [0, NPCONV_PIECE - 1, NPCONV_PIECE, n // 2, n - 1]
     x[spots] = np.nan
-    one = cl.convolve(x, np.ones(3), "same", method="direct", workers=1)
-    two = cl.convolve(x, np.ones(3), "same", method="direct", workers=2)
-    want = sorted({j for s in spots for j in (s - 1, s, s + 1) if 0 <= j < n})
+    box = np.ones(NPCONV_SPLIT_TAPS + 1)  # odd: 'same' centres it, each NaN spreads half its length each way
+    half = NPCONV_SPLIT_TAPS // 2
+    assert npconv_threads(n, box.size, 2) == 2  # this case does run in pieces
+    one = cl.convolve(x, box, "same", method="direct", workers=1)
+    two = cl.convolve(x, box, "same", method="direct", workers=2)
+    want = sorted({j for s in spots for j in range(s - half, s + half + 1) if 0 <= j < n})
     assert np.flatnonzero(np.isnan(two)).tolist() == want
     np.testing.assert_allclose(two, one, rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError, match="nan_policy"):
-        cl.convolve(x, np.ones(3), "same", method="direct", workers=2, nan_policy="raise")
-    filled = cl.convolve(x, np.ones(3), "same", method="direct", workers=2, nan_policy="interpolate")
+        cl.convolve(x, box, "same", method="direct", workers=2, nan_policy="raise")
+    filled = cl.convolve(x, box, "same", method="direct", workers=2, nan_policy="interpolate")
     assert np.isfinite(filled).all()
 
 

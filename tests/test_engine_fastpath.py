@@ -24,10 +24,11 @@ from convlens._engine._direct import (
     CV2_ROW_MAX,
     CV2_ROW_MIN_TAPS,
     CV2_ROW_MIN_TAPS_LONG,
-    NPCONV_SPLIT_MIN,
+    NPCONV_SPLIT_TAPS,
+    NPCONV_SPLIT_WORK,
     ROW_STRIP,
     direct_route,
-    npconvolve,
+    npconvolve_pieces,
 )
 from convlens._engine._recipe import make_recipe
 
@@ -289,28 +290,39 @@ def test_concurrent_calls_with_different_workers_restore_opencv_threads():
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("ksize", [1, 2, 3, 7])
+@pytest.mark.parametrize("ksize", [NPCONV_SPLIT_TAPS, 11])
 def test_long_signal_in_pieces_per_thread_matches_numpy(mode, ksize):
     rng = np.random.default_rng(20)
-    for n in (NPCONV_SPLIT_MIN + 5, 3 * NPCONV_SPLIT_MIN // 2 + 1):
-        x = rng.standard_normal(n)
+    base = NPCONV_SPLIT_WORK // ksize
+    for n in (base + 5, 3 * base // 2 + 1):
+        x = rng.standard_normal(n) + 1j * rng.standard_normal(n)  # complex: numpy.convolve's route
         kern = rng.standard_normal(ksize)
         want = np.convolve(x, kern, mode)
         for workers in (2, 3):
             got = cl.convolve(x, kern, mode, method="direct", workers=workers)
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     x[1000] = np.nan  # each piece is a direct sum: NaN stays local
-    got = cl.convolve(x, np.ones(3), "same", method="direct", workers=2)
-    assert np.flatnonzero(np.isnan(got)).tolist() == [999, 1000, 1001]
+    got = cl.convolve(x, np.ones(9), "same", method="direct", workers=2)
+    assert np.flatnonzero(np.isnan(got)).tolist() == list(range(996, 1005))
+
+
+def test_small_kernels_stay_one_numpy_call():
+    # numpy's small-kernel loop is bound by memory: two threads do not pay (see _direct)
+    from convlens._engine._direct import npconv_threads
+
+    assert npconv_threads(1 << 23, 3, 2) == 1
+    assert npconv_threads(1 << 23, NPCONV_SPLIT_TAPS - 1, 4) == 1
+    assert npconv_threads(NPCONV_SPLIT_WORK // NPCONV_SPLIT_TAPS, NPCONV_SPLIT_TAPS, 2) == 2
 
 
 def test_pieces_per_thread_direct_helper_bounds():
     rng = np.random.default_rng(21)
-    a = rng.standard_normal(NPCONV_SPLIT_MIN + 10).astype(np.float32)
+    a = rng.standard_normal((1 << 19) + 10).astype(np.float32)
     kern = rng.standard_normal(5).astype(np.float32)
     full = np.convolve(a, kern)
     for crop in (slice(0, full.size), slice(4, a.size), slice(2, a.size + 2)):
-        np.testing.assert_array_equal(npconvolve(a, kern, crop, 4), full[crop])
+        for workers in (2, 4):
+            np.testing.assert_array_equal(npconvolve_pieces(a, kern, crop, workers), full[crop])
 
 
 @pytest.mark.parametrize("boundary", BOUNDARIES)

@@ -111,10 +111,12 @@ ROW_STRIP = 1 << 16
 # into pieces of at most NPCONV_PIECE outputs, each thread taking an equal run of them.  Small pieces
 # matter: each piece is numpy's own temporary, and temporaries above glibc's mmap threshold (32 MiB)
 # are fresh pages that both threads fault in at once (2**23 (x) 3 in float64 in two halves: ~2.5x
-# *slower* than one thread; in pieces of 2**17: ~1.6x faster).  The split pays from NPCONV_SPLIT_MIN
-# outputs, or from NPCONV_SPLIT_WORK outputs * taps (measured 1 vs 2 threads, float32 and float64:
-# 2**20 (x) 3 is at parity, 2**20 (x) 11 ~1.3-1.6x, 2**22 (x) 3 ~0.9-1.3x, 2**23 (x) 3 ~1.6x).
-NPCONV_SPLIT_MIN = 1 << 22
+# *slower* than one thread).  The split pays from NPCONV_SPLIT_TAPS taps and NPCONV_SPLIT_WORK
+# outputs * taps (2**20 (x) 11: ~1.3-1.6x on 2 threads, 2**22 (x) 11 in float64: ~1.3x).  Below that
+# many taps numpy's loop is bound by memory, not arithmetic: in the benchmark's conditions (other
+# large allocations between calls) 2**23 (x) 3 on 2 threads ran 0.95-1.3x in float32 and 0.35-0.55x
+# in float64, its 64 MiB output faulted in from both threads at once.
+NPCONV_SPLIT_TAPS = 8
 NPCONV_SPLIT_WORK = 1 << 23
 NPCONV_PIECE = 1 << 17
 # A piece of P outputs convolves P + taps - 1 input samples (its full convolution, cropped): the
@@ -126,7 +128,7 @@ NPCONV_PIECE_TAPS = 8
 
 def npconv_threads(outputs: int, taps: int, workers: int) -> int:
     """Threads ``npconvolve`` runs a signal of ``outputs`` outputs on (1: one ``numpy.convolve``)."""
-    if workers <= 1 or (outputs < NPCONV_SPLIT_MIN and outputs * taps < NPCONV_SPLIT_WORK):
+    if workers <= 1 or taps < NPCONV_SPLIT_TAPS or outputs * taps < NPCONV_SPLIT_WORK:
         return 1
     return max(1, min(workers, outputs // (NPCONV_PIECE_TAPS * taps)))
 
@@ -159,12 +161,17 @@ if hasattr(os, "register_at_fork"):
 
 
 def npconvolve(a: np.ndarray, kern: np.ndarray, crop: slice, workers: int) -> np.ndarray:
-    """``numpy.convolve(a, kern)[crop]`` of 1-D arrays, in pieces per thread for long signals."""
+    """``numpy.convolve(a, kern)[crop]`` of 1-D arrays, in pieces per thread where that pays."""
+    threads = npconv_threads(crop.stop - crop.start, kern.size, workers)
+    if threads <= 1:
+        return np.convolve(a, kern)[crop]
+    return npconvolve_pieces(a, kern, crop, threads)
+
+
+def npconvolve_pieces(a: np.ndarray, kern: np.ndarray, crop: slice, workers: int) -> np.ndarray:
+    """``numpy.convolve(a, kern)[crop]`` in pieces, ``workers`` threads each taking an equal run of them."""
     start, stop = crop.start, crop.stop
     n, k = stop - start, kern.size
-    workers = npconv_threads(n, k, workers)
-    if workers <= 1:
-        return np.convolve(a, kern)[crop]
     piece = max(NPCONV_PIECE, NPCONV_PIECE_TAPS * k)  # long next to the kernel (see NPCONV_PIECE_TAPS)
     count = -(-max(-(-n // piece), workers) // workers) * workers  # a multiple of workers
     bounds = [start + n * i // count for i in range(count + 1)]
