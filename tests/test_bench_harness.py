@@ -23,8 +23,10 @@ def test_interleaved_rounds_time_every_callable_alike():
     assert outputs == {"fast": "fast", "slow": "slow"}
     assert runs == {"fast": 6, "slow": 6}
     assert calls[:4] == ["fast", "fast", "slow", "slow"]  # warm-ups first
-    timed = calls[4:]
-    assert timed[:2] == ["fast", "slow"] and timed[2:4] == ["slow", "fast"]  # each round starts one further along
+    rounds = calls[4:]  # each timed call right after one untimed call of the same callable
+    assert rounds[:4] == ["fast", "fast", "slow", "slow"]
+    assert rounds[4:8] == ["slow", "slow", "fast", "fast"]  # each round starts one further along
+    assert len(rounds) == 6 * 2 * 2
     assert 0.001 <= times["fast"] < times["slow"]
 
 
