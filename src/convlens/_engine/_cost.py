@@ -117,7 +117,7 @@ def fft_cost(
     transforms = (xb + ob + (0 if cached_kernel else kb)) * vol * math.log2(max(vol, 2)) * _penalty(lens)
     passes = (xb + ob) * vol * (2 if cached_kernel else 3)
     t = COST["fft"] * transforms * (1 if real else 2) + COST["mem"] * passes
-    lean = not explicit_pad and xb * vol * max(itemsize, 4) <= LEAN_FFT_MAX_BYTES
+    lean = not explicit_pad and 0 < xb * vol * itemsize <= LEAN_FFT_MAX_BYTES  # itemsize 0: not a lean caller
     return t * (COST["thread_gain"] if workers > 1 else 1.0) + _overhead(cached_kernel, lean)
 
 
