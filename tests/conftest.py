@@ -46,3 +46,21 @@ def _doctest_printing(doctest_namespace):
     np.set_printoptions(precision=4, suppress=True, legacy=False)
     doctest_namespace["np"] = np
     yield
+
+
+@pytest.fixture
+def lean_calls(monkeypatch):
+    """The calls the lean one-shot FFT path (``_engine._fftcall``) answered, not those it handed back with None."""
+    from convlens._engine._fftcall import FFTCall
+
+    answered = []
+    original = FFTCall.__call__
+
+    def spy(self, x, kernel):
+        res = original(self, x, kernel)
+        if res is not None:
+            answered.append(self)
+        return res
+
+    monkeypatch.setattr(FFTCall, "__call__", spy)
+    return answered

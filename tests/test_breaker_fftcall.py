@@ -23,7 +23,6 @@ import scipy.signal
 
 import convlens as cl
 from conftest import assert_close
-from convlens._engine._fftcall import FFTCall
 
 MODES = ("full", "same", "valid")
 
@@ -44,22 +43,6 @@ def _tol_dtype(got):
     if got.dtype == np.float16:  # rounded to half precision: ~2**-11 of the largest value
         return np.float16
     return np.float32 if got.dtype in (np.float32, np.complex64) else np.float64
-
-
-@pytest.fixture
-def lean_calls(monkeypatch):
-    """The calls the lean path answered (not those handed back with None)."""
-    answered = []
-    original = FFTCall.__call__
-
-    def spy(self, x, kernel):
-        res = original(self, x, kernel)
-        if res is not None:
-            answered.append(self)
-        return res
-
-    monkeypatch.setattr(FFTCall, "__call__", spy)
-    return answered
 
 
 def _scipy(x, k, mode, axes, correlate):

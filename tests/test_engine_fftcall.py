@@ -31,22 +31,6 @@ def _data(rng, shape, dtype):
     return a.astype(dtype)
 
 
-@pytest.fixture
-def lean_calls(monkeypatch):
-    """Counts the calls that the lean path answered (not those it handed back with None)."""
-    answered = []
-    original = FFTCall.__call__
-
-    def spy(self, x, kernel):
-        res = original(self, x, kernel)
-        if res is not None:
-            answered.append(self)
-        return res
-
-    monkeypatch.setattr(FFTCall, "__call__", spy)
-    return answered
-
-
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(("xs", "ks"), [((4096,), (1001,)), ((1500,), (700,)), ((96, 80), (40, 33))])
