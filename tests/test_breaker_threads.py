@@ -10,7 +10,6 @@ from __future__ import annotations
 import pickle
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -138,15 +137,27 @@ def test_a_pickled_plan_keeps_its_threads_and_its_result(x_shape, k_shape):
     )
 
 
-def test_harness_goal_above_a_per_call_time_with_batches_and_a_tuple_anchor():
+def test_harness_goal_above_a_per_call_time_with_batches_and_a_tuple_anchor(monkeypatch):
+    from types import SimpleNamespace
+
+    from benchmarks import _harness
     from benchmarks._harness import Case, Compare, run_case
 
+    now = [0.0]  # a fake clock: each callable takes exactly its time (no dependence on the machine's speed)
+
+    def takes(seconds):
+        def fn():
+            now[0] += seconds
+
+        return fn
+
+    monkeypatch.setattr(_harness, "time", SimpleNamespace(perf_counter=lambda: now[0]))
     case = Case(
         "toy",
-        ours={"ours": lambda: time.sleep(0.004)},  # a batch of 4 calls of ~1 ms
-        anchors={"a": lambda: time.sleep(0.012), "b": lambda: time.sleep(0.008)},
+        ours={"ours": takes(0.004)},  # a batch of 4 calls of 1 ms
+        anchors={"a": takes(0.012), "b": takes(0.008)},
         compare=[
-            Compare(("a", "b"), "ours", 1.5, above_s=1e-3),  # b: ~2 ms a call: applies
+            Compare(("a", "b"), "ours", 1.5, above_s=1e-3),  # b: 2 ms a call: applies
             Compare(("a", "b"), "ours", 1.5, above_s=5e-3),  # under 5 ms a call: n/a
             Compare("a", "ours", None, above_s=1e-3),  # no goal: nothing applies
         ],
@@ -158,7 +169,7 @@ def test_harness_goal_above_a_per_call_time_with_batches_and_a_tuple_anchor():
     res = run_case(case)
     applies, exempt, plain = res["ratios"]
     assert applies["anchor"] == "best of a/b (b)" and applies["anchor_threads"] == 2
-    assert applies["applies"] is True and applies["met"] is True
+    assert applies["applies"] is True and applies["met"] is True and applies["ratio"] == pytest.approx(2.0)
     assert exempt["applies"] is False and exempt["met"] is None
     assert plain["applies"] is False and plain["met"] is None and plain["anchor_threads"] == 1
 
