@@ -18,6 +18,14 @@ MODES = ("full", "same", "valid")
 METHODS = ("direct", "fft", "overlap-add")
 
 
+def random_array(rng, shape, dtype) -> np.ndarray:
+    """Standard normal samples of ``dtype`` (real and imaginary parts for complex dtypes)."""
+    a = rng.standard_normal(shape)
+    if np.dtype(dtype).kind == "c":
+        a = a + 1j * rng.standard_normal(shape)
+    return a.astype(dtype)
+
+
 def norm_axes(axes, ndim: int) -> tuple[int, ...]:
     if axes is None:
         return tuple(range(ndim))

@@ -17,25 +17,18 @@ import numpy as np
 import pytest
 import scipy.signal
 
-from _engine_ref import BOUNDARIES, METHODS, MODES, full_kernel, pad_full, ref_convolve
+from _engine_ref import BOUNDARIES, METHODS, MODES, full_kernel, pad_full, random_array, ref_convolve
 from conftest import assert_close
 from convlens import Convolver, convolve, correlate
 
 FLOAT_DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 
 
-def _data(rng, shape, dtype):
-    a = rng.standard_normal(shape)
-    if np.dtype(dtype).kind == "c":
-        a = a + 1j * rng.standard_normal(shape)
-    return a.astype(dtype)
-
-
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 def test_floating_dtype_is_kept_and_accurate(rng, dtype, method):
     for xs, ks in [((50,), (7,)), ((20, 17), (5, 4)), ((6, 7, 8), (3, 2, 3))]:
-        x, k = _data(rng, xs, dtype), _data(rng, ks, dtype)
+        x, k = random_array(rng, xs, dtype), random_array(rng, ks, dtype)
         for mode in MODES:
             for boundary in BOUNDARIES:
                 y = convolve(x, k, mode, boundary=boundary, fill_value=0.5, method=method)

@@ -16,6 +16,7 @@ import pytest
 import scipy.signal
 
 import convlens as cl
+from _engine_ref import random_array
 from conftest import assert_close
 from convlens._engine import _api
 from convlens._engine._fftcall import LEAN_MAX_BYTES, FFTCall
@@ -24,19 +25,12 @@ MODES = ("full", "same", "valid")
 DTYPES = (np.float32, np.float64, np.complex64, np.complex128)
 
 
-def _data(rng, shape, dtype):
-    a = rng.standard_normal(shape)
-    if np.dtype(dtype).kind == "c":
-        a = a + 1j * rng.standard_normal(shape)
-    return a.astype(dtype)
-
-
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(("xs", "ks"), [((4096,), (1001,)), ((1500,), (700,)), ((96, 80), (40, 33))])
 def test_repeated_calls_match_scipy_and_the_general_path(rng, lean_calls, dtype, mode, xs, ks):
     for _ in range(3):  # a new kernel each call: the template is reused, the kernel never
-        x, k = _data(rng, xs, dtype), _data(rng, ks, dtype)
+        x, k = random_array(rng, xs, dtype), random_array(rng, ks, dtype)
         x0, k0 = x.copy(), k.copy()
         got = cl.convolve(x, k, mode, method="fft", workers=1)
         assert got.dtype == np.dtype(dtype)
@@ -74,7 +68,7 @@ def test_integer_and_mixed_inputs(rng, lean_calls):
     got = cl.convolve(x, k, "same", method="fft", workers=1)
     assert got.dtype == np.float32
     assert_close(got, scipy.signal.fftconvolve(x.astype(np.float64), k.astype(np.float64), "same"), np.float32)
-    xr, kc = rng.standard_normal(3000), _data(rng, 800, np.complex128)
+    xr, kc = rng.standard_normal(3000), random_array(rng, 800, np.complex128)
     got = cl.convolve(xr, kc, "full", method="fft", workers=1)
     assert_close(got, scipy.signal.fftconvolve(xr, kc), np.complex128)
     assert len(lean_calls) == 2
