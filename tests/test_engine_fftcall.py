@@ -19,7 +19,8 @@ import convlens as cl
 from _engine_ref import random_array
 from conftest import assert_close
 from convlens._engine import _api
-from convlens._engine._fftcall import LEAN_MAX_BYTES, FFTCall
+from convlens._engine._cost import LEAN_FFT_MAX_BYTES as LEAN_MAX_BYTES
+from convlens._engine._fftcall import FFTCall
 
 MODES = ("full", "same", "valid")
 DTYPES = (np.float32, np.float64, np.complex64, np.complex128)

@@ -49,7 +49,8 @@ COST = {
 
 
 # One-shot whole-array FFTs whose input buffer is at most this many bytes take the lean path
-# (``_fftcall``): no plan is built, so they skip ``call_plan``.
+# (``_fftcall``): no plan is built, so they skip ``call_plan``.  Far below the size where plans
+# run in tiles (8 MiB) and where the bookkeeping stops mattering (~1 ms calls).
 LEAN_FFT_MAX_BYTES = 1 << 21
 
 
@@ -250,7 +251,7 @@ def estimate_costs(
         )
     if workers > 1:
         for m, c in one.items():
-            if m != "direct" and c < COST["thread_min"]:
+            if m != "direct" and fft_threads(c, workers) == 1:
                 costs[m] = c
     return costs
 

@@ -29,11 +29,6 @@ from ._cost import LEAN_FFT_MAX_BYTES
 from ._fastpath import KERNEL_NOT_FINITE
 from ._recipe import Recipe
 
-# Whole transforms up to this many bytes (input buffer) take the lean path: far below the
-# size where plans run in tiles (8 MiB) and where the bookkeeping stops mattering (~1 ms calls).
-# The cost model knows it (a lean call builds no plan).
-LEAN_MAX_BYTES = LEAN_FFT_MAX_BYTES
-
 
 class FFTCall:
     """The per-dtype constants of a small whole-array FFT convolution (see the module docstring)."""
@@ -142,7 +137,7 @@ def fft_call(plan, r: Recipe) -> FFTCall | None:
     xbuf, kbuf = list(geom.x_shape), list(geom.k_shape)
     for ax, n in zip(geom.axes, r.lengths):
         xbuf[ax] = kbuf[ax] = n
-    if math.prod(xbuf) * r.work.itemsize > LEAN_MAX_BYTES:
+    if math.prod(xbuf) * r.work.itemsize > LEAN_FFT_MAX_BYTES:
         return None
     spec = list(xbuf)
     kspec = list(kbuf)
