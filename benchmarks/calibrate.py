@@ -1,8 +1,8 @@
-"""Refit every constant of the engine's cost model (``COST`` in ``convlens/_engine/_cost.py``).
+"""Refit every constant of the engine's cost model (``COST`` in ``convlens/_engine/_cost_table.py``).
 
 Usage: ``python -m benchmarks.calibrate [--quick]``.  Times each method at one thread on a
 few shapes (CPU time, so a busy machine disturbs it little; the thread gain is wall time)
-and prints a complete ``COST = {...}`` table to paste over the one in ``_cost.py``.
+and prints a complete ``COST = {...}`` table to paste over the one in ``_cost_table.py``.
 Only the ranking of methods matters, so ~30% accuracy is enough.
 """
 
@@ -17,6 +17,7 @@ import numpy as np
 import convlens as cl
 from convlens import _backend as B
 from convlens._engine._cost import COST
+from convlens._engine._direct import cv2, filter2d
 
 
 def cpu_time(fn, repeats: int = 5) -> float:
@@ -134,22 +135,25 @@ def fit_tiles(fit: dict, small: bool) -> None:
 
 def fit_direct(fit: dict, small: bool) -> None:
     """cv2, cv2_row, npconv_short, npconv, npconv_long, ndimage, taps: seconds per output * tap of each direct
-    back end; cv2_f64."""
+    back end; cv2_out (OpenCV's per output); cv2_f64."""
     rng = np.random.default_rng(1)
     n = 1024 if small else 2048
     x = rng.standard_normal((n, n)).astype(np.float32)
-    cv = []
+    # OpenCV itself (the direct path would take the compiled sum for these)
+    # seconds per output = cv2_out + cv2 * taps, a straight line through 3x3 ... 9x9
+    taps, per_out = [], []
     for k in (3, 5, 7, 9):
         kern = rng.standard_normal((k, k)).astype(np.float32)
-        cv.append(
-            cpu_time(lambda kern=kern: cl.convolve(x, kern, "same", method="direct", workers=1)) / (x.size * k * k)
-        )
-    fit["cv2"] = float(np.median(cv))
+        taps.append(k * k)
+        per_out.append(cpu_time(lambda kern=kern: filter2d(x, kern, cv2.BORDER_REFLECT_101, 1)) / x.size)
+    slope, intercept = np.polyfit(taps, per_out, 1)
+    fit["cv2"] = float(slope)
+    fit["cv2_out"] = max(float(intercept), 0.0)
     # OpenCV's float64 slowdown over that of the FFT paths (fit["f64"], measured first)
     k5 = rng.standard_normal((5, 5))
     x64 = x.astype(np.float64)
-    t64 = cpu_time(lambda: cl.convolve(x64, k5, "same", method="direct", workers=1))
-    t32 = cpu_time(lambda: cl.convolve(x, k5.astype(np.float32), "same", method="direct", workers=1))
+    t64 = cpu_time(lambda: filter2d(x64, k5, cv2.BORDER_REFLECT_101, 1))
+    t32 = cpu_time(lambda: filter2d(x, k5.astype(np.float32), cv2.BORDER_REFLECT_101, 1))
     fit["cv2_f64"] = t64 / t32 / fit["f64"]
     line = rng.standard_normal(1 << 18).astype(np.float32)
     short = [
@@ -162,11 +166,12 @@ def fit_direct(fit: dict, small: bool) -> None:
         for k in (3, 5, 7, 9)
     ]
     fit["npconv_short"] = float(np.median(tiny))  # numpy's small-kernel loop (up to 11 taps)
-    row = line[: 1 << 16]  # one row for OpenCV (rows up to 2**17 samples, kernels of 8 to 129 taps)
+    row = line[: 1 << 16]  # one row for OpenCV (rows up to 2**17 samples, kernels of 8 to 129 taps), padded first
     fit["cv2_row"] = float(
         np.median(
             [
-                cpu_time(lambda k=k: cl.convolve(row, k, "same", method="direct", workers=1)) / (row.size * k.size)
+                cpu_time(lambda k=k: filter2d(np.pad(row, k.size // 2)[None], k[None], cv2.BORDER_REFLECT_101, 1))
+                / (row.size * k.size)
                 for k in (rng.standard_normal(m).astype(np.float32) for m in (15, 31, 63))
             ]
         )
@@ -179,6 +184,37 @@ def fit_direct(fit: dict, small: bool) -> None:
     fit["ndimage"] = cpu_time(lambda: cl.convolve(x3, k3, "same", method="direct", workers=1)) / (x3.size * 125)
     xc = x3.astype(np.complex64)
     fit["taps"] = cpu_time(lambda: cl.convolve(xc, k3, "same", method="direct", workers=1)) / (x3.size * 125)
+
+
+def fit_native(fit: dict, small: bool) -> None:
+    """native, native_f64, native_edge: the compiled direct sum's vector loop (seconds per output * tap),
+    its float64 slowdown over that of the FFT paths, and its scalar loop (outputs whose taps reach past x)."""
+    from convlens._engine import _directsum
+
+    rng = np.random.default_rng(2)
+    n = 1024 if small else 2048
+    x = rng.standard_normal((1, n, n)).astype(np.float32)
+
+    def valid(x, h):  # 'valid' outputs: every one in the vector loop
+        out = np.empty((1, n - h.shape[0] + 1, n - h.shape[1] + 1), x.dtype)
+        m = out.shape[1:]
+        return lambda: _directsum.convolve_plane(x, h, out, h.shape[0] - 1, h.shape[1] - 1, 0, m[0], 0, m[1])
+
+    per = []
+    for k in (3, 5, 7, 9):
+        h = rng.standard_normal((k, k)).astype(np.float32)
+        per.append(cpu_time(valid(x, h)) / ((n - k + 1) ** 2 * k * k))
+    fit["native"] = float(np.median(per))
+    h5 = rng.standard_normal((5, 5))
+    t64 = cpu_time(valid(x.astype(np.float64), h5))
+    t32 = cpu_time(valid(x, h5.astype(np.float32)))
+    fit["native_f64"] = t64 / t32 / fit["f64"]
+    # the first 500 'same' outputs of 65536 (x) 1001 are all edge outputs, output j with j + 501 taps
+    sig = rng.standard_normal((1, 1, 1 << 16)).astype(np.float32)
+    h = rng.standard_normal((1, 1001)).astype(np.float32)
+    out = np.empty_like(sig)
+    t = cpu_time(lambda: [_directsum.convolve_plane(sig, h, out, 0, 500, 0, 1, 0, 500) for _ in range(20)]) / 20
+    fit["native_edge"] = t / sum(j + 501 for j in range(500))
 
 
 def fit_calls(fit: dict) -> None:
@@ -210,6 +246,7 @@ def main(argv: list[str] | None = None) -> None:
     fit_overlap_add(fit)
     fit_tiles(fit, args.quick)
     fit_direct(fit, args.quick)
+    fit_native(fit, args.quick)
     fit_calls(fit)
     fit_threads(fit, args.quick)
     missing = set(COST) - set(fit)

@@ -64,3 +64,26 @@ def lean_calls(monkeypatch):
 
     monkeypatch.setattr(FFTCall, "__call__", spy)
     return answered
+
+
+def _clear_route_caches() -> None:
+    from convlens._engine import _api, _cost, _direct, _recipe
+
+    for cached in (_direct.native_ok, _direct.direct_route, _recipe.make_recipe, _cost.estimate_costs, _api._template):
+        cached.cache_clear()
+
+
+@pytest.fixture
+def without_native(monkeypatch):
+    """The direct path of an install built without a C compiler: no compiled sum, NumPy and OpenCV back ends.
+
+    Every cache that holds a routing decision is emptied before and after, so no route leaks
+    into or out of the test.
+    """
+    from convlens._engine import _direct
+
+    monkeypatch.setattr(_direct, "HAVE_NATIVE", False)
+    _clear_route_caches()
+    yield
+    monkeypatch.undo()
+    _clear_route_caches()

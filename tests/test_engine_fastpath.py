@@ -54,7 +54,7 @@ def _template_of(x, k, *, mode="same", boundary="constant", fill_value=0, nan_po
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("mode", MODES)
-def test_row_backend_matches_numpy_and_scipy(dtype, mode):
+def test_row_backend_matches_numpy_and_scipy(dtype, mode, without_native):
     rng = np.random.default_rng(11)
     for _ in range(6):
         k = int(rng.integers(CV2_ROW_MIN_TAPS, CV2_DIRECT_TAPS[np.dtype(dtype)]))
@@ -78,9 +78,12 @@ def test_row_backend_matches_numpy_and_scipy(dtype, mode):
         _close(got, scipy.signal.convolve(x, kern, mode, method="direct"), dtype)
 
 
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy-opencv"])
 @pytest.mark.parametrize("boundary", BOUNDARIES)
 @pytest.mark.parametrize("mode", MODES)
-def test_row_backend_every_boundary(boundary, mode):
+def test_row_backend_every_boundary(boundary, mode, compiled, request):
+    if not compiled:
+        request.getfixturevalue("without_native")
     rng = np.random.default_rng(12)
     x = rng.standard_normal(700)
     kern = rng.standard_normal(31)
@@ -92,7 +95,7 @@ def test_row_backend_every_boundary(boundary, mode):
                 _close(got, want, np.float64)
 
 
-def test_row_backend_limits():
+def test_row_backend_limits(without_native):
     geom = cl.Convolver(np.ones(31), (CV2_ROW_MAX + 1,), "same").geometry
     assert direct_route(geom, "constant", True, np.dtype(np.float32), False).backend == "cv2rows"
     geom = cl.Convolver(np.ones(CV2_ROW_MIN_TAPS - 1), (4096,), "same").geometry
@@ -110,7 +113,7 @@ def test_row_backend_limits():
     assert direct_route(geom, "constant", True, np.dtype(np.float64), False).backend == "npconv"
 
 
-def test_auto_takes_the_row_backend_for_mid_kernels():
+def test_auto_takes_the_row_backend_for_mid_kernels(without_native):
     assert cl.choose_method((4096,), (31,), mode="same", dtype="float32", workers=1) == "direct"
 
 
@@ -168,7 +171,7 @@ def test_convolver_lean_path_matches_convolve_and_pickles():
     for x in xs:
         np.testing.assert_array_equal(plan(x), cl.convolve(x, kern, "same", boundary="reflect", method="direct"))
     fast, prepared = plan._direct[np.dtype(np.float64)]
-    assert fast.route.backend == "cv2" and prepared is not None  # the plan's calls took the lean path
+    assert fast.route.backend == "native" and prepared is not None  # the plan's calls took the lean path
     kern[:] = 0  # the plan holds a private copy
     clone = pickle.loads(pickle.dumps(plan))
     assert clone._direct == {}
@@ -246,7 +249,7 @@ def test_repeated_call_reuses_template_recipe_and_lean_path():
     cl.convolve(x, k1, "same", method="direct")
     tpl = _template_of(x, k1)
     fast = tpl._direct[x.dtype][0]
-    assert fast is not None and fast.route.backend == "cv2"
+    assert fast is not None and fast.route.backend == "native"
     hits, recipes = _api._template.cache_info().hits, make_recipe.cache_info().misses
     y = cl.convolve(x, k2, "same", method="direct")
     assert _api._template.cache_info().hits > hits

@@ -14,39 +14,9 @@ from functools import lru_cache
 
 from .. import _backend as B
 from ._blocks import block_count, block_length, tile_lengths
-from ._direct import CV2_ROW_MAX, HAVE_CV2, NPCONV_FAST_TAPS, npconv_split, one_line
+from ._cost_table import COST
+from ._direct import CV2_ROW_MAX, HAVE_CV2, NPCONV_FAST_TAPS, native_cost, native_threads, npconv_split, one_line
 from ._geometry import Geometry
-
-# Every constant of the model, in one table.  Seconds per unit are float32, one thread.
-# Fitted to CPU-time measurements on a 2-core Zen 4 machine; ``python -m benchmarks.calibrate``
-# refits and prints every entry.
-COST = {
-    "fft": 1.0e-10,  # per point * log2(points) of one real transform, in cache
-    "mem": 1.5e-9,  # per point and pass over memory (copies, products, overlap-add)
-    "cv2": 5.0e-11,  # per output * kernel tap, OpenCV filter2D (below its DFT switch)
-    "cv2_row": 9.0e-11,  # ... on one 1-D signal as a one-row image (padded first; 8 to 129 taps)
-    "npconv_short": 2.5e-10,  # per output * kernel tap, numpy.convolve up to 11 taps (its small-kernel loop)
-    "npconv": 1.0e-9,  # per output * kernel tap, numpy.convolve on one 1-D signal (k up to ~64)
-    "npconv_long": 2.0e-10,  # ... per output * tap beyond 64 taps (BLAS-like dot products)
-    "ndimage": 9.7e-10,  # per output * kernel tap, scipy.ndimage.correlate
-    "taps": 3.0e-9,  # per output * kernel tap, the shifted multiply-add loop
-    "call": 7e-6,  # fixed overhead of one call (the lean path of a repeated direct call)
-    "call_fft": 2e-5,  # ... and what an FFT path adds (padding, the kernel's spectrum, crops: the lean path)
-    "call_plan": 1.6e-4,  # ... and what building a plan adds to a one-shot call the lean FFT path does not take
-    "f64": 1.6,  # float64 (and exact-integer) work costs this much more than float32
-    "cv2_f64": 1.8,  # OpenCV in float64: slower than float32 by this much more than the FFT paths are
-    "thread_gain": 0.6,  # 2 threads take this fraction of the 1-thread time of an FFT
-    "thread_min": 2e-3,  # an FFT path predicted below this on one thread runs on one (see ``fft_threads``)
-    "big_nd": 1.3,  # per-point slowdown of a whole 2-D/3-D transform beyond ``big_points``
-    "big_1d": 2.5,  # ... of one long 1-D transform (2**22 samples: 3.7x slower than overlap-add)
-    "big_points": 1 << 18,  # transforms larger than this leave the caches
-    "oa_1d_fft": 0.9,  # fused 1-D overlap-save: transform cost relative to the model
-    "oa_1d_mem": 0.75,  # ... and passes over memory per point (segments read in place from x)
-    "oa_nd_mem": 2.0,  # N-d overlap-add: passes over memory per point
-    "tile": 2.3e-10,  # 2-D cache-sized tiles: per tile point * log2(tile points) of one r2c + product + c2r
-    "channels_gemm": 4e-10,  # convolve_channels: per (channel pair * frequency) of the complex GEMM
-}
-
 
 # One-shot whole-array FFTs whose input buffer is at most this many bytes take the lean path
 # (``_fftcall``): no plan is built, so they skip ``call_plan``.  Far below the size where plans
@@ -163,8 +133,13 @@ def overlap_add_cost(
     return t * (COST["thread_gain"] if workers > 1 else 1.0) + _overhead(cached_kernel)
 
 
-def direct_cost(geom: Geometry, *, cv2_path: bool, workers: int = 1, real: bool = True) -> float:
+def direct_cost(
+    geom: Geometry, *, cv2_path: bool, workers: int = 1, real: bool = True, native: bool = False, double: bool = False
+) -> float:
     """A direct sum on the back end the direct path would use (see ``_direct``)."""
+    if native:  # the compiled sum (``double``: in float64)
+        gain = COST["thread_gain"] if native_threads(geom, double, workers) > 1 else 1.0
+        return native_cost(geom, double) * gain + COST["call"]
     out = math.prod(geom.out_shape)
     taps = geom.kernel_volume
     line = one_line(geom)
@@ -173,7 +148,8 @@ def direct_cost(geom: Geometry, *, cv2_path: bool, workers: int = 1, real: bool 
     pieces = npconv_split(out, taps, workers) if not cv2_path else geom.per_axis[0].padded > CV2_ROW_MAX
     gain = COST["thread_gain"] if workers > 1 and (not line or pieces) else 1.0
     if cv2_path and HAVE_CV2:  # only below OpenCV's DFT switch (the recipe checks it)
-        return COST["cv2_row" if line else "cv2"] * out * taps * gain + COST["call"]
+        per = COST["cv2_row"] * taps if line else COST["cv2"] * taps + COST["cv2_out"]
+        return per * out * gain + COST["call"]
     if line:
         if taps <= NPCONV_FAST_TAPS:  # numpy's small-kernel loop
             return out * taps * COST["npconv_short"] * gain + COST["call"]
@@ -206,13 +182,15 @@ def estimate_costs(
     cached_kernel: bool = False,
     double: bool = False,
     itemsize: int = 0,
+    native: bool = False,
 ) -> dict[str, float]:
     """Predicted seconds per method (lower is better).
 
     ``itemsize``: bytes of one point of the work dtype (large 2-D FFTs then run in tiles).
     ``double``: the sums run in float64.  That slows OpenCV (half the SIMD lanes) by
     ``cv2_f64`` more than it slows the other methods, whose float32/float64 costs
-    move together and leave their ranking alone.
+    move together and leave their ranking alone (the compiled sum: ``native_f64``).
+    ``native``: the direct path runs the compiled sum (``_direct.native_ok``).
     """
     if workers > 1:  # the FFT paths run on one thread where threads would not pay (``fft_threads``)
         one = estimate_costs(
@@ -225,11 +203,13 @@ def estimate_costs(
             cached_kernel=cached_kernel,
             double=double,
             itemsize=itemsize,
+            native=native,
         )
     scale = 1.0 if real and not exact_int else COST["f64"]
     cv2_scale = COST["cv2_f64"] if double or exact_int else 1.0
     costs = {
-        "direct": direct_cost(geom, cv2_path=cv2_path, workers=workers, real=real) * (cv2_scale if cv2_path else 1.0),
+        "direct": direct_cost(geom, cv2_path=cv2_path, workers=workers, real=real, native=native, double=double)
+        * (cv2_scale if cv2_path else 1.0),
         "fft": fft_cost(
             geom, explicit_pad=explicit_pad, real=real, cached_kernel=cached_kernel, workers=workers, itemsize=itemsize
         )

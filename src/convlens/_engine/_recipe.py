@@ -21,7 +21,7 @@ import numpy as np
 from .. import _backend as B
 from . import _cost
 from ._blocks import block_length
-from ._direct import cv2_direct_ok, one_line
+from ._direct import cv2_direct_ok, native_ok, one_line
 from ._geometry import Geometry
 
 
@@ -90,6 +90,7 @@ def make_recipe(
     options = dict(
         explicit_pad=explicit_pad,
         real=real,
+        native=real and not exact and native_ok(geom, work),
         cv2_path=cv2_direct,
         exact_int=exact,
         cached_kernel=cached_kernel,

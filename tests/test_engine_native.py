@@ -1,0 +1,268 @@
+"""The compiled direct sum (``convlens._engine._directsum``) and its route in the direct path.
+
+Checked against scipy.signal / a literal float64 sum on random geometries, against itself
+(threads, the zero-extending edge loop against an explicitly padded input, the baseline copy
+against the AVX2 copy), and for what a direct sum promises (NaN stays local, zero taps kept).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.signal
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import convlens as cl
+from _engine_ref import direct_sum, random_array, ref_convolve, ref_correlate
+from conftest import assert_close
+from convlens._engine import _direct, _directsum
+from convlens._engine._direct import NATIVE_F32_MAX_TAPS, direct_route, native_ok, native_pads, native_threads
+
+MODES = ["full", "same", "valid"]
+FLOATS = [np.float32, np.float64]
+
+
+def _route(kern_shape, x_shape, mode, dtype, *, axes=None, boundary="constant"):
+    geom = cl.Convolver(np.ones(kern_shape), x_shape, mode, axes=axes).geometry
+    return geom, direct_route(geom, boundary, True, np.dtype(dtype), False)
+
+
+def test_the_compiled_sum_is_built():
+    # CI builds it: a missing compiler must not pass unnoticed as "NumPy and OpenCV only"
+    assert _direct.HAVE_NATIVE
+    assert _directsum.SIMD in ("avx2+fma", "baseline")
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "x_shape,k_shape,axes",
+    [
+        ((4096,), (3,), None),
+        ((1000,), (31,), None),
+        ((257,), (128,), None),  # a long kernel: the edge outputs are many
+        ((7, 300), (1, 11), None),  # rows, one kernel for all
+        ((300, 7), (5, 1), None),  # along the first of two axes
+        ((6, 500), (9,), (1,)),
+        ((6, 500), (9,), (-1,)),
+        ((120, 130), (3, 3), None),
+        ((64, 70), (7, 5), None),
+        ((3, 40, 50), (1, 5, 4), None),
+        ((2, 3, 33, 35), (3, 3), (2, 3)),
+        ((33, 35, 2), (3, 3), (0, 1)),  # not the last two axes: another back end
+    ],
+)
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy-opencv"])
+def test_matches_scipy(x_shape, k_shape, axes, mode, dtype, compiled, request):
+    if not compiled:
+        request.getfixturevalue("without_native")
+    rng = np.random.default_rng(abs(hash((x_shape, k_shape, mode))) % 2**32)
+    x = random_array(rng, x_shape, dtype)
+    k = random_array(rng, k_shape, dtype)
+    geom, route = _route(k_shape, x_shape, mode, dtype, axes=axes)
+    in_plane = all(a >= len(x_shape) - 2 or g.k == 1 for a, g in zip(geom.axes, geom.per_axis))
+    if compiled and dtype == np.float64:  # float32 planes may go to OpenCV where the cost model ranks it first
+        assert (route.backend == "native") == in_plane
+    if not compiled:
+        assert route.backend != "native"
+    got = cl.convolve(x, k, mode, axes=axes, method="direct")
+    assert got.dtype == dtype
+    assert_close(got, ref_convolve(x, k, mode, axes=axes), dtype)
+    if len(x_shape) == 1:
+        assert_close(got, scipy.signal.convolve(x, k, mode, method="direct"), dtype)
+    assert_close(cl.correlate(x, k, mode, axes=axes, method="direct"), ref_correlate(x, k, mode, axes=axes), dtype)
+
+
+@pytest.mark.parametrize("boundary", ["constant", "reflect", "symmetric", "edge", "wrap"])
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_every_boundary(boundary, dtype):
+    rng = np.random.default_rng(3)
+    for x_shape, k_shape in (((500,), (7,)), ((40, 45), (5, 3))):
+        x = random_array(rng, x_shape, dtype)
+        k = random_array(rng, k_shape, dtype)
+        for fill in (0.0, 2.5) if boundary == "constant" else (0.0,):
+            want = ref_convolve(x, k, "same", boundary=boundary, fill_value=fill)
+            for _ in range(2):  # the template's first call, then the lean path
+                got = cl.convolve(x, k, "same", boundary=boundary, fill_value=fill, method="direct")
+                assert_close(got, want, dtype)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 90),
+    m=st.integers(1, 40),
+    k=st.integers(1, 20),
+    w=st.integers(1, 12),
+    mode=st.sampled_from(MODES),
+    double=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_property_any_plane_and_kernel_size(n, m, k, w, mode, double, seed):
+    # kernels larger than x ('full', 'same'), planes narrower than a vector
+    assume(mode != "valid" or (k <= n and w <= m))
+    dtype = np.float64 if double else np.float32
+    rng = np.random.default_rng(seed)
+    x = random_array(rng, (n, m), dtype)
+    kern = random_array(rng, (k, w), dtype)
+    got = cl.convolve(x, kern, mode, method="direct")
+    assert_close(got, direct_sum(x, kern, mode), dtype)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_the_edge_loop_equals_the_vector_loop_on_padded_input(dtype):
+    # zero extension done by the scalar edge loop, or by padding first and keeping the valid part:
+    # the same terms in the same order, so the same bits
+    rng = np.random.default_rng(4)
+    for x_shape, kshape in (((1, 1, 1000), (1, 37)), ((2, 50, 70), (5, 9)), ((1, 9, 300), (3, 1))):
+        x = random_array(rng, x_shape, dtype)
+        h = random_array(rng, kshape, dtype)
+        kh, kw = kshape
+        full = np.empty((x_shape[0], x_shape[1] + kh - 1, x_shape[2] + kw - 1), dtype)
+        _directsum.convolve_plane(x, h, full, 0, 0, 0, full.shape[1], 0, full.shape[2])
+        xp = np.pad(x, ((0, 0), (kh - 1, kh - 1), (kw - 1, kw - 1)))
+        padded = np.empty_like(full)
+        _directsum.convolve_plane(xp, h, padded, kh - 1, kw - 1, 0, full.shape[1], 0, full.shape[2])
+        np.testing.assert_array_equal(full, padded)
+        assert_close(full, direct_sum(x, h.reshape(1, kh, kw), "full"), dtype)
+
+
+def test_long_kernels_pad_first_and_short_ones_do_not():
+    geom, route = _route((101,), (300,), "full", np.float64)
+    assert route.backend == "native" and native_pads(geom) and route.pad
+    geom, route = _route((3, 3), (512, 512), "same", np.float64)
+    assert route.backend == "native" and not native_pads(geom) and not route.pad
+
+
+@pytest.mark.parametrize(
+    "x_shape,k_shape,dtype",
+    [((1024, 1024), (7, 7), np.float64), ((1 << 20,), (31,), np.float64), ((4, 300, 400), (1, 9, 9), np.float32)],
+)
+def test_threads_do_not_change_a_bit(x_shape, k_shape, dtype):
+    rng = np.random.default_rng(5)
+    x = random_array(rng, x_shape, dtype)
+    k = random_array(rng, k_shape, dtype)
+    geom, route = _route(k_shape, x_shape, "same", dtype)
+    assert route.backend == "native" and native_threads(geom, np.dtype(dtype).itemsize == 8, 2) == 2
+    one = cl.convolve(x, k, "same", method="direct", workers=1)
+    for workers in (2, 3):
+        np.testing.assert_array_equal(cl.convolve(x, k, "same", method="direct", workers=workers), one)
+
+
+def test_small_sums_stay_on_one_thread():
+    geom, _ = _route((3,), (4096,), "same", np.float32)
+    assert native_threads(geom, False, 8) == 1
+
+
+_BASELINE_SCRIPT = """
+import json, sys
+import numpy as np
+import convlens as cl
+from convlens._engine import _directsum
+rng = np.random.default_rng(6)
+out = {"simd": _directsum.SIMD, "results": []}
+for dtype in ("float32", "float64"):
+    for xs, ks in (((5000,), (5,)), ((70, 90), (3, 7))):
+        x = rng.standard_normal(xs).astype(dtype)
+        k = rng.standard_normal(ks).astype(dtype)
+        out["results"].append(cl.convolve(x, k, "same", method="direct").astype(float).ravel().tolist())
+json.dump(out, sys.stdout)
+"""
+
+
+def test_the_baseline_copy_gives_the_same_sums():
+    # the copy for CPUs without AVX2/FMA; forced by CONVLENS_SIMD=baseline (rounding may differ: no fused
+    # multiply-add)
+    runs = {}
+    for simd in ("baseline", "native"):
+        env = {**os.environ, "CONVLENS_SIMD": simd}
+        proc = subprocess.run(
+            [sys.executable, "-c", _BASELINE_SCRIPT], env=env, capture_output=True, text=True, timeout=120, check=True
+        )
+        runs[simd] = json.loads(proc.stdout)
+    assert runs["baseline"]["simd"] == "baseline"
+    for dtype, a, b in zip(["float32"] * 2 + ["float64"] * 2, runs["baseline"]["results"], runs["native"]["results"]):
+        assert_close(np.array(a), np.array(b), np.dtype(dtype))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_nan_and_inf_stay_local_and_zero_taps_are_kept(dtype):
+    rng = np.random.default_rng(7)
+    x = random_array(rng, (60, 70), dtype)
+    x[10, 20], x[40, 3], x[0, 69] = np.nan, np.inf, -np.inf
+    k = random_array(rng, (3, 5), dtype)
+    k[1, 2] = 0  # 0 * nan is nan in a direct sum: the zero tap must not be skipped
+    for mode in MODES:
+        got = cl.convolve(x, k, mode, method="direct")
+        want = direct_sum(x, k, mode)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+        finite = np.isfinite(want)
+        assert_close(got[finite], want[finite], dtype)
+
+
+def test_any_memory_layout_and_inputs_untouched():
+    rng = np.random.default_rng(8)
+    base = rng.standard_normal((80, 90))
+    k = rng.standard_normal((5, 5))
+    for x in (np.asfortranarray(base), base[::2, ::3], base.T):
+        before = x.copy()
+        x.flags.writeable = False
+        got = cl.convolve(x, k, "same", method="direct")
+        np.testing.assert_array_equal(x, before)
+        assert_close(got, ref_convolve(np.ascontiguousarray(x), k, "same"), np.float64)
+
+
+def test_integers_and_float16_take_it_in_their_working_dtype():
+    rng = np.random.default_rng(9)
+    xi = rng.integers(-100, 100, 1000).astype(np.int16)
+    ki = rng.integers(-5, 5, 7).astype(np.int16)
+    np.testing.assert_array_equal(cl.convolve(xi, ki, "same", method="direct"), np.convolve(xi, ki, "same"))
+    xh = rng.standard_normal(1000).astype(np.float16)
+    kh = rng.standard_normal(7).astype(np.float16)
+    got = cl.convolve(xh, kh, "same", method="direct")
+    assert got.dtype == np.float16
+    assert_close(got, np.convolve(xh.astype(float), kh.astype(float), "same"), np.float16)
+
+
+def test_long_float32_kernels_keep_their_accurate_back_ends():
+    # sequential float32 sums lose digits past OpenCV's limit of direct taps: those stay off the compiled sum
+    _, route = _route((NATIVE_F32_MAX_TAPS - 1,), (4096,), "same", np.float32)
+    assert route.backend == "native"
+    geom, route = _route((NATIVE_F32_MAX_TAPS,), (4096,), "same", np.float32)
+    assert route.backend != "native" and not native_ok(geom, np.dtype(np.float32))
+    geom, route = _route((31, 31), (256, 256), "same", np.float32)
+    assert route.backend != "native" and not native_ok(geom, np.dtype(np.float32))
+    _, route = _route((31, 31), (256, 256), "same", np.float64)
+    assert route.backend == "native"
+
+
+def test_convolve_plane_refuses_bad_arguments():
+    x = np.zeros((1, 4, 4))
+    h = np.ones((2, 2))
+    out = np.empty((1, 5, 5))
+    with pytest.raises(TypeError, match="all float32 or all float64"):
+        _directsum.convolve_plane(x.astype(np.float32), h, out, 0, 0, 0, 5, 0, 5)
+    with pytest.raises(TypeError, match="all float32 or all float64"):
+        _directsum.convolve_plane(x.astype(np.int64), h.astype(np.int64), out.astype(np.int64), 0, 0, 0, 5, 0, 5)
+    with pytest.raises(ValueError, match="outside out"):
+        _directsum.convolve_plane(x, h, out, 0, 0, 0, 6, 0, 5)
+    with pytest.raises(ValueError, match="3-D"):
+        _directsum.convolve_plane(x[0], h, out, 0, 0, 0, 5, 0, 5)
+    with pytest.raises(ValueError):  # read-only output
+        ro = out.copy()
+        ro.flags.writeable = False
+        _directsum.convolve_plane(x, h, ro, 0, 0, 0, 5, 0, 5)
+    with pytest.raises((ValueError, BufferError)):  # not contiguous
+        _directsum.convolve_plane(np.zeros((1, 4, 8))[:, :, ::2], h, out, 0, 0, 0, 5, 0, 5)
+
+
+def test_auto_takes_the_direct_sum_for_short_kernels():
+    assert cl.choose_method((1 << 20,), (31,), mode="same", dtype="float64") == "direct"
+    assert cl.choose_method((4096, 4096), (5, 5), mode="same", dtype="float64") == "direct"
+    assert cl.choose_method((4096, 4096), (63, 63), mode="same", dtype="float64") != "direct"
