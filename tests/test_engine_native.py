@@ -124,10 +124,27 @@ def test_the_edge_loop_equals_the_vector_loop_on_padded_input(dtype):
         h = random_array(rng, kshape, dtype)
         kh, kw = kshape
         full = np.empty((x_shape[0], x_shape[1] + kh - 1, x_shape[2] + kw - 1), dtype)
-        _directsum.convolve_plane(x, h, full, 0, 0, 0, full.shape[1], 0, full.shape[2])
+        _directsum.convolve_plane(
+            x, h, full, x_shape[0], *x_shape[1:], kh, kw, *full.shape[1:], 0, 0, 0, full.shape[1], 0, full.shape[2]
+        )
         xp = np.pad(x, ((0, 0), (kh - 1, kh - 1), (kw - 1, kw - 1)))
         padded = np.empty_like(full)
-        _directsum.convolve_plane(xp, h, padded, kh - 1, kw - 1, 0, full.shape[1], 0, full.shape[2])
+        _directsum.convolve_plane(
+            xp,
+            h,
+            padded,
+            x_shape[0],
+            *xp.shape[1:],
+            kh,
+            kw,
+            *full.shape[1:],
+            kh - 1,
+            kw - 1,
+            0,
+            full.shape[1],
+            0,
+            full.shape[2],
+        )
         np.testing.assert_array_equal(full, padded)
         assert_close(full, direct_sum(x, h.reshape(1, kh, kw), "full"), dtype)
 
@@ -246,20 +263,30 @@ def test_convolve_plane_refuses_bad_arguments():
     x = np.zeros((1, 4, 4))
     h = np.ones((2, 2))
     out = np.empty((1, 5, 5))
+    dims = (1, 4, 4, 2, 2, 5, 5, 0, 0)
+    plane = _directsum.convolve_plane
     with pytest.raises(TypeError, match="all float32 or all float64"):
-        _directsum.convolve_plane(x.astype(np.float32), h, out, 0, 0, 0, 5, 0, 5)
+        plane(x.astype(np.float32), h, out, *dims, 0, 5, 0, 5)
     with pytest.raises(TypeError, match="all float32 or all float64"):
-        _directsum.convolve_plane(x.astype(np.int64), h.astype(np.int64), out.astype(np.int64), 0, 0, 0, 5, 0, 5)
+        plane(x.astype(np.int64), h.astype(np.int64), out.astype(np.int64), *dims, 0, 5, 0, 5)
     with pytest.raises(ValueError, match="outside out"):
-        _directsum.convolve_plane(x, h, out, 0, 0, 0, 6, 0, 5)
-    with pytest.raises(ValueError, match="3-D"):
-        _directsum.convolve_plane(x[0], h, out, 0, 0, 0, 5, 0, 5)
-    with pytest.raises(ValueError):  # read-only output
-        ro = out.copy()
-        ro.flags.writeable = False
-        _directsum.convolve_plane(x, h, ro, 0, 0, 0, 5, 0, 5)
+        plane(x, h, out, *dims, 0, 6, 0, 5)
+    with pytest.raises(ValueError, match="outside out"):
+        plane(x, h, out, *dims, 3, 2, 0, 5)
+    with pytest.raises(ValueError, match="must hold"):  # sizes that do not describe the buffers
+        plane(x, h, out, 1, 4, 5, 2, 2, 5, 5, 0, 0, 0, 5, 0, 5)
+    with pytest.raises(ValueError, match="must hold"):  # a product that overflows
+        plane(x, h, out, 1, 2**40, 2**40, 2, 2, 5, 5, 0, 0, 0, 5, 0, 5)
+    with pytest.raises(ValueError, match="at least 1"):
+        plane(x, h, out, 0, 4, 4, 2, 2, 5, 5, 0, 0, 0, 5, 0, 5)
+    ro = out.copy()
+    ro.flags.writeable = False
+    with pytest.raises((ValueError, BufferError)):  # read-only output
+        plane(x, h, ro, *dims, 0, 5, 0, 5)
     with pytest.raises((ValueError, BufferError)):  # not contiguous
-        _directsum.convolve_plane(np.zeros((1, 4, 8))[:, :, ::2], h, out, 0, 0, 0, 5, 0, 5)
+        plane(np.zeros((1, 4, 8))[:, :, ::2], h, out, *dims, 0, 5, 0, 5)
+    plane(x + 1, h, out, *dims, 0, 5, 0, 5)  # and the right call works
+    np.testing.assert_array_equal(out[0], scipy.signal.convolve(np.ones((4, 4)), h))
 
 
 def test_auto_takes_the_direct_sum_for_short_kernels():

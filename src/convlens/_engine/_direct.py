@@ -233,21 +233,27 @@ NATIVE_SPLIT_SECONDS = 5e-4
 NATIVE_PIECE = 1 << 12  # ... in pieces of at least this many outputs
 
 
+def _plane_axes(geom: Geometry):
+    """The per-axis geometry of the plane's two axes (a stand-in of size 1 for a 1-D x's missing row,
+    and for a plane axis that is not convolved)."""
+    nd = len(geom.x_shape)
+    for d in ([None] if nd == 1 else [nd - 2]) + [nd - 1]:
+        if d is not None and d in geom.axes:
+            yield geom.per_axis[geom.axes.index(d)]
+        else:
+            yield axis_geometry(1 if d is None else geom.x_shape[d], 1, "valid")
+
+
+@lru_cache(maxsize=1024)
 def _native_layout(geom: Geometry, extended: bool) -> tuple[int, int, int, int, int, int]:
     """(KH, KW, MH, MW, sh, sw): the compiled sum's plane of this geometry.
 
     The plane is x's last two axes (a 1-D x is one row); output (i, j) is full-convolution
     sample (i + sh, j + sw) of the plane, or valid sample (i, j) of an ``extended`` x.
     """
-    nd = len(geom.x_shape)
-    dims = []
-    for d in ([None] if nd == 1 else [nd - 2]) + [nd - 1]:
-        if d is not None and d in geom.axes:
-            g = geom.per_axis[geom.axes.index(d)]
-            dims.append((g.k, g.out_len, g.k - 1 if extended else g.offset))
-        else:
-            dims.append((1, 1 if d is None else geom.x_shape[d], 0))
-    (kh, mh, sh), (kw, mw, sw) = dims
+    gh, gw = _plane_axes(geom)
+    kh, kw, mh, mw = gh.k, gw.k, gh.out_len, gw.out_len
+    sh, sw = (gh.k - 1, gw.k - 1) if extended else (gh.offset, gw.offset)
     return kh, kw, mh, mw, sh, sw
 
 
@@ -315,6 +321,7 @@ def native_ok(geom: Geometry, dtype: np.dtype) -> bool:
     return native_cost(geom, dtype.itemsize == 8) <= _other_direct_cost(geom, dtype)
 
 
+@lru_cache(maxsize=1024)
 def native_threads(geom: Geometry, double: bool, workers: int) -> int:
     """Threads the compiled sum runs on (1 below ``NATIVE_SPLIT_SECONDS`` of predicted work)."""
     if workers <= 1 or native_cost(geom, double) < NATIVE_SPLIT_SECONDS:
@@ -324,36 +331,69 @@ def native_threads(geom: Geometry, double: bool, workers: int) -> int:
     return max(1, min(workers, lines))
 
 
-def native_sum(a: np.ndarray, kern: np.ndarray, geom: Geometry, *, extended: bool, workers: int) -> np.ndarray:
+@dataclass(frozen=True)
+class NativeShapes:
+    """The compiled sum's sizes for one geometry, worked out once (small calls notice microseconds)."""
+
+    dims: tuple[int, ...]  # B, H, W, KH, KW, MH, MW, sh, sw (see _directsum.c)
+    bounds: tuple[int, ...]  # rows (or one long row's columns) of each thread's share
+    by_rows: bool
+    out_shape: tuple[int, ...]
+
+    @property
+    def whole(self) -> tuple[int, ...]:
+        """``convolve_plane``'s sizes and window for all outputs on one thread."""
+        return (*self.dims, 0, self.dims[5], 0, self.dims[6])
+
+
+@lru_cache(maxsize=1024)
+def native_shapes(geom: Geometry, extended: bool, double: bool, workers: int) -> NativeShapes:
+    """The :class:`NativeShapes` of a compiled sum on ``workers`` threads at most."""
+    kh, kw, mh, mw, sh, sw = _native_layout(geom, extended)
+    batch = math.prod(geom.out_shape) // (mh * mw)
+    # x's plane (an extended x: its valid outputs are exactly the kept ones)
+    h, w = (kh - 1 + mh, kw - 1 + mw) if extended else (g.n for g in _plane_axes(geom))
+    threads = native_threads(geom, double, workers)
+    by_rows = mh > 1
+    n = mh if by_rows else mw
+    return NativeShapes(
+        dims=(batch, h, w, kh, kw, mh, mw, sh, sw),
+        bounds=tuple(n * t // threads for t in range(threads + 1)),
+        by_rows=by_rows,
+        out_shape=tuple(geom.out_shape),
+    )
+
+
+def native_sum(
+    a: np.ndarray, kern: np.ndarray, geom: Geometry, *, extended: bool, workers: int, shapes: NativeShapes | None = None
+) -> np.ndarray:
     """The compiled direct sum of ``a`` (x, zero-extended implicitly, or x ``extended`` already) and ``kern``.
 
     Both have the working dtype (float32 or float64); ``native_ok(geom, dtype)`` holds.
+    ``shapes``: ``native_shapes(geom, extended, ...)``, where the caller holds it already.
     """
-    kh, kw, mh, mw, sh, sw = _native_layout(geom, extended)
-    x = np.ascontiguousarray(a)
-    x3 = x.reshape(1, 1, -1) if x.ndim == 1 else x.reshape(-1, *x.shape[-2:])
-    h = np.ascontiguousarray(kern.reshape(kh, kw))
-    out = np.empty(geom.out_shape, dtype=x.dtype)
-    o3 = out.reshape(x3.shape[0], mh, mw)
-    threads = native_threads(geom, x.dtype.itemsize == 8, workers)
-    if threads <= 1:
-        _directsum.convolve_plane(x3, h, o3, sh, sw, 0, mh, 0, mw)
+    p = shapes or native_shapes(geom, extended, a.dtype.itemsize == 8, workers)
+    x = a if a.flags.c_contiguous else np.ascontiguousarray(a)
+    h = kern if kern.flags.c_contiguous else np.ascontiguousarray(kern)
+    out = np.empty(p.out_shape, dtype=a.dtype)
+    run = _directsum.convolve_plane
+    dims, bounds = p.dims, p.bounds
+    if len(bounds) == 2:
+        run(x, h, out, *p.whole)
         return out
+    mh, mw = dims[5], dims[6]
     # equal runs of rows (or of one long row's columns): every output adds its terms in the
     # same order wherever it is computed, so the split does not change a single bit
-    rows = mh > 1
-    n = mh if rows else mw
-    bounds = [n * t // threads for t in range(threads + 1)]
 
-    def run(lo: int, hi: int) -> None:
-        if rows:
-            _directsum.convolve_plane(x3, h, o3, sh, sw, lo, hi, 0, mw)
+    def share(lo: int, hi: int) -> None:
+        if p.by_rows:
+            run(x, h, out, *dims, lo, hi, 0, mw)
         else:
-            _directsum.convolve_plane(x3, h, o3, sh, sw, 0, mh, lo, hi)
+            run(x, h, out, *dims, 0, mh, lo, hi)
 
     pool = _shared_pool()
-    futures = [pool.submit(run, lo, hi) for lo, hi in pairwise(bounds[1:])]
-    run(bounds[0], bounds[1])
+    futures = [pool.submit(share, lo, hi) for lo, hi in pairwise(bounds[1:])]
+    share(bounds[0], bounds[1])
     for f in futures:
         f.result()
     return out

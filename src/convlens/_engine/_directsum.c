@@ -8,11 +8,13 @@
  *
  * One function for Python, on buffers (no NumPy C API, so no build-time NumPy):
  *
- *     convolve_plane(x, h, out, sh, sw, i0, i1, j0, j1)
+ *     convolve_plane(x, h, out, B, H, W, KH, KW, MH, MW, sh, sw, i0, i1, j0, j1)
  *
- * x: C-contiguous (B, H, W), h: (KH, KW), out: writable (B, MH, MW), all float32 or all
- * float64.  Fills out[:, i0:i1, j0:j1] (see the body) for each of the B planes, without the
- * GIL, so threads can share one call's outputs.
+ * x: C-contiguous B planes of H x W, h: KH x KW, out: writable, B planes of MH x MW, all
+ * float32 or all float64 (the sizes are passed, so arrays of any shape holding that many
+ * elements go as they are: no reshaping, which small calls would notice).  Fills
+ * out[:, i0:i1, j0:j1] (see the body) of each plane, without the GIL, so threads can share
+ * one call's outputs.
  *
  * On x86-64 the kernel is compiled twice, for AVX2 + FMA and for the baseline, and the module
  * picks one when it loads (its SIMD attribute says which; the environment variable
@@ -106,8 +108,9 @@ convolve_plane(PyObject *self, PyObject *args)
 {
     (void)self;
     PyObject *ox, *oh, *oo;
-    idx sh, sw, i0, i1, j0, j1;
-    if (!PyArg_ParseTuple(args, "OOOnnnnnn:convolve_plane", &ox, &oh, &oo, &sh, &sw, &i0, &i1, &j0, &j1))
+    idx B, H, W, KH, KW, MH, MW, sh, sw, i0, i1, j0, j1;
+    if (!PyArg_ParseTuple(args, "OOOnnnnnnnnnnnnn:convolve_plane", &ox, &oh, &oo, &B, &H, &W, &KH, &KW, &MH, &MW,
+                          &sh, &sw, &i0, &i1, &j0, &j1))
         return NULL;
     Py_buffer bx, bh, bo;
     if (PyObject_GetBuffer(ox, &bx, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
@@ -123,16 +126,21 @@ convolve_plane(PyObject *self, PyObject *args)
     }
     PyObject *ret = NULL;
     const char kind = element_kind(&bx);
-    if (bx.ndim != 3 || bh.ndim != 2 || bo.ndim != 3 || bx.shape[0] != bo.shape[0]) {
-        PyErr_SetString(PyExc_ValueError, "convolve_plane: x and out must be 3-D with one batch size, h 2-D");
-        goto done;
-    }
     if ((kind != 'f' && kind != 'd') || element_kind(&bh) != kind || element_kind(&bo) != kind) {
         PyErr_SetString(PyExc_TypeError, "convolve_plane: x, h and out must be all float32 or all float64");
         goto done;
     }
-    const idx B = bx.shape[0], H = bx.shape[1], W = bx.shape[2];
-    const idx KH = bh.shape[0], KW = bh.shape[1], MH = bo.shape[1], MW = bo.shape[2];
+    if (B < 1 || H < 1 || W < 1 || KH < 1 || KW < 1 || MH < 1 || MW < 1) {
+        PyErr_SetString(PyExc_ValueError, "convolve_plane: every size must be at least 1");
+        goto done;
+    }
+    /* the sizes must describe the buffers exactly (products checked against overflow first) */
+    const idx item = bx.itemsize, big = PY_SSIZE_T_MAX / 4;
+    if (H > big / W || B > big / (H * W) || MH > big / MW || B > big / (MH * MW) || KH > big / KW ||
+        bx.len != B * H * W * item || bh.len != KH * KW * item || bo.len != B * MH * MW * item) {
+        PyErr_SetString(PyExc_ValueError, "convolve_plane: x, h and out must hold B*H*W, KH*KW and B*MH*MW elements");
+        goto done;
+    }
     if (i0 < 0 || i0 > i1 || i1 > MH || j0 < 0 || j0 > j1 || j1 > MW) {
         PyErr_SetString(PyExc_ValueError, "convolve_plane: the output window lies outside out");
         goto done;
@@ -158,8 +166,9 @@ done:
 
 static PyMethodDef methods[] = {
     {"convolve_plane", convolve_plane, METH_VARARGS,
-     "convolve_plane(x, h, out, sh, sw, i0, i1, j0, j1): out[:, i0:i1, j0:j1] of the zero-extended "
-     "convolution of each plane of x with h (output (i, j) is full-convolution sample (i + sh, j + sw))."},
+     "convolve_plane(x, h, out, B, H, W, KH, KW, MH, MW, sh, sw, i0, i1, j0, j1): out[:, i0:i1, j0:j1] of the "
+     "zero-extended convolution of each of the B (H, W) planes of x with the (KH, KW) kernel h, into B (MH, MW) "
+     "planes (output (i, j) is full-convolution sample (i + sh, j + sw))."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from .._validation import check_memory
-from ._direct import Route, direct_route, filter2d, run_route
+from ._direct import Route, direct_route, filter2d, native_shapes, native_sum, run_route
 from ._recipe import Recipe
 
 KERNEL_NOT_FINITE = (
@@ -43,6 +43,7 @@ class DirectCall:
         "flip",
         "geom",
         "k_shape",
+        "native",
         "nbytes",
         "one_plane",
         "out_dtype",
@@ -69,6 +70,12 @@ class DirectCall:
             sl.start == 0 and sl.stop == n for sl, n in zip(route.plane, r.geometry.out_shape[-2:])
         )
         self.conj = plan._correlate and r.work.kind == "c"
+        # the compiled sum on x itself: its sizes, worked out now
+        self.native = (
+            native_shapes(r.geometry, False, r.work.itemsize == 8, plan.workers)
+            if route.backend == "native" and not route.pad
+            else None
+        )
         # 'raise' must see every non-finite sample; OpenCV skips zero taps (0 * nan would be lost)
         self.scan_always = plan.nan_policy == "raise"
         self.scan_zero_taps = route.opencv
@@ -91,7 +98,7 @@ class DirectCall:
             kernel = np.flip(kernel, axis=self.axes)
         if raw and self.conj:
             kernel = np.conj(kernel)
-        return kernel.astype(self.work, copy=False), zero
+        return (kernel if kernel.dtype == self.work else kernel.astype(self.work)), zero
 
     def __call__(self, x: np.ndarray, kern: np.ndarray, zero_taps: bool) -> np.ndarray | None:
         """The convolution of ``x`` with a kernel from :meth:`kernel`, or None: take the general path."""
@@ -101,9 +108,11 @@ class DirectCall:
             if not math.isfinite(abs(total)):  # NaN or inf in x (or a sum that overflows): the general path
                 return None
         check_memory(self.nbytes, self.what)
-        a = x.astype(self.work, copy=False)
+        a = x if x.dtype == self.work else x.astype(self.work)
         route = self.route
-        if self.one_plane and not route.pad:  # one plane through OpenCV's border: nothing but the call
+        if self.native is not None:
+            res = native_sum(a, kern, self.geom, extended=False, workers=self.workers, shapes=self.native)
+        elif self.one_plane and not route.pad:  # one plane through OpenCV's border: nothing but the call
             if a.ndim == 1:
                 res = filter2d(a[None], kern[None], route.border, self.workers)[route.plane][0]
             else:
@@ -111,7 +120,7 @@ class DirectCall:
                 res = res if self.whole_plane else res[route.plane]
         else:
             res = run_route(route, a, kern, self.geom, self.boundary, self.fill, self.workers)
-        return res.astype(self.out_dtype, copy=False)
+        return res if res.dtype == self.out_dtype else res.astype(self.out_dtype)
 
 
 def _checked_has_zero(kernel: np.ndarray) -> bool:

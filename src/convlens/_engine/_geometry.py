@@ -18,7 +18,7 @@ result is the *valid* convolution of the padded x.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from .._validation import MODES, check_choice
 
@@ -76,7 +76,7 @@ class Geometry:
     per_axis: tuple[AxisGeometry, ...]
     batch_shape: tuple[int, ...]  # broadcast shape of the non-convolved axes (kept in place)
 
-    @property
+    @cached_property  # read on every call of the lean paths (a frozen dataclass keeps it in __dict__)
     def out_shape(self) -> tuple[int, ...]:
         """Shape of the result."""
         shape = list(self.batch_shape)

@@ -207,7 +207,10 @@ def check_rng(rng: Any, name: str = "rng") -> np.random.Generator:
 
 def check_array(name: str, value: Any, *, allow_complex: bool = True) -> np.ndarray:
     """Convert ``value`` to a NumPy array of a numeric dtype, non-empty and at least 1-D."""
-    if type(value).__module__.split(".")[0] == "torch":  # detected without importing torch
+    if type(value) is np.ndarray:  # the common case, without the checks of a conversion
+        if value.dtype.kind in ("biufc" if allow_complex else "biuf") and value.ndim and value.size:
+            return value
+    elif type(value).__module__.split(".")[0] == "torch":  # detected without importing torch
         raise TypeError(
             f"{name} is a torch tensor; the NumPy engine takes arrays. For tensors (CPU or CUDA, with autograd) "
             "use convlens.torch.fft_conv / FFTConv1d-3d / long_conv, or pass tensor.numpy()"
