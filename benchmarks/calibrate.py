@@ -135,7 +135,7 @@ def fit_tiles(fit: dict, small: bool) -> None:
 
 def fit_direct(fit: dict, small: bool) -> None:
     """cv2, cv2_row, npconv_short, npconv, npconv_long, ndimage, taps: seconds per output * tap of each direct
-    back end; cv2_out (OpenCV's per output); cv2_f64."""
+    back end; cv2_out and cv2_line (OpenCV's per output and per row); cv2_f64."""
     rng = np.random.default_rng(1)
     n = 1024 if small else 2048
     x = rng.standard_normal((n, n)).astype(np.float32)
@@ -149,6 +149,11 @@ def fit_direct(fit: dict, small: bool) -> None:
     slope, intercept = np.polyfit(taps, per_out, 1)
     fit["cv2"] = float(slope)
     fit["cv2_out"] = max(float(intercept), 0.0)
+    # ... and per output row: a plane 2 samples wide is nearly all rows
+    narrow = rng.standard_normal((1 << 17, 2)).astype(np.float32)
+    k3 = rng.standard_normal((3, 3)).astype(np.float32)
+    t = cpu_time(lambda: filter2d(narrow, k3, cv2.BORDER_REFLECT_101, 1))
+    fit["cv2_line"] = max(t - narrow.size * (9 * fit["cv2"] + fit["cv2_out"]), 0.0) / narrow.shape[0]
     # OpenCV's float64 slowdown over that of the FFT paths (fit["f64"], measured first)
     k5 = rng.standard_normal((5, 5))
     x64 = x.astype(np.float64)

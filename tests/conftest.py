@@ -67,10 +67,13 @@ def lean_calls(monkeypatch):
 
 
 def _clear_route_caches() -> None:
+    # every cache of the modules that decide or remember a route (lru_cache'd functions)
     from convlens._engine import _api, _cost, _direct, _recipe
 
-    for cached in (_direct.native_ok, _direct.direct_route, _recipe.make_recipe, _cost.estimate_costs, _api._template):
-        cached.cache_clear()
+    for module in (_direct, _recipe, _cost, _api):
+        for value in vars(module).values():
+            if callable(getattr(value, "cache_clear", None)):
+                value.cache_clear()
 
 
 @pytest.fixture

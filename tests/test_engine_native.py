@@ -55,7 +55,9 @@ def test_the_compiled_sum_is_built():
         ((64, 70), (7, 5), None),
         ((3, 40, 50), (1, 5, 4), None),
         ((2, 3, 33, 35), (3, 3), (2, 3)),
-        ((33, 35, 2), (3, 3), (0, 1)),  # not the last two axes: another back end
+        ((33, 35, 2), (3, 3), (0, 1)),  # channels last: transposed first
+        ((500, 2), (9,), (0,)),  # a stereo signal along its first axis
+        ((9, 10, 11), (3, 1, 4), None),  # the kernel's axes split by one of size 1
     ],
 )
 @pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy-opencv"])
@@ -66,9 +68,8 @@ def test_matches_scipy(x_shape, k_shape, axes, mode, dtype, compiled, request):
     x = random_array(rng, x_shape, dtype)
     k = random_array(rng, k_shape, dtype)
     geom, route = _route(k_shape, x_shape, mode, dtype, axes=axes)
-    in_plane = all(a >= len(x_shape) - 2 or g.k == 1 for a, g in zip(geom.axes, geom.per_axis))
     if compiled and dtype == np.float64:  # float32 planes may go to OpenCV where the cost model ranks it first
-        assert (route.backend == "native") == in_plane
+        assert route.backend == "native"
     if not compiled:
         assert route.backend != "native"
     got = cl.convolve(x, k, mode, axes=axes, method="direct")
@@ -149,11 +150,36 @@ def test_the_edge_loop_equals_the_vector_loop_on_padded_input(dtype):
         assert_close(full, direct_sum(x, h.reshape(1, kh, kw), "full"), dtype)
 
 
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize(
+    "x_shape,k_shape,axes,perm",
+    [
+        ((300, 320, 3), (5, 5), (0, 1), (2, 0, 1)),  # an RGB image, channels last
+        ((20000, 2), (31, 1), None, (1, 0)),  # a stereo signal: its last axis too short for a vector
+        ((2000, 3), (15,), (0,), (1, 0)),
+    ],
+)
+def test_convolved_axes_are_moved_last_where_that_pays(x_shape, k_shape, axes, perm, dtype):
+    rng = np.random.default_rng(10)
+    x = random_array(rng, x_shape, dtype)
+    k = random_array(rng, k_shape, dtype)
+    _, route = _route(k_shape, x_shape, "same", dtype, axes=axes)
+    assert route.backend == "native" and route.perm == perm
+    for boundary in ("constant", "reflect"):
+        got = cl.convolve(x, k, "same", axes=axes, boundary=boundary, method="direct")
+        assert got.flags.c_contiguous and got.dtype == dtype
+        assert_close(got, ref_convolve(x, k, "same", axes=axes, boundary=boundary), dtype)
+        one = cl.convolve(x, k, "same", axes=axes, boundary=boundary, method="direct", workers=1)
+        np.testing.assert_array_equal(
+            cl.convolve(x, k, "same", axes=axes, boundary=boundary, workers=2, method="direct"), one
+        )
+
+
 def test_long_kernels_pad_first_and_short_ones_do_not():
     geom, route = _route((101,), (300,), "full", np.float64)
-    assert route.backend == "native" and native_pads(geom) and route.pad
+    assert route.backend == "native" and native_pads(geom, True) and route.pad
     geom, route = _route((3, 3), (512, 512), "same", np.float64)
-    assert route.backend == "native" and not native_pads(geom) and not route.pad
+    assert route.backend == "native" and not native_pads(geom, True) and not route.pad
 
 
 @pytest.mark.parametrize(

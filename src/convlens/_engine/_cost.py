@@ -12,10 +12,12 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
+import numpy as np
+
 from .. import _backend as B
 from ._blocks import block_count, block_length, tile_lengths
 from ._cost_table import COST
-from ._direct import CV2_ROW_MAX, HAVE_CV2, NPCONV_FAST_TAPS, native_cost, native_threads, npconv_split, one_line
+from ._direct import CV2_ROW_MAX, HAVE_CV2, NPCONV_FAST_TAPS, native_layout, native_threads, npconv_split, one_line
 from ._geometry import Geometry
 
 # One-shot whole-array FFTs whose input buffer is at most this many bytes take the lean path
@@ -137,9 +139,10 @@ def direct_cost(
     geom: Geometry, *, cv2_path: bool, workers: int = 1, real: bool = True, native: bool = False, double: bool = False
 ) -> float:
     """A direct sum on the back end the direct path would use (see ``_direct``)."""
-    if native:  # the compiled sum (``double``: in float64)
-        gain = COST["thread_gain"] if native_threads(geom, double, workers) > 1 else 1.0
-        return native_cost(geom, double) * gain + COST["call"]
+    if native:  # the compiled sum (``double``: in float64), in the layout it runs in
+        layout = native_layout(geom, np.dtype(np.float64 if double else np.float32))
+        gain = COST["thread_gain"] if native_threads(layout.geom, double, workers) > 1 else 1.0
+        return layout.cost * gain + COST["call"]
     out = math.prod(geom.out_shape)
     taps = geom.kernel_volume
     line = one_line(geom)
@@ -149,7 +152,8 @@ def direct_cost(
     gain = COST["thread_gain"] if workers > 1 and (not line or pieces) else 1.0
     if cv2_path and HAVE_CV2:  # only below OpenCV's DFT switch (the recipe checks it)
         per = COST["cv2_row"] * taps if line else COST["cv2"] * taps + COST["cv2_out"]
-        return per * out * gain + COST["call"]
+        rows = 0 if line else out // geom.out_shape[-1]
+        return (per * out + rows * COST["cv2_line"]) * gain + COST["call"]
     if line:
         if taps <= NPCONV_FAST_TAPS:  # numpy's small-kernel loop
             return out * taps * COST["npconv_short"] * gain + COST["call"]

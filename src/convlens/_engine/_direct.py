@@ -49,7 +49,7 @@ import scipy.ndimage as ndi
 
 from ._blocks import block_input, output_blocks
 from ._cost_table import COST
-from ._geometry import Geometry, axis_geometry
+from ._geometry import Geometry, axis_geometry, make_geometry
 
 try:
     from . import _directsum
@@ -257,26 +257,39 @@ def _native_layout(geom: Geometry, extended: bool) -> tuple[int, int, int, int, 
     return kh, kw, mh, mw, sh, sw
 
 
-def _native_edge_outputs(geom: Geometry) -> int:
-    """Outputs of the zero-extended compiled sum that take its scalar loop (taps past x's edge)."""
+def _native_scalar_work(geom: Geometry, double: bool) -> tuple[float, float]:
+    """(outputs x taps in the scalar loop with zero extension, ... with x zero-padded first).
+
+    Outputs whose taps reach past x's edge take the scalar loop (about half the taps each), and so
+    does every output of a row whose vector-able part is narrower than one vector (4 float64 or 8
+    float32 outputs): a plane only a few samples wide runs entirely in scalar code, padded or not.
+    """
+    lanes = 4 if double else 8
     _, kw, _, mw, _, sw = _native_layout(geom, False)
+    rows = math.prod(geom.out_shape) // mw
+    taps = geom.kernel_volume
+    if mw < lanes:
+        every = rows * mw * taps
+        return every, every
     w = geom.x_shape[-1]
     jlo = min(max(kw - 1 - sw, 0), mw)
     jhi = min(max(w - sw, jlo), mw)
-    rows = math.prod(geom.out_shape) // mw
-    return rows * (mw - (jhi - jlo))
+    inner = jhi - jlo
+    zero_ext = rows * mw * taps if inner < lanes else rows * (mw - inner) * taps / 2
+    return zero_ext, 0.0
 
 
-def _native_edge_costs(geom: Geometry) -> tuple[float, float]:
-    """(scalar loop on the edge outputs, a zero-extended copy of x): predicted seconds of each."""
-    scalar = _native_edge_outputs(geom) * geom.kernel_volume / 2 * COST["native_edge"]
+def _native_edge_costs(geom: Geometry, double: bool) -> tuple[float, float]:
+    """(zero extension in the scalar loop, a zero-padded copy of x first): seconds each adds to the vector loop."""
+    zero_ext, padded_scalar = _native_scalar_work(geom, double)
     padded = math.prod(s + w0 + w1 for s, (w0, w1) in zip(geom.x_shape, geom.pad_width))
-    return scalar, COST["mem"] * 2 * padded
+    per = COST["native_edge"]
+    return zero_ext * per, padded_scalar * per + COST["mem"] * 2 * padded
 
 
-def native_pads(geom: Geometry) -> bool:
+def native_pads(geom: Geometry, double: bool) -> bool:
     """Whether the compiled sum extends x by zeros first (cheaper than its scalar loop on the edges)."""
-    scalar, copy = _native_edge_costs(geom)
+    scalar, copy = _native_edge_costs(geom, double)
     return scalar > copy
 
 
@@ -287,15 +300,18 @@ def native_cost(geom: Geometry, double: bool) -> float:
     outputs and a zero-extended copy of x.
     """
     vec = COST["native"] * (COST["native_f64"] if double else 1.0)
-    return math.prod(geom.out_shape) * geom.kernel_volume * vec + min(_native_edge_costs(geom))
+    return math.prod(geom.out_shape) * geom.kernel_volume * vec + min(_native_edge_costs(geom, double))
 
 
 def _other_direct_cost(geom: Geometry, dtype: np.dtype) -> float:
     """Predicted seconds of the direct back end the compiled sum would replace (one thread)."""
     work = math.prod(geom.out_shape) * geom.kernel_volume
     if _cv2_possible(geom, dtype):
-        line = one_line(geom)
-        t = work * COST["cv2_row" if line else "cv2"] + (0.0 if line else math.prod(geom.out_shape) * COST["cv2_out"])
+        if one_line(geom):
+            t = work * COST["cv2_row"]
+        else:
+            out = math.prod(geom.out_shape)
+            t = work * COST["cv2"] + out * COST["cv2_out"] + out // geom.out_shape[-1] * COST["cv2_line"]
         return t * (COST["cv2_f64"] if dtype.itemsize == 8 else 1.0)
     if one_line(geom):
         taps = geom.kernel_volume
@@ -305,20 +321,59 @@ def _other_direct_cost(geom: Geometry, dtype: np.dtype) -> float:
     return work * COST["ndimage"]
 
 
+@dataclass(frozen=True)
+class NativeLayout:
+    """Where the compiled sum runs a geometry: on x as it is, or with the convolved axes moved last."""
+
+    perm: tuple[int, ...]  # () for x as it is; else x.transpose(perm) has the convolved axes last
+    geom: Geometry  # the geometry the sum sees (of the transposed x)
+    cost: float  # predicted seconds on one thread, copies included (float32 units)
+
+
+def moved_geometry(geom: Geometry, perm: tuple[int, ...]) -> Geometry:
+    """The geometry of ``x.transpose(perm)`` and ``kernel.transpose(perm)``."""
+    axes = tuple(sorted(perm.index(a) for a in geom.axes))
+    return make_geometry(tuple(geom.x_shape[d] for d in perm), tuple(geom.k_shape[d] for d in perm), axes, geom.mode)
+
+
+@lru_cache(maxsize=1024)
+def native_layout(geom: Geometry, dtype: np.dtype) -> NativeLayout | None:
+    """The cheaper of the layouts the compiled sum can run this geometry in, or None where it cannot.
+
+    It needs one kernel for the whole batch and at most two axes with a kernel longer than 1.
+    Those axes must be x's last two -- else (or where the last axis is too short for the
+    vector loop: a stereo signal of shape (n, 2) along axis 0) x is transposed into a
+    contiguous copy with them last, and the result back, two passes over memory that pay for
+    themselves many times on a channels-last image.
+    """
+    dtype = np.dtype(dtype)
+    if not HAVE_NATIVE or dtype not in NATIVE_DTYPES:
+        return None
+    if dtype.itemsize == 4 and geom.kernel_volume >= NATIVE_F32_MAX_TAPS:
+        return None
+    nd = len(geom.x_shape)
+    if any(geom.k_shape[d] != 1 for d in range(nd) if d not in geom.axes):  # one kernel for the batch
+        return None
+    conv = [ax for ax, g in zip(geom.axes, geom.per_axis) if g.k > 1]
+    if len(conv) > 2:
+        return None
+    double = dtype.itemsize == 8
+    options = []
+    if all(ax >= nd - 2 for ax in conv):
+        options.append(NativeLayout((), geom, native_cost(geom, double)))
+    perm = tuple([d for d in range(nd) if d not in conv] + conv)
+    if perm != tuple(range(nd)):
+        moved = moved_geometry(geom, perm)
+        copies = COST["mem"] * 2 * (math.prod(geom.x_shape) + math.prod(geom.out_shape))
+        options.append(NativeLayout(perm, moved, native_cost(moved, double) + copies))
+    return min(options, key=lambda o: o.cost)
+
+
 @lru_cache(maxsize=1024)
 def native_ok(geom: Geometry, dtype: np.dtype) -> bool:
     """True when the compiled sum runs this direct convolution (see the module docstring)."""
-    dtype = np.dtype(dtype)
-    if not HAVE_NATIVE or dtype not in NATIVE_DTYPES:
-        return False
-    if dtype.itemsize == 4 and geom.kernel_volume >= NATIVE_F32_MAX_TAPS:
-        return False
-    nd = len(geom.x_shape)
-    if any(ax < nd - 2 and g.k > 1 for ax, g in zip(geom.axes, geom.per_axis)):  # kernels within the plane
-        return False
-    if any(geom.k_shape[d] != 1 for d in range(nd) if d not in geom.axes):  # one kernel for the batch
-        return False
-    return native_cost(geom, dtype.itemsize == 8) <= _other_direct_cost(geom, dtype)
+    layout = native_layout(geom, dtype)
+    return layout is not None and layout.cost <= _other_direct_cost(geom, np.dtype(dtype))
 
 
 @lru_cache(maxsize=1024)
@@ -435,6 +490,7 @@ class Route:
     plane: tuple = ()  # 'cv2': crop of filter2D's same-size output, on the last two axes
     crop: slice | None = None  # 'npconv': crop of the full convolution
     padded: bool = False  # 'cv2rows', 'native': x arrives already extended (its valid part is kept)
+    perm: tuple = ()  # 'native': x is transposed so first (``NativeLayout``)
 
     @property
     def opencv(self) -> bool:
@@ -453,8 +509,9 @@ def direct_route(geom: Geometry, boundary: str, fill_zero: bool, dtype: np.dtype
     if native_ok(geom, dtype):
         # the compiled sum extends by zeros itself (its edge outputs in a scalar loop): other
         # boundaries, and edges where that loop would cost more than a copy, pad first
-        zero_ext = boundary == "constant" and fill_zero and not native_pads(geom)
-        return Route("native", not padded and not zero_ext, padded=padded)
+        layout = native_layout(geom, dtype)
+        zero_ext = boundary == "constant" and fill_zero and not native_pads(layout.geom, dtype.itemsize == 8)
+        return Route("native", not padded and not zero_ext, padded=padded, perm=layout.perm)
     # wrap, and a non-zero constant fill, have no OpenCV border of their own: pad first
     extend = not padded and (boundary == "wrap" or (boundary == "constant" and not fill_zero))
     if line and not padded and not extend and boundary == "constant" and not cv2_direct_ok(geom, dtype):
@@ -522,7 +579,15 @@ def run_route(
     if route.pad:
         a = pad(a, geom, boundary, fill_value)
     if route.backend == "native":
-        return native_sum(a, kern, geom, extended=route.pad or route.padded, workers=workers)
+        extended = route.pad or route.padded
+        if not route.perm:
+            return native_sum(a, kern, geom, extended=extended, workers=workers)
+        # the convolved axes last, in contiguous copies; the result transposed back (contiguous, as elsewhere)
+        perm = route.perm
+        moved = moved_geometry(geom, perm)
+        at = np.ascontiguousarray(a.transpose(perm))
+        res = native_sum(at, np.ascontiguousarray(kern.transpose(perm)), moved, extended=extended, workers=workers)
+        return np.ascontiguousarray(res.transpose(np.argsort(perm)))
     if route.backend == "npconv":
         if a.ndim == 1:
             return npconvolve(a, kern, route.crop, workers)
