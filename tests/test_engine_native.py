@@ -67,7 +67,7 @@ def test_matches_scipy(x_shape, k_shape, axes, mode, dtype, compiled, request):
     rng = np.random.default_rng(abs(hash((x_shape, k_shape, mode))) % 2**32)
     x = random_array(rng, x_shape, dtype)
     k = random_array(rng, k_shape, dtype)
-    geom, route = _route(k_shape, x_shape, mode, dtype, axes=axes)
+    _, route = _route(k_shape, x_shape, mode, dtype, axes=axes)
     if compiled and dtype == np.float64:  # float32 planes may go to OpenCV where the cost model ranks it first
         assert route.backend == "native"
     if not compiled:
