@@ -74,6 +74,7 @@ def _clear_route_caches() -> None:
         for value in vars(module).values():
             if callable(getattr(value, "cache_clear", None)):
                 value.cache_clear()
+    _api._RECENT.clear()
 
 
 @pytest.fixture
