@@ -403,3 +403,48 @@ def test_baseline_copy_agrees_with_the_default_on_random_cases():
     for (dt, shape, a), (_, shape2, b) in zip(runs["baseline"]["res"], runs["default"]["res"]):
         assert shape == shape2
         assert_close(np.array(b), np.array(a), np.dtype(dt), rel=_tol(np.dtype(dt), 125))
+
+
+def _exact_full(x, k) -> np.ndarray:
+    """The full 2-D convolution in Python integers (no rounding anywhere)."""
+    out = np.zeros((x.shape[0] + k.shape[0] - 1, x.shape[1] + k.shape[1] - 1), dtype=object)
+    xo, ko = x.astype(object), k.astype(object)
+    for a in range(k.shape[0]):
+        for b in range(k.shape[1]):
+            out[a : a + x.shape[0], b : b + x.shape[1]] += ko[a, b] * xo
+    return out
+
+
+@pytest.mark.parametrize(
+    "dtype, xmax, kmax",
+    [
+        (np.int32, 2**30, 2**25),
+        (np.uint32, 2**31, 2**24),
+        (np.int64, 2**52, 3),
+        (np.int16, 2**14, 2**14),
+        (np.uint8, 255, 255),
+    ],
+)
+def test_integer_sums_past_float64_precision_stay_exact(dtype, xmax, kmax):
+    # sums up to 2**60: a float64 working dtype (the compiled sum's) would round them
+    rng = np.random.default_rng(22)
+    x = rng.integers(xmax // 2, xmax, (4, 70)).astype(dtype)
+    k = rng.integers(kmax // 2, kmax, (2, 3)).astype(dtype)
+    want = _exact_full(x, k)
+    for method in ("direct", "auto"):
+        got = cl.convolve(x, k, "full", method=method, workers=2)
+        assert got.dtype.kind in "iu"
+        assert (got.astype(object) == want).all(), method
+
+
+def test_odd_kernel_layouts_and_self_convolution():
+    rng = np.random.default_rng(23)
+    x = random_array(rng, (30, 90), np.float64)
+    k = random_array(rng, (8, 10), np.float64)
+    want = direct_sum(x, k[::2, ::-2], "same")
+    for kk in (k[::2, ::-2], np.asfortranarray(k[::2, ::-2]), k[::2, ::-2].astype(">f8")):
+        assert_close(cl.convolve(x, kk, "same", method="direct"), want, np.float64)
+        assert_close(cl.Convolver(kk, x.shape, "same", method="direct")(x), want, np.float64)
+    before = x.copy()
+    assert_close(cl.convolve(x, x, "full", method="direct"), direct_sum(before, before, "full"), np.float64)
+    np.testing.assert_array_equal(x, before)
