@@ -448,3 +448,39 @@ def test_odd_kernel_layouts_and_self_convolution():
     before = x.copy()
     assert_close(cl.convolve(x, x, "full", method="direct"), direct_sum(before, before, "full"), np.float64)
     np.testing.assert_array_equal(x, before)
+
+
+def test_concurrent_mixed_calls_of_every_dtype_and_boundary():
+    # one-shot calls of many geometries at once: routes, templates and the compiled sum shared by threads
+    rng = np.random.default_rng(24)
+    cases = []
+    for i in range(20):
+        dtype = (np.float32, np.float64, np.int16, np.complex64)[i % 4]
+        xs = (int(rng.integers(5, 60)), int(rng.integers(5, 200)))
+        ks = (int(rng.integers(1, 5)), int(rng.integers(1, 9)))
+        if dtype == np.int16:
+            x, k = rng.integers(-9, 9, xs).astype(dtype), rng.integers(-3, 3, ks).astype(dtype)
+        else:
+            x, k = random_array(rng, xs, dtype), random_array(rng, ks, dtype)
+        cases.append((x, k, ("full", "same")[i % 2], BOUNDARIES[i % 5], 1 + i % 3))
+    alone = []
+    for x, k, mode, boundary, workers in cases:
+        res = cl.convolve(x, k, mode, boundary=boundary, workers=workers)
+        assert_close(res, direct_sum(x, k, mode, boundary=boundary), x.dtype, rel=_tol(res.dtype, k.size))
+        alone.append(res)
+    bad = []
+
+    def work(j: int) -> None:
+        for r in range(5):
+            i = (j * 7 + r) % len(cases)
+            x, k, mode, boundary, workers = cases[i]
+            got = cl.convolve(x, k, mode, boundary=boundary, workers=workers)
+            if got.dtype != alone[i].dtype or not np.array_equal(got, alone[i]):
+                bad.append(i)
+
+    threads = [threading.Thread(target=work, args=(j,)) for j in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert bad == []
