@@ -305,6 +305,11 @@ def test_convolve_plane_refuses_bad_arguments():
         plane(x, h, out, 1, 2**40, 2**40, 2, 2, 5, 5, 0, 0, 0, 5, 0, 5)
     with pytest.raises(ValueError, match="at least 1"):
         plane(x, h, out, 0, 4, 4, 2, 2, 5, 5, 0, 0, 0, 5, 0, 5)
+    for far in (-(2**63) + 2, 2**62):  # an offset whose index arithmetic would overflow (a breaker's segfault)
+        with pytest.raises(ValueError, match="offsets"):
+            plane(x, h, out, 1, 4, 4, 2, 2, 5, 5, 0, far, 0, 5, 0, 5)
+        with pytest.raises(ValueError, match="offsets"):
+            plane(x, h, out, 1, 4, 4, 2, 2, 5, 5, far, 0, 0, 5, 0, 5)
     ro = out.copy()
     ro.flags.writeable = False
     with pytest.raises((ValueError, BufferError)):  # read-only output

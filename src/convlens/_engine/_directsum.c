@@ -141,6 +141,11 @@ convolve_plane(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "convolve_plane: x, h and out must hold B*H*W, KH*KW and B*MH*MW elements");
         goto done;
     }
+    /* offsets beyond any array's size would overflow the body's index arithmetic */
+    if (sh > big || sh < -big || sw > big || sw < -big) {
+        PyErr_SetString(PyExc_ValueError, "convolve_plane: the offsets sh and sw must lie within +-PY_SSIZE_T_MAX/4");
+        goto done;
+    }
     if (i0 < 0 || i0 > i1 || i1 > MH || j0 < 0 || j0 > j1 || j1 > MW) {
         PyErr_SetString(PyExc_ValueError, "convolve_plane: the output window lies outside out");
         goto done;
