@@ -191,7 +191,9 @@ def test_threads_do_not_change_a_bit(x_shape, k_shape, dtype):
     x = random_array(rng, x_shape, dtype)
     k = random_array(rng, k_shape, dtype)
     geom, route = _route(k_shape, x_shape, "same", dtype)
-    assert route.backend == "native" and native_threads(geom, np.dtype(dtype).itemsize == 8, 2) == 2
+    assert route.backend == "native" and native_threads(geom, np.dtype(dtype).itemsize == 8, 2) == min(
+        2, os.cpu_count()
+    )
     one = cl.convolve(x, k, "same", method="direct", workers=1)
     for workers in (2, 3):
         np.testing.assert_array_equal(cl.convolve(x, k, "same", method="direct", workers=workers), one)

@@ -383,7 +383,7 @@ def native_threads(geom: Geometry, double: bool, workers: int) -> int:
         return 1
     _, _, mh, mw, _, _ = _native_layout(geom, False)
     lines = mh if mh > 1 else mw // NATIVE_PIECE  # rows, or pieces of one long row
-    return max(1, min(workers, lines))
+    return max(1, min(workers, lines, os.cpu_count() or 1))  # more shares than cores would only queue
 
 
 @dataclass(frozen=True)
