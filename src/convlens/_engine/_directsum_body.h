@@ -68,29 +68,19 @@ static void NAME(const T *x, idx H, idx W, const T *h, idx KH, idx KW, T *out, i
             STOREV(o + j + 6 * LANES, a6);
             STOREV(o + j + 7 * LANES, a7);
         }
-        for (; j + LANES <= jhi; j += LANES) {
+        /* then one vector at a time; the last one ends at jhi, overlapping outputs already
+           written (with the same values: every output adds the same terms in the same order) */
+        while (j < jhi && jhi - jlo >= LANES) {
+            const idx jv = j + LANES <= jhi ? j : jhi - LANES;
             VEC a0 = {0};
             for (idx a = alo; a <= ahi; a++) {
-                const T *xr = x + (i + sh - a) * W + j + sw;
+                const T *xr = x + (i + sh - a) * W + jv + sw;
                 const T *hr = h + a * KW;
                 for (idx b = 0; b < KW; b++)
                     a0 += hr[b] * LOADV(xr - b);
             }
-            STOREV(o + j, a0);
-        }
-        if (j < jhi && jhi - jlo >= LANES) {
-            /* the tail: one more vector that ends at jhi, overlapping outputs already written
-               (with the same values: every output adds the same terms in the same order) */
-            const idx jt = jhi - LANES;
-            VEC a0 = {0};
-            for (idx a = alo; a <= ahi; a++) {
-                const T *xr = x + (i + sh - a) * W + jt + sw;
-                const T *hr = h + a * KW;
-                for (idx b = 0; b < KW; b++)
-                    a0 += hr[b] * LOADV(xr - b);
-            }
-            STOREV(o + jt, a0);
-            j = jhi;
+            STOREV(o + jv, a0);
+            j = jv + LANES;
         }
         /* the edges [j0, jlo) and the tail [j, j1): one output at a time, same tap order */
         for (idx jj = j0; jj < j1; jj++) {
