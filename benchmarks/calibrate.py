@@ -192,8 +192,9 @@ def fit_direct(fit: dict, small: bool) -> None:
 
 
 def fit_native(fit: dict, small: bool) -> None:
-    """native, native_f64, native_edge: the compiled direct sum's vector loop (seconds per output * tap),
-    its float64 slowdown over that of the FFT paths, and its scalar loop (outputs whose taps reach past x)."""
+    """native, native_f64, native_edge, native_byte: the compiled direct sum's vector loop (seconds per
+    output * tap), its float64 slowdown over that of the FFT paths, its scalar loop (outputs whose taps
+    reach past x) and its memory traffic (seconds per byte read or written)."""
     from convlens._engine import _directsum
 
     rng = np.random.default_rng(2)
@@ -221,6 +222,13 @@ def fit_native(fit: dict, small: bool) -> None:
     dims = (1, 1, sig.size, 1, 1001, 1, sig.size, 0, 500)
     t = cpu_time(lambda: [_directsum.convolve_plane(sig, h, out, *dims, 0, 1, 0, 500) for _ in range(20)]) / 20
     fit["native_edge"] = t / sum(j + 501 for j in range(500))
+    # a short kernel on a long signal is bound by memory: what the arithmetic does not explain, per byte
+    # of x and (fresh) output, decides whether the sum is split among threads
+    sig = rng.standard_normal(1 << 20)
+    h3 = rng.standard_normal(3)
+    t = cpu_time(lambda: cl.convolve(sig, h3, "valid", method="direct", workers=1), repeats=15)  # each freed
+    arithmetic = sig.size * 3 * fit["native"] * fit["native_f64"]
+    fit["native_byte"] = max(t - arithmetic, 0.0) / (2 * sig.nbytes)
 
 
 def fit_calls(fit: dict) -> None:

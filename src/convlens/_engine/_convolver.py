@@ -331,8 +331,9 @@ class Convolver:
             and self.nan_policy == "propagate"
             and not (r.cv2_direct and bool(np.any(self.kernel == 0)))
         )
-        # The FFT path learns whether x is finite from its spectrum's zero-frequency term (free).
-        deferred = r.method == "fft" and not r.exact and self.nan_policy != "raise"
+        # The FFT and overlap-add paths learn whether x is finite from their spectra's
+        # zero-frequency terms (free); ducc0's fused 1-D overlap-save shows no spectrum.
+        deferred = r.method != "direct" and not r.fused_1d and not r.exact and self.nan_policy != "raise"
         report = nonfinite_report(x) if x.dtype.kind in "fc" and not native and not deferred else None
         if report is not None and self.nan_policy == "raise":
             raise ValueError(report + _RAISE_HINT)

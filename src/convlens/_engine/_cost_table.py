@@ -22,6 +22,7 @@ COST = {
     "native": 4.9e-11,  # per output * kernel tap, the compiled direct sum's vector loop (_directsum)
     "native_f64": 1.18,  # ... float64 (half the lanes) slows it by this much more than it slows the FFT paths
     "native_edge": 9.1e-10,  # ... per output * tap of its scalar loop (outputs whose taps reach past x's edge)
+    "native_byte": 3e-11,  # ... per byte of x and output it reads and writes (decides its thread split only)
     "call": 7e-6,  # fixed overhead of one call (the lean path of a repeated direct call)
     "call_fft": 2e-5,  # ... and what an FFT path adds (padding, the kernel's spectrum, crops: the lean path)
     "call_plan": 1.6e-4,  # ... and what building a plan adds to a one-shot call the lean FFT path does not take

@@ -10,6 +10,7 @@ new memory costs about as much as one FFT pass at 4096²).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import threading
@@ -111,6 +112,7 @@ class FFTPlan:
         self._dc = tuple(0 if ax in axes else slice(None) for ax in range(len(buf_shape)))
         self._lock = threading.Lock()
         self._inbuf: np.ndarray | None = None
+        self._spec: np.ndarray | None = None
         self._inplace = True  # the product fits the spectrum buffer (no kernel batch to broadcast over)
         # large arrays: cache-sized tiles instead of one whole-array transform (same results)
         self.tiled = tiled_plan(
@@ -130,18 +132,34 @@ class FFTPlan:
             for ax, n in zip(self.axes, self.lengths):
                 shape[ax] = n
             key = ("pad", tuple(shape), k.shape, self.dtype.str)
-            kbuf = self._padded(k, _scratch.take(key, tuple(shape), self.dtype, zero=True))
+            # The kernel is padded in the input buffer when x's region covers it (writing x then
+            # overwrites every kernel sample): one large buffer fewer to fault in per one-shot call.
+            shared = tuple(shape) == self.buf_shape and all(a <= b for a, b in zip(k.shape, self.in_shape))
+            if shared:  # (a pooled input buffer holds zeros only outside x's region)
+                kbuf = self._input_buffer()
+                kbuf[tuple(slice(0, s) for s in self.in_shape)] = 0
+                kbuf = self._padded(k, kbuf)
+            else:
+                kbuf = self._padded(k, _scratch.take(key, tuple(shape), self.dtype, zero=True))
             spec_shape = list(shape)
             if self.real:
                 spec_shape[self.axes[-1]] = spec_shape[self.axes[-1]] // 2 + 1
             cdt = B.complex_of(self.dtype)
             kspec = _scratch.lend(self, ("spec", tuple(spec_shape), cdt.str), tuple(spec_shape), cdt, zero=False)
             self.kspec = self._transform(kbuf, kspec)
-            _scratch.give(key, kbuf)
+            if not shared:
+                _scratch.give(key, kbuf)
             self._inplace = self.spectrum_shape == np.broadcast_shapes(self.spectrum_shape, self.kspec.shape)
             self._kernel = None
 
     # -- helpers -----------------------------------------------------------------
+    def _input_buffer(self) -> np.ndarray:
+        """The zero-padded input buffer: from the pool, back to it when this plan is collected."""
+        if self._inbuf is None:
+            key = ("pad", self.buf_shape, self.in_shape, self.dtype.str)
+            self._inbuf = _scratch.lend(self, key, self.buf_shape, self.dtype, zero=True)
+        return self._inbuf
+
     def _padded(self, a: np.ndarray, buf: np.ndarray | None = None) -> np.ndarray:
         if buf is None:
             shape = list(a.shape)
@@ -190,14 +208,12 @@ class FFTPlan:
         # The padded-input and spectrum buffers are reused between calls (their zero padding
         # is written once); the lock keeps concurrent calls on one plan from sharing them.
         with self._lock:
-            if self._inbuf is None:  # from the pool, back to it when this plan is collected
-                key = ("pad", self.buf_shape, self.in_shape, self.dtype.str)
-                self._inbuf = _scratch.lend(self, key, self.buf_shape, self.dtype, zero=True)
+            if self._spec is None:  # from the pool, back to it when this plan is collected
                 cdt = B.complex_of(self.dtype)
                 self._spec = _scratch.lend(
                     self, ("spec", self.spectrum_shape, cdt.str), self.spectrum_shape, cdt, False
                 )
-            spec = self._transform(self._padded(a, self._inbuf), self._spec)
+            spec = self._transform(self._padded(a, self._input_buffer()), self._spec)
             # The zero-frequency term is the sum of the input: it is finite unless the input holds
             # a NaN or inf (or its sum overflows), so the caller can skip a scan of x.
             dc = np.isfinite(spec[self._dc])
@@ -311,26 +327,35 @@ class OverlapAddPlan:
 
     def __call__(self, a: np.ndarray) -> np.ndarray:
         """Convolve ``a`` (x, or x already extended by the boundary rule) and crop."""
+        return self.run(a)[0]
+
+    def run(self, a: np.ndarray) -> tuple[np.ndarray, bool]:
+        """The convolution of ``a``, and whether every block's sum is finite (read off the spectra, free)."""
         if self.tiled is not None:
-            return self.tiled(a)
+            return self.tiled.run(a)
         spec = self._transform(self._blocked(a))
-        if spec.shape == np.broadcast_shapes(spec.shape, self.kspec.shape):
-            np.multiply(spec, self.kspec, out=spec)
-        else:
-            spec = spec * self.kspec
-        if self.real:
-            last = self.geom.axes[-1]
-            L = self.fft_len if last == self.block_axis else self.other_lens[last]
-            y = B.irfftn(spec, self.fft_axes, L, self.workers)
-        else:
-            y = B.ifftn(spec, self.fft_axes, self.workers, out=spec)
-        del spec
-        out = self._overlap_add(y)
+        # each block's zero-frequency term is its sum: all finite unless a block holds NaN or inf
+        dc = tuple(0 if ax in self.fft_axes else slice(None) for ax in range(spec.ndim))
+        sum_finite = bool(np.isfinite(spec[dc]).all())
+        # not finite: the caller recomputes this result from the finite samples (no warnings)
+        with np.errstate(all="ignore") if not sum_finite else contextlib.nullcontext():
+            if spec.shape == np.broadcast_shapes(spec.shape, self.kspec.shape):
+                np.multiply(spec, self.kspec, out=spec)
+            else:
+                spec = spec * self.kspec
+            if self.real:
+                last = self.geom.axes[-1]
+                L = self.fft_len if last == self.block_axis else self.other_lens[last]
+                y = B.irfftn(spec, self.fft_axes, L, self.workers)
+            else:
+                y = B.ifftn(spec, self.fft_axes, self.workers, out=spec)
+            del spec
+            out = self._overlap_add(y)
         index = [slice(None)] * out.ndim
         index[self.block_axis] = self.block_crop
         for ax, sl in self.other_crops.items():
             index[ax] = sl
-        return out[tuple(index)]
+        return out[tuple(index)], sum_finite
 
     def _blocked(self, a: np.ndarray) -> np.ndarray:
         """``a`` cut into zero-padded blocks: shape (.., nb, L, ..), other FFT axes at full length."""
