@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import convlens as cl
 from _engine_ref import direct_sum, random_array, ref_convolve, ref_correlate
 from conftest import assert_close
-from convlens._engine import _direct, _directsum
+from convlens._engine import _api, _direct, _directsum
 from convlens._engine._direct import NATIVE_F32_MAX_TAPS, direct_route, native_ok, native_pads, native_threads
 
 MODES = ["full", "same", "valid"]
@@ -326,3 +326,85 @@ def test_auto_takes_the_direct_sum_for_short_kernels():
     assert cl.choose_method((1 << 20,), (31,), mode="same", dtype="float64") == "direct"
     assert cl.choose_method((4096, 4096), (5, 5), mode="same", dtype="float64") == "direct"
     assert cl.choose_method((4096, 4096), (63, 63), mode="same", dtype="float64") != "direct"
+
+
+# -- the leanest call: a repeated one-shot convolve run by the compiled sum (_fastpath.NativeCall) --------
+def _twice(x, k, **kw):
+    """The first call (validated, template built) and a repeated one (the lean call), as a pair."""
+    _api._RECENT.clear()
+    first = cl.convolve(x, k, **kw)
+    return first, cl.convolve(x, k, **kw)
+
+
+def test_repeated_call_takes_the_leanest_path():
+    from convlens._engine._fastpath import NativeCall
+
+    x, k = np.random.default_rng(0).standard_normal(4096), np.array([0.25, 0.5, 0.25])
+    first, again = _twice(x, k, mode="same", workers=1)
+    runners = [r for r in _api._RECENT.values() if isinstance(r, NativeCall)]
+    assert len(runners) == 1
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_allclose(again, np.convolve(x, k, "same"), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("x_dtype", [np.float32, np.float64, np.int16])
+@pytest.mark.parametrize("k_dtype", [np.float32, np.float64, np.int64, bool])
+def test_leanest_path_dtypes_match_the_general_path(x_dtype, k_dtype):
+    rng = np.random.default_rng(1)
+    x = (rng.standard_normal(1000) * 50).astype(x_dtype)
+    k = (rng.standard_normal(5) * 3).astype(k_dtype)
+    if np.dtype(x_dtype).kind == "i" and np.dtype(k_dtype).kind in "ib":
+        pytest.skip("integer pairs are exact sums (another path)")
+    first, again = _twice(x, k, mode="same", workers=1)
+    assert again.dtype == first.dtype
+    np.testing.assert_array_equal(again, first)
+    ref = scipy.signal.convolve(x.astype(np.float64), k.astype(np.float64), "same", method="direct")
+    tol = 1e-5 if again.dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(again, ref, rtol=tol, atol=tol * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("taps", [3, 200])
+def test_leanest_path_refuses_a_non_finite_kernel(taps):
+    x, k = np.random.default_rng(2).standard_normal(4096), np.ones(taps)
+    _twice(x, k, mode="same", workers=1)
+    for bad in (np.nan, np.inf, -np.inf):
+        k2 = k.copy()
+        k2[taps // 2] = bad
+        with pytest.raises(ValueError, match="kernel must contain only finite values"):
+            cl.convolve(x, k2, mode="same", workers=1)
+    assert np.isfinite(k).all()  # the caller's kernel was not touched
+
+
+def test_leanest_path_accepts_a_finite_kernel_whose_sum_overflows():
+    x = np.zeros(4096)
+    x[100] = 1.0
+    k = np.array([1e308, 1e308, 1.0])
+    _twice(x, np.ones(3), mode="same", workers=1)
+    y = cl.convolve(x, k, mode="same", workers=1)  # the quick sum overflows; the taps are finite
+    np.testing.assert_array_equal(y[99:102], [1e308, 1e308, 1.0])
+
+
+def test_leanest_path_views_and_correlation():
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal(8192)
+    x = base[::2]  # not contiguous: same shape and dtype as the template's x
+    k = rng.standard_normal(8)
+    _twice(np.ascontiguousarray(x), k, mode="same", workers=1)
+    np.testing.assert_allclose(cl.convolve(x, k[::-1][::-1], mode="same", workers=1), np.convolve(x, k, "same"))
+    np.testing.assert_allclose(cl.convolve(x, k[::-1], mode="same", workers=1), np.convolve(x, k[::-1], "same"))
+    _api._RECENT.clear()
+    cl.correlate(x, k, mode="valid", workers=1)
+    got = cl.correlate(x, k, mode="valid", workers=1)
+    np.testing.assert_allclose(got, scipy.signal.correlate(x, k, "valid"), rtol=1e-12, atol=1e-12)
+
+
+def test_compiled_sum_takes_fastcall_arguments():
+    from convlens._engine import _directsum
+
+    x, h, out = np.ones(16), np.ones(3), np.empty(14)
+    _directsum.convolve_plane(x, h, out, np.int64(1), 1, 16, 1, 3, 1, 14, 0, 2, 0, 1, 0, 14)  # __index__ ints
+    np.testing.assert_array_equal(out, 3.0)
+    with pytest.raises(TypeError, match="exactly 16 arguments"):
+        _directsum.convolve_plane(x, h, out)
+    with pytest.raises(TypeError):
+        _directsum.convolve_plane(x, h, out, 1.0, 1, 16, 1, 3, 1, 14, 0, 2, 0, 1, 0, 14)

@@ -30,7 +30,7 @@ from .._validation import (
 )
 from ._direct import convolve_direct, convolve_exact_int, pad
 from ._fastpath import KERNEL_NOT_FINITE as _KERNEL_NOT_FINITE
-from ._fastpath import DirectCall, direct_call
+from ._fastpath import DirectCall, direct_call, native_call
 from ._fft import FFTPlan, OverlapAddPlan, OverlapSave1DPlan
 from ._fftcall import FFTCall, fft_call
 from ._geometry import Geometry, align_kernel_ndim, make_geometry
@@ -284,6 +284,11 @@ class Convolver:
             kern = fast.kernel(self.kernel, raw=False) if fast is not None and self._cached_kernel else None
             entry = self._direct.setdefault(x_dtype, (fast, kern))  # atomic: concurrent callers agree
         return entry
+
+    def _runner(self, x_dtype: np.dtype):
+        """``convolve``'s callable for later calls on this template plan with inputs of ``x_dtype``:
+        ``(x, kernel) -> result``, the compiled sum's own lean call where it applies."""
+        return native_call(self._direct_for(x_dtype)[0], x_dtype, self.kernel.dtype) or self._call_with
 
     def _call_with(self, x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
         """``convolve``'s call on a template plan: this plan's options and recipes, another kernel."""

@@ -103,15 +103,34 @@ element_kind(const Py_buffer *b)
     return f[1] == '\0' ? f[0] : '?';
 }
 
+/* The sizes' arguments: Python ints (or objects with __index__) */
+static int
+sizes_from(PyObject *const *args, idx *v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        v[i] = PyNumber_AsSsize_t(args[i], PyExc_OverflowError);
+        if (v[i] == -1 && PyErr_Occurred())
+            return -1;
+    }
+    return 0;
+}
+
+/* METH_FASTCALL: a call on a 4096-sample signal takes about 2 us in all, and parsing a
+   16-argument tuple by format string was a large part of it */
 static PyObject *
-convolve_plane(PyObject *self, PyObject *args)
+convolve_plane(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    PyObject *ox, *oh, *oo;
-    idx B, H, W, KH, KW, MH, MW, sh, sw, i0, i1, j0, j1;
-    if (!PyArg_ParseTuple(args, "OOOnnnnnnnnnnnnn:convolve_plane", &ox, &oh, &oo, &B, &H, &W, &KH, &KW, &MH, &MW,
-                          &sh, &sw, &i0, &i1, &j0, &j1))
+    if (nargs != 16) {
+        PyErr_Format(PyExc_TypeError, "convolve_plane() takes exactly 16 arguments (%zd given)", nargs);
         return NULL;
+    }
+    PyObject *ox = args[0], *oh = args[1], *oo = args[2];
+    idx v[13];
+    if (sizes_from(args + 3, v, 13) < 0)
+        return NULL;
+    const idx B = v[0], H = v[1], W = v[2], KH = v[3], KW = v[4], MH = v[5], MW = v[6], sh = v[7], sw = v[8],
+              i0 = v[9], i1 = v[10], j0 = v[11], j1 = v[12];
     Py_buffer bx, bh, bo;
     if (PyObject_GetBuffer(ox, &bx, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
         return NULL;
@@ -150,7 +169,10 @@ convolve_plane(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "convolve_plane: the output window lies outside out");
         goto done;
     }
-    Py_BEGIN_ALLOW_THREADS
+    /* the GIL is let go for sums long enough to be worth another thread's time (~0.2 us a hand-off) */
+    PyThreadState *saved = (double)B * (double)(i1 - i0) * (double)(j1 - j0) * (double)(KH * KW) >= 32768.0
+                               ? PyEval_SaveThread()
+                               : NULL;
     for (idx n = 0; n < B; n++) {
         if (kind == 'f')
             sum_f32((const float *)bx.buf + n * H * W, H, W, (const float *)bh.buf, KH, KW,
@@ -159,7 +181,8 @@ convolve_plane(PyObject *self, PyObject *args)
             sum_f64((const double *)bx.buf + n * H * W, H, W, (const double *)bh.buf, KH, KW,
                     (double *)bo.buf + n * MH * MW, MW, sh, sw, i0, i1, j0, j1);
     }
-    Py_END_ALLOW_THREADS
+    if (saved != NULL)
+        PyEval_RestoreThread(saved);
     Py_INCREF(Py_None);
     ret = Py_None;
 done:
@@ -170,7 +193,7 @@ done:
 }
 
 static PyMethodDef methods[] = {
-    {"convolve_plane", convolve_plane, METH_VARARGS,
+    {"convolve_plane", (PyCFunction)(void (*)(void))convolve_plane, METH_FASTCALL,
      "convolve_plane(x, h, out, B, H, W, KH, KW, MH, MW, sh, sw, i0, i1, j0, j1): out[:, i0:i1, j0:j1] of the "
      "zero-extended convolution of each of the B (H, W) planes of x with the (KH, KW) kernel h, into B (MH, MW) "
      "planes (output (i, j) is full-convolution sample (i + sh, j + sw))."},
