@@ -128,31 +128,67 @@ class FFTPlan:
         elif self.kspec is None:
             # work buffers from the pool (see _scratch): one-shot calls build a plan each time
             k = self._kernel.astype(self.dtype, copy=False)
-            shape = list(k.shape)
+            spec_shape = list(k.shape)
             for ax, n in zip(self.axes, self.lengths):
-                shape[ax] = n
-            key = ("pad", tuple(shape), k.shape, self.dtype.str)
-            # The kernel is padded in the input buffer when x's region covers it (writing x then
-            # overwrites every kernel sample): one large buffer fewer to fault in per one-shot call.
-            shared = tuple(shape) == self.buf_shape and all(a <= b for a, b in zip(k.shape, self.in_shape))
-            if shared:  # (a pooled input buffer holds zeros only outside x's region)
-                kbuf = self._input_buffer()
-                kbuf[tuple(slice(0, s) for s in self.in_shape)] = 0
-                kbuf = self._padded(k, kbuf)
-            else:
-                kbuf = self._padded(k, _scratch.take(key, tuple(shape), self.dtype, zero=True))
-            spec_shape = list(shape)
+                spec_shape[ax] = n
             if self.real:
                 spec_shape[self.axes[-1]] = spec_shape[self.axes[-1]] // 2 + 1
             cdt = B.complex_of(self.dtype)
             kspec = _scratch.lend(self, ("spec", tuple(spec_shape), cdt.str), tuple(spec_shape), cdt, zero=False)
-            self.kspec = self._transform(kbuf, kspec)
-            if not shared:
-                _scratch.give(key, kbuf)
+            if len(self.axes) > 1:
+                self.kspec = self._pruned_transform(k, kspec)
+            else:
+                self.kspec = self._transform(self._kernel_buffer(k), kspec)
             self._inplace = self.spectrum_shape == np.broadcast_shapes(self.spectrum_shape, self.kspec.shape)
             self._kernel = None
 
     # -- helpers -----------------------------------------------------------------
+    def _kernel_buffer(self, k: np.ndarray) -> np.ndarray:
+        """1-D: the kernel zero-padded to the transform length, in the input buffer.
+
+        Writing x later overwrites every kernel sample (x's region covers the kernel's), and a
+        one-shot call faults in one large buffer fewer.  A pooled input buffer holds zeros only
+        outside x's region, so that region is cleared first.
+        """
+        shape = list(k.shape)
+        shape[self.axes[0]] = self.lengths[0]
+        if tuple(shape) != self.buf_shape or any(a > b for a, b in zip(k.shape, self.in_shape)):
+            return self._padded(k, np.zeros(shape, dtype=self.dtype))  # a batch of kernels: its own buffer
+        buf = self._input_buffer()
+        buf[tuple(slice(0, s) for s in self.in_shape)] = 0
+        return self._padded(k, buf)
+
+    def _pruned_transform(self, k: np.ndarray, kspec: np.ndarray) -> np.ndarray:
+        """N-d: the kernel's spectrum, one axis at a time, skipping the transforms of zero padding.
+
+        The last axis is transformed only where the kernel is (its extent along every other
+        axis: 255 of 4320 rows for a 255² kernel), then each other axis over the whole
+        spectrum, last to first.  A whole-array transform would do the same passes (that is
+        how it works), but on every row; the padded kernel is never built at full size.
+        """
+        axes, last = self.axes, self.axes[-1]
+        rows = list(k.shape)
+        rows[last] = self.lengths[-1]
+        key = ("pad", tuple(rows), k.shape, self.dtype.str)
+        kbuf = _scratch.take(key, tuple(rows), self.dtype, zero=True)
+        kbuf[tuple(slice(0, s) for s in k.shape)] = k
+        region = [slice(None)] * kspec.ndim
+        for ax in axes[:-1]:
+            region[ax] = slice(0, k.shape[ax])
+        if self.real:
+            B.rfftn(kbuf, (last,), self.workers, out=kspec[tuple(region)])
+        else:
+            B.fftn(kbuf, (last,), self.workers, out=kspec[tuple(region)])
+        _scratch.give(key, kbuf)
+        for ax in reversed(axes[:-1]):
+            beyond = list(region)
+            beyond[ax] = slice(k.shape[ax], None)
+            kspec[tuple(beyond)] = 0  # the transform of zero rows
+            region[ax] = slice(None)
+            view = kspec[tuple(region)]
+            B.fftn(view, (ax,), self.workers, out=view)
+        return kspec
+
     def _input_buffer(self) -> np.ndarray:
         """The zero-padded input buffer: from the pool, back to it when this plan is collected."""
         if self._inbuf is None:
