@@ -2,7 +2,8 @@
 
 Every Fourier transform in the package goes through this module: real-to-complex
 (``rfftn``), complex-to-real (``irfftn``, with the length of the last axis given),
-complex-to-complex (``fftn`` / ``ifftn``), the DCT-II and DCT-III (``dctn`` /
+complex-to-complex (``fftn`` / ``ifftn``), transforms of zero-padded data with cropped
+outputs that skip the padding's rows (``padded_forward`` / ``cropped_inverse``), the DCT-II and DCT-III (``dctn`` /
 ``idctn``) and ducc0's fused per-axis convolution (``convolve_axis``).
 
 ``ducc0`` (by the author of pocketfft) is used when it is installed: an r2c + c2r
@@ -192,6 +193,55 @@ def _c2c(a, axes, workers: int, out, norm: str, *, forward: bool) -> np.ndarray:
         return _dfft.c2c(a, axes=ax, forward=forward, inorm=inorm, out=out, nthreads=workers)
     transform = _sfft.fftn if forward else _sfft.ifftn
     return _into(transform(a, axes=ax, workers=workers, norm=norm), out)
+
+
+# -- transforms of zero-padded data, outputs cropped ------------------------------------
+def padded_forward(a: np.ndarray, axes: Sequence[int], out: np.ndarray, workers: int = 1) -> np.ndarray:
+    """The FFT over ``axes`` of ``a`` zero-padded to ``out``'s lengths, into ``out`` (r2c for real ``a``).
+
+    ``a`` has its transform length along ``axes[-1]`` already (zero-padded there) and at most
+    ``out``'s length along the other axes.  The last axis is transformed only over ``a``'s extent
+    along the others (the padding's transforms are zero), then each other axis over everything,
+    last to first: a whole-array transform makes the same passes (one axis at a time), only on
+    every row.  A 255² kernel padded to 4320² is transformed in 255 rows instead of 4320.
+    """
+    axes = list(axes)
+    region = [slice(None)] * out.ndim
+    for ax in axes[:-1]:
+        region[ax] = slice(0, a.shape[ax])
+    first = rfftn if np.isrealobj(a) else fftn
+    first(a, (axes[-1],), workers, out=out[tuple(region)])
+    for ax in reversed(axes[:-1]):
+        if a.shape[ax] < out.shape[ax]:
+            beyond = list(region)
+            beyond[ax] = slice(a.shape[ax], None)
+            out[tuple(beyond)] = 0  # the transform of the zero padding
+        region[ax] = slice(None)
+        view = out[tuple(region)]
+        fftn(view, (ax,), workers, out=view)
+    return out
+
+
+def cropped_inverse(
+    spec: np.ndarray, axes: Sequence[int], lastsize: int, keep: Sequence[slice], workers: int = 1, *, real: bool = True
+) -> np.ndarray:
+    """The inverse FFT over ``axes`` of ``spec`` (c2r when ``real``), computed and returned only where
+    ``keep`` (one slice per axis of ``axes``) keeps outputs.  ``spec`` is overwritten.
+
+    Each axis but the last is transformed in place over what the earlier ones keep; the last
+    (c2r, of real length ``lastsize``) only on the kept rows, into a new array.
+    """
+    axes = list(axes)
+    region = [slice(None)] * spec.ndim
+    for ax, sl in zip(axes[:-1], keep):
+        view = spec[tuple(region)]
+        ifftn(view, (ax,), workers, out=view)
+        region[ax] = sl
+    view = spec[tuple(region)]
+    res = irfftn(view, (axes[-1],), lastsize, workers) if real else ifftn(view, (axes[-1],), workers)
+    index = [slice(None)] * res.ndim
+    index[axes[-1]] = keep[-1]
+    return res[tuple(index)]
 
 
 # -- cosine transforms ------------------------------------------------------------------

@@ -97,13 +97,17 @@ class FFTPlan:
             slice(st, st + g.out_len) for g, st in ((g, g.k - 1 if explicit_pad else g.offset) for g in geom.per_axis)
         )
         in_shape = list(geom.x_shape)
-        buf_shape, crop = list(in_shape), [slice(None)] * len(in_shape)
-        for ax, g, n, sl in zip(axes, geom.per_axis, self.lengths, self.crop):
+        for ax, g in zip(axes, geom.per_axis):
             in_shape[ax] = g.padded if explicit_pad else g.n
-            buf_shape[ax], crop[ax] = n, sl
+        # The input buffer is zero-padded along the last transformed axis only: the padding along
+        # the others is never transformed (``B.padded_forward``), nor are outputs cropped away
+        # computed (``B.cropped_inverse``).
+        buf_shape = list(in_shape)
+        buf_shape[axes[-1]] = self.lengths[-1]
+        spec_shape = list(in_shape)
+        for ax, n in zip(axes, self.lengths):
+            spec_shape[ax] = n
         self.in_shape, self.buf_shape = tuple(in_shape), tuple(buf_shape)
-        self._crop_index = tuple(crop)
-        spec_shape = list(buf_shape)
         if self.real:
             spec_shape[axes[-1]] = spec_shape[axes[-1]] // 2 + 1
         self.spectrum_shape = tuple(spec_shape)
@@ -136,7 +140,7 @@ class FFTPlan:
             cdt = B.complex_of(self.dtype)
             kspec = _scratch.lend(self, ("spec", tuple(spec_shape), cdt.str), tuple(spec_shape), cdt, zero=False)
             if len(self.axes) > 1:
-                self.kspec = self._pruned_transform(k, kspec)
+                self.kspec = self._kernel_spectrum(k, kspec)
             else:
                 self.kspec = self._transform(self._kernel_buffer(k), kspec)
             self._inplace = self.spectrum_shape == np.broadcast_shapes(self.spectrum_shape, self.kspec.shape)
@@ -158,35 +162,19 @@ class FFTPlan:
         buf[tuple(slice(0, s) for s in self.in_shape)] = 0
         return self._padded(k, buf)
 
-    def _pruned_transform(self, k: np.ndarray, kspec: np.ndarray) -> np.ndarray:
-        """N-d: the kernel's spectrum, one axis at a time, skipping the transforms of zero padding.
+    def _kernel_spectrum(self, k: np.ndarray, kspec: np.ndarray) -> np.ndarray:
+        """N-d: the kernel's spectrum, the zero padding's rows skipped (``B.padded_forward``).
 
-        The last axis is transformed only where the kernel is (its extent along every other
-        axis: 255 of 4320 rows for a 255² kernel), then each other axis over the whole
-        spectrum, last to first.  A whole-array transform would do the same passes (that is
-        how it works), but on every row; the padded kernel is never built at full size.
+        Its buffer is the kernel zero-padded along the last transformed axis only (255 rows of
+        4320 for a 255² kernel on a 4096² image), never the whole padded kernel.
         """
-        axes, last = self.axes, self.axes[-1]
         rows = list(k.shape)
-        rows[last] = self.lengths[-1]
+        rows[self.axes[-1]] = self.lengths[-1]
         key = ("pad", tuple(rows), k.shape, self.dtype.str)
         kbuf = _scratch.take(key, tuple(rows), self.dtype, zero=True)
         kbuf[tuple(slice(0, s) for s in k.shape)] = k
-        region = [slice(None)] * kspec.ndim
-        for ax in axes[:-1]:
-            region[ax] = slice(0, k.shape[ax])
-        if self.real:
-            B.rfftn(kbuf, (last,), self.workers, out=kspec[tuple(region)])
-        else:
-            B.fftn(kbuf, (last,), self.workers, out=kspec[tuple(region)])
+        B.padded_forward(kbuf, self.axes, kspec, self.workers)
         _scratch.give(key, kbuf)
-        for ax in reversed(axes[:-1]):
-            beyond = list(region)
-            beyond[ax] = slice(k.shape[ax], None)
-            kspec[tuple(beyond)] = 0  # the transform of zero rows
-            region[ax] = slice(None)
-            view = kspec[tuple(region)]
-            B.fftn(view, (ax,), self.workers, out=view)
         return kspec
 
     def _input_buffer(self) -> np.ndarray:
@@ -205,16 +193,12 @@ class FFTPlan:
         threaded_assign(buf[tuple(slice(0, s) for s in a.shape)], a, self.workers)
         return buf
 
-    def _transform(self, a: np.ndarray, out: np.ndarray | None) -> np.ndarray:
-        if self.real:
-            return B.rfftn(a, self.axes, self.workers, out=out)
-        return B.fftn(a, self.axes, self.workers, out=out)
+    def _transform(self, a: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return B.padded_forward(a, self.axes, out, self.workers)
 
     def _inverse(self, spec: np.ndarray) -> np.ndarray:
-        if self.real:
-            return B.irfftn(spec, self.axes, self.lengths[-1], self.workers)
-        # into a fresh array: the spectrum is the plan's reusable buffer, results must not alias it
-        return B.ifftn(spec, self.axes, self.workers)
+        # the last axis into a fresh array: the spectrum is the plan's reusable buffer, results must not alias it
+        return B.cropped_inverse(spec, self.axes, self.lengths[-1], self.crop, self.workers, real=self.real)
 
     def memory_estimate(self) -> int:
         """Bytes of the working set of one execution (input buffer, spectrum, output)."""
@@ -259,8 +243,8 @@ class FFTPlan:
             else:  # the caller recomputes this result from the finite samples: no warnings
                 with np.errstate(invalid="ignore", over="ignore"):
                     spec = self._product(spec)
-            full = self._inverse(spec)
-        return full[self._crop_index], sum_finite
+            res = self._inverse(spec)
+        return res, sum_finite
 
     def _product(self, spec: np.ndarray) -> np.ndarray:
         if self._inplace:

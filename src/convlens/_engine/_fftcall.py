@@ -75,10 +75,7 @@ class FFTCall:
         cdt = B.complex_of(r.work)
         self.spec_key = ("spec", spec_shape, cdt.str)
         self.kspec_key = ("spec", kspec_shape, cdt.str)
-        crop = [slice(None)] * len(xbuf_shape)
-        for ax, g in zip(geom.axes, geom.per_axis):
-            crop[ax] = slice(g.offset, g.offset + g.out_len)
-        self.crop = tuple(crop)
+        self.crop = tuple(slice(g.offset, g.offset + g.out_len) for g in geom.per_axis)  # along each of axes
         self.dc = tuple(0 if ax in geom.axes else slice(None) for ax in range(len(xbuf_shape)))
         # a correlation's template is reversed (and conjugated) into a convolution kernel
         self.flip = (
@@ -112,21 +109,19 @@ class FFTCall:
         try:
             xbuf[self.x_region] = x
             kbuf[self.k_region] = kernel
-            forward = B.rfftn if self.real else B.fftn
-            spec = forward(xbuf, self.axes, self.threads, out=spec)
+            # the padding's rows are not transformed, nor the outputs cropped away computed (see _backend)
+            B.padded_forward(xbuf, self.axes, spec, self.threads)
             dc = np.isfinite(spec[self.dc])
             if not (bool(dc) if dc.ndim == 0 else bool(dc.all())):
                 return None  # NaN or inf in x (or an overflowing sum): the general path decides
-            kspec = forward(kbuf, self.axes, self.threads, out=kspec)
+            B.padded_forward(kbuf, self.axes, kspec, self.threads)
             np.multiply(spec, kspec, out=spec)
-            if self.real:
-                full = B.irfftn(spec, self.axes, self.last, self.threads)
-            else:  # into a fresh array: the spectrum goes back to the pool
-                full = B.ifftn(spec, self.axes, self.threads)
+            # the last axis into a fresh array: the spectrum goes back to the pool
+            res = B.cropped_inverse(spec, self.axes, self.last, self.crop, self.threads, real=self.real)
         finally:
             for key, buf in ((self.x_key, xbuf), (self.k_key, kbuf), (self.spec_key, spec), (self.kspec_key, kspec)):
                 _scratch.give(key, buf)
-        return full[self.crop].astype(self.out_dtype, copy=False)
+        return res.astype(self.out_dtype, copy=False)
 
 
 def fft_call(plan, r: Recipe) -> FFTCall | None:
@@ -134,15 +129,17 @@ def fft_call(plan, r: Recipe) -> FFTCall | None:
     if r.method != "fft" or r.exact or r.explicit_pad or plan.nan_policy != "propagate" or plan._nonfinite_fill:
         return None
     geom = r.geometry
-    xbuf, kbuf = list(geom.x_shape), list(geom.k_shape)
+    spec, kspec = list(geom.x_shape), list(geom.k_shape)
     for ax, n in zip(geom.axes, r.lengths):
-        xbuf[ax] = kbuf[ax] = n
-    if math.prod(xbuf) * r.work.itemsize > LEAN_FFT_MAX_BYTES:
+        spec[ax] = kspec[ax] = n
+    if math.prod(spec) * r.work.itemsize > LEAN_FFT_MAX_BYTES:  # the whole padded input
         return None
-    spec = list(xbuf)
-    kspec = list(kbuf)
+    # the buffers are zero-padded along the last transformed axis only (see _backend.padded_forward)
+    last = geom.axes[-1]
+    xbuf, kbuf = list(geom.x_shape), list(geom.k_shape)
+    xbuf[last] = kbuf[last] = r.lengths[-1]
     if r.work.kind == "f":
-        spec[geom.axes[-1]] = kspec[geom.axes[-1]] = xbuf[geom.axes[-1]] // 2 + 1
+        spec[last] = kspec[last] = r.lengths[-1] // 2 + 1
     # a kernel without x's batch axes (one kernel for every row) broadcasts into x's spectrum
     if np.broadcast_shapes(tuple(spec), tuple(kspec)) != tuple(spec):
         return None

@@ -1,0 +1,167 @@
+"""Work buffers and spectra of the FFT paths: the pool, the kernel in the input buffer, the pruned kernel FFT.
+
+Checked against ``scipy.signal`` and a whole-array ``rfftn`` / ``fftn`` of the zero-padded
+kernel: pooled buffers that held another call's data never leak into a result, the
+kernel's spectrum built one axis at a time equals the whole-array transform, and the
+overlap-add path's free finiteness check keeps NaN local.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.signal
+
+import convlens as cl
+from convlens import _backend as B
+from convlens._engine import _scratch
+from convlens._engine._convolver import _build_plan
+from convlens._engine._direct import native_threads
+from convlens._engine._fft import FFTPlan, OverlapAddPlan
+from convlens._engine._geometry import make_geometry
+
+
+def _rel(got, want):
+    return float(np.abs(got - want).max() / np.abs(want).max())
+
+
+def test_large_buffers_are_pooled_and_reused_without_stale_data():
+    rng = np.random.default_rng(0)
+    n, k = 1 << 20, 1 << 17  # work buffers of ~9 MB: above the old 4 MiB limit of the pool
+    xs = [rng.standard_normal(n) for _ in range(3)]
+    ks = [rng.standard_normal(k) for _ in range(3)]
+    _scratch.clear()
+    for x, h in zip(xs, ks):
+        y = cl.convolve(x, h, "same", method="fft", workers=1)
+        assert _rel(y, scipy.signal.fftconvolve(x, h, "same")) < 1e-12
+    big = [b for bufs in _scratch._free.values() for b in bufs if b.nbytes > 4 << 20]
+    assert big, "the large work buffers went back to the pool"
+    assert _scratch._total <= _scratch.MAX_TOTAL
+    # a plan built after one-shot calls takes their pooled input buffer (x's data in it): its kernel
+    # spectrum must not see that data
+    plan = cl.Convolver(ks[0], (n,), "same", method="fft", workers=1)
+    assert _rel(plan(xs[1]), scipy.signal.fftconvolve(xs[1], ks[0], "same")) < 1e-12
+    _scratch.clear()
+    assert not _scratch._free and _scratch._total == 0
+
+
+def test_pool_limits():
+    assert _scratch.MAX_TOTAL <= 256 << 20
+    assert 3 * _scratch.MAX_BYTES <= _scratch.MAX_TOTAL  # one call's three buffers fit together
+    before = _scratch._total
+    _scratch.give(("test", "too big"), np.empty(_scratch.MAX_BYTES // 8 + 1))
+    assert _scratch._total == before  # dropped, not kept
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "k_shape", "axes"),
+    [
+        ((300, 200), (17, 9), (0, 1)),
+        ((64, 48, 40), (5, 7, 3), (0, 1, 2)),
+        ((4, 100, 90), (1, 13, 11), (1, 2)),  # a batch axis, one kernel
+        ((3, 100, 90), (3, 13, 11), (1, 2)),  # a kernel per batch entry
+        ((100, 3, 90), (13, 1, 11), (0, 2)),  # convolved axes that are not adjacent
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex128])
+def test_pruned_kernel_spectrum_equals_the_whole_array_transform(x_shape, k_shape, axes, dtype):
+    rng = np.random.default_rng(1)
+    kernel = rng.standard_normal(k_shape).astype(dtype)
+    if np.dtype(dtype).kind == "c":
+        kernel = kernel + 1j * rng.standard_normal(k_shape)
+    geom = make_geometry(x_shape, k_shape, axes, "same")
+    plan = FFTPlan(kernel, geom, explicit_pad=False, dtype=np.dtype(dtype), workers=2, _defer=True)
+    plan.tiled = None  # the whole-array path (tiles have their own, small, spectra)
+    plan.prepare()
+    padded = np.zeros([plan.lengths[axes.index(d)] if d in axes else s for d, s in enumerate(k_shape)], dtype)
+    padded[tuple(slice(0, s) for s in k_shape)] = kernel
+    whole = B.rfftn(padded, axes, 1) if np.dtype(dtype).kind == "f" else B.fftn(padded, axes, 1)
+    tol = 1e-5 if dtype == np.float32 else 1e-13
+    assert plan.kspec.shape == whole.shape
+    assert _rel(plan.kspec, whole) < tol
+    x = rng.standard_normal(x_shape).astype(dtype)
+    want = scipy.signal.fftconvolve(
+        x.astype(np.complex128 if np.dtype(dtype).kind == "c" else np.float64), kernel, "same", axes=axes
+    )
+    assert _rel(plan(x), want) < (1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("method", ["overlap-add", "fft"])
+def test_overlap_add_reads_finiteness_off_its_blocks(method):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((6, 5000))
+    h = rng.standard_normal((1, 64))
+    x[2, 1234] = np.nan
+    x[4, 4000] = np.inf
+    got = cl.convolve(x, h, "same", method=method, axes=(0, 1), workers=1)
+    want = cl.convolve(x, h, "same", method="direct", axes=(0, 1), workers=1)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isposinf(got), np.isposinf(want))
+    finite = np.isfinite(want)
+    assert finite.sum() > 0.9 * want.size
+    np.testing.assert_allclose(got[finite], want[finite], rtol=1e-9, atol=1e-9)
+
+
+def test_overlap_add_plan_reports_its_finite_sum():
+    rng = np.random.default_rng(3)
+    h = rng.standard_normal((1, 33))
+    geom = make_geometry((8, 4096), (1, 33), (1,), "same")
+    plan = OverlapAddPlan(h, geom, explicit_pad=False, dtype=np.float64, workers=1, block_axis=1, fft_len=256)
+    assert plan.tiled is None and plan.nblocks > 1
+    x = rng.standard_normal((8, 4096))
+    y, finite = plan.run(x)
+    assert finite
+    assert _rel(y, scipy.signal.fftconvolve(x, h, "same", axes=1)) < 1e-12
+    x[3, 100] = np.nan
+    with np.errstate(all="raise"):  # no warnings on the way: the caller recomputes this result
+        _, finite = plan.run(x)
+    assert not finite
+
+
+def test_compiled_sum_threads_count_memory_traffic():
+    long_f64 = make_geometry((1 << 20,), (3,), (0,), "same")
+    assert native_threads(long_f64, True, 2) == 2  # 0.65 ms on one thread, bound by memory: split
+    short = make_geometry((1 << 16,), (3,), (0,), "same")
+    assert native_threads(short, True, 2) == 1  # ~30 us: a hand-off would cost more
+    x = np.random.default_rng(4).standard_normal(1 << 20)
+    y = cl.convolve(x, [0.25, 0.5, 0.25], "same", workers=2)
+    np.testing.assert_array_equal(y, cl.convolve(x, [0.25, 0.5, 0.25], "same", workers=1))  # bit for bit
+
+
+def test_build_plan_is_used_for_each_method():
+    # the plans above are the ones convolve builds (a guard against testing a path nobody takes)
+    c = cl.Convolver(np.ones((9, 9)), (600, 600), "same", method="fft", workers=1)
+    r = c.recipe(np.dtype(np.float64))
+    assert isinstance(_build_plan(c.kernel, r), FFTPlan)
+
+
+@pytest.mark.parametrize(
+    ("data", "lengths", "axes"),
+    [
+        ((5, 12), (9, 12), (0, 1)),
+        ((7, 3, 10), (16, 3, 10), (0, 2)),
+        ((4, 6, 8, 10), (4, 9, 11, 10), (1, 2, 3)),
+        ((3, 20), (3, 20), (1,)),
+        ((6, 1, 16), (8, 5, 16), (0, 1, 2)),
+    ],
+)
+@pytest.mark.parametrize("kind", ["real", "complex"])
+def test_padded_forward_and_cropped_inverse_equal_whole_array_transforms(data, lengths, axes, kind):
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal(data)
+    if kind == "complex":
+        a = a + 1j * rng.standard_normal(data)
+    # a is already at its transform length along axes[-1]; zero padding along the others
+    padded = np.zeros(lengths, a.dtype)
+    padded[tuple(slice(0, s) for s in data)] = a
+    whole = B.rfftn(padded, axes, 1) if kind == "real" else B.fftn(padded, axes, 1)
+    out = np.full(whole.shape, np.nan + 0j, whole.dtype)  # stale contents must not survive
+    got = B.padded_forward(a, axes, out, 2)
+    assert got is out
+    np.testing.assert_allclose(got, whole, rtol=1e-12, atol=1e-12 * np.abs(whole).max())
+    keep = [slice(1, lengths[ax] - 1) if lengths[ax] > 2 else slice(None) for ax in axes]
+    index = [slice(None)] * len(lengths)
+    for ax, sl in zip(axes, keep):
+        index[ax] = sl
+    back = B.cropped_inverse(got.copy(), axes, lengths[axes[-1]], keep, 2, real=kind == "real")
+    np.testing.assert_allclose(back, padded[tuple(index)], rtol=1e-12, atol=1e-12)
