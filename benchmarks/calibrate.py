@@ -118,6 +118,46 @@ def fit_overlap_add(fit: dict) -> None:
     vol = blocks * r.block_fft_len * math.prod(r.lengths)
     t = cpu_time(lambda: plan(x)) - a * 2 * vol * math.log2(r.block_fft_len * math.prod(r.lengths))
     fit["oa_nd_mem"] = max(t, 0.0) / (b * vol)
+    fit["oa_nd"], fit["oa_nd_f64"] = _oa_nd_factors(fit)
+
+
+def _oa_nd_factors(fit: dict) -> tuple[float, float]:
+    """oa_nd, oa_nd_f64: one-shot N-d overlap-add calls (below the tiles) against whole-array FFT calls,
+    measured over the model's prediction of the two; in float32, and float64's over float32's."""
+    from convlens._engine import _cost
+    from convlens._engine._geometry import make_geometry
+
+    rng = np.random.default_rng(1)
+    saved = dict(COST)
+    COST.update({key: value for key, value in fit.items() if key in COST}, oa_nd=1.0, oa_nd_f64=1.0)
+    _cost.estimate_costs.cache_clear()
+    relative = {np.float32: [], np.float64: []}
+    try:
+        # shapes below the tiles (``tile_lengths``: whole arrays under 8 MiB) in each dtype
+        cases = {
+            np.float32: (((512, 512), 31), ((1024, 1024), 15), ((1024, 1024), 63), ((768, 768), 31)),
+            np.float64: (((512, 512), 31), ((512, 512), 15), ((768, 768), 31), ((768, 768), 63)),
+        }
+        for dtype in relative:
+            for shape, k in cases[dtype]:
+                x = rng.standard_normal(shape).astype(dtype)
+                h = rng.standard_normal((k,) * len(shape)).astype(dtype)
+                geom = make_geometry(shape, h.shape, tuple(range(len(shape))), "same")
+                axis = _cost.best_block_axis(geom)
+                size = np.dtype(dtype).itemsize
+                oa = _cost.overlap_add_cost(geom, explicit_pad=False, real=True, block_axis=axis, itemsize=size)
+                whole = _cost.fft_cost(geom, explicit_pad=False, real=True)  # itemsize 0: whole arrays, never tiles
+                t_oa, t_fft = (
+                    cpu_time(lambda m=m, x=x, h=h: cl.convolve(x, h, "same", method=m, workers=1))
+                    for m in ("overlap-add", "fft")
+                )
+                relative[dtype].append((t_oa / oa) / (t_fft / whole))
+    finally:
+        COST.clear()
+        COST.update(saved)
+        _cost.estimate_costs.cache_clear()
+    f32, f64 = (float(np.median(v)) for v in relative.values())
+    return f32, f64 / f32
 
 
 def fit_tiles(fit: dict, small: bool) -> None:

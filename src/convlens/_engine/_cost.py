@@ -69,6 +69,21 @@ def tiled_cost(
     return t * (COST["thread_gain"] if workers > 1 else 1.0) + _overhead(not one_shot)
 
 
+def _pruned(lens, extents) -> float:
+    """The share of a whole N-d transform that ``B.padded_forward`` / ``B.cropped_inverse`` compute.
+
+    ``extents``: the data's length per axis (forward) or the kept crop's (inverse).  Either way the
+    pass along axis ``j`` runs only over the rows that the axes before it hold data in (forward:
+    those axes are transformed after it; inverse: they were transformed, then cropped, before it),
+    and costs its share ``log2(N_j)`` of ``log2(vol)``.
+    """
+    if len(lens) < 2:
+        return 1.0
+    frac = [min(e / n, 1.0) for e, n in zip(extents, lens)]
+    logs = [math.log2(max(n, 2)) for n in lens]
+    return sum(math.prod(frac[:j]) * lg for j, lg in enumerate(logs)) / sum(logs)
+
+
 def fft_cost(
     geom: Geometry, *, explicit_pad: bool, real: bool, cached_kernel: bool = False, workers: int = 1, itemsize: int = 0
 ) -> float:
@@ -87,7 +102,11 @@ def fft_cost(
         return tiled
     vol = math.prod(lens)
     xb, kb, ob = _batches(geom)
-    transforms = (xb + ob + (0 if cached_kernel else kb)) * vol * math.log2(max(vol, 2)) * _penalty(lens)
+    g = geom.per_axis
+    x_in = [ga.padded if explicit_pad else ga.n for ga in g]
+    fx, fk = _pruned(lens, x_in), _pruned(lens, [ga.k for ga in g])
+    fo = _pruned(lens, [ga.out_len for ga in g])
+    transforms = (xb * fx + ob * fo + (0 if cached_kernel else kb * fk)) * vol * math.log2(max(vol, 2)) * _penalty(lens)
     passes = (xb + ob) * vol * (2 if cached_kernel else 3)
     t = COST["fft"] * transforms * (1 if real else 2) + COST["mem"] * passes
     lean = not explicit_pad and 0 < xb * vol * itemsize <= LEAN_FFT_MAX_BYTES  # itemsize 0: not a lean caller
@@ -126,12 +145,18 @@ def overlap_add_cost(
         if tiled is not None:
             return tiled
     vol = blocks * L * math.prod(other)
-    xb, _, ob = _batches(geom)
+    xb, kb, ob = _batches(geom)
     one_d = not other
     logv = math.log2(max(L * math.prod(other), 2))
     transforms = (xb + ob) * vol * logv * (COST["oa_1d_fft"] if one_d else 1.0)
     passes = (xb + ob) * vol * (COST["oa_1d_mem"] if one_d else COST["oa_nd_mem"])
     t = COST["fft"] * transforms * (1 if real else 2) + COST["mem"] * passes
+    if not one_d:  # N-d blocks: measured slower against the whole-array FFT than the model's points
+        # say (more so in float64), and a one-shot call transforms the kernel at one block's size
+        # (1-D: ducc0's fused overlap-save does that in place)
+        t *= COST["oa_nd"] * (COST["oa_nd_f64"] if itemsize == (8 if real else 16) else 1.0)
+        if not cached_kernel:
+            t += COST["fft"] * kb * L * math.prod(other) * logv * (1 if real else 2)
     return t * (COST["thread_gain"] if workers > 1 else 1.0) + _overhead(cached_kernel)
 
 

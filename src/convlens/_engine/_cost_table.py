@@ -36,6 +36,8 @@ COST = {
     "oa_1d_fft": 0.9,  # fused 1-D overlap-save: transform cost relative to the model
     "oa_1d_mem": 0.75,  # ... and passes over memory per point (segments read in place from x)
     "oa_nd_mem": 2.0,  # N-d overlap-add: passes over memory per point
+    "oa_nd": 1.3,  # ... and its cost against the whole-array FFT's, over what the model's points say (2-D, 3-D)
+    "oa_nd_f64": 1.1,  # ... and that much more in float64 (its extra passes move twice the bytes)
     "tile": 2.3e-10,  # 2-D cache-sized tiles: per tile point * log2(tile points) of one r2c + product + c2r
     "channels_gemm": 4e-10,  # convolve_channels: per (channel pair * frequency) of the complex GEMM
 }

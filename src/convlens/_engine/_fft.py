@@ -303,6 +303,8 @@ class OverlapAddPlan:
         self.fft_axes = tuple((ax + 1 if ax == block_axis else (ax + 1 if ax > block_axis else ax)) for ax in geom.axes)
         self._kernel = kernel
         self.kspec = None
+        self._lock = threading.Lock()
+        self._inbuf: np.ndarray | None = None
         # N-d: cache-sized tiles over every axis beat blocks along one (same results)
         whole = [self.nblocks * fft_len if ax == block_axis else lens[ax] for ax in geom.axes]
         self.tiled = tiled_plan(kernel, geom, explicit_pad=explicit_pad, dtype=self.dtype, workers=workers, whole=whole)
@@ -323,15 +325,26 @@ class OverlapAddPlan:
         shape[ba + 1] = self.fft_len
         for ax, L in self.other_lens.items():
             shape[ax + 1 if ax > ba else ax] = L
-        kbuf = np.zeros(shape, dtype=self.dtype)
+        # pooled buffers: fresh ones of a few MB cost as much as the transform (page faults, see _scratch)
+        key = ("oa-kernel", tuple(shape), kb.shape, self.dtype.str)
+        kbuf = _scratch.take(key, tuple(shape), self.dtype, zero=True)
         kbuf[tuple(slice(0, s) for s in kb.shape)] = kb
-        self.kspec = self._transform(kbuf)
+        self.kspec = self._transform(kbuf, self._spectrum_buffer(kbuf.shape, "oa-kspec"))
+        _scratch.give(key, kbuf)
         self._kernel = None
 
-    def _transform(self, a):
+    def _spectrum_buffer(self, shape, tag: str) -> np.ndarray:
+        """A pooled buffer for the spectrum of a blocked array of ``shape`` (back when this plan is collected)."""
+        spec = list(shape)
         if self.real:
-            return B.rfftn(a, self.fft_axes, self.workers)
-        return B.fftn(a, self.fft_axes, self.workers)
+            spec[self.fft_axes[-1]] = spec[self.fft_axes[-1]] // 2 + 1
+        cdt = B.complex_of(self.dtype)
+        return _scratch.lend(self, (tag, tuple(spec), cdt.str), tuple(spec), cdt, zero=False)
+
+    def _transform(self, a, out=None):
+        if self.real:
+            return B.rfftn(a, self.fft_axes, self.workers, out=out)
+        return B.fftn(a, self.fft_axes, self.workers, out=out)
 
     def memory_estimate(self) -> int:
         """Bytes of the working set of one execution."""
@@ -353,38 +366,53 @@ class OverlapAddPlan:
         """The convolution of ``a``, and whether every block's sum is finite (read off the spectra, free)."""
         if self.tiled is not None:
             return self.tiled.run(a)
-        spec = self._transform(self._blocked(a))
-        # each block's zero-frequency term is its sum: all finite unless a block holds NaN or inf
-        dc = tuple(0 if ax in self.fft_axes else slice(None) for ax in range(spec.ndim))
-        sum_finite = bool(np.isfinite(spec[dc]).all())
-        # not finite: the caller recomputes this result from the finite samples (no warnings)
-        with np.errstate(all="ignore") if not sum_finite else contextlib.nullcontext():
-            if spec.shape == np.broadcast_shapes(spec.shape, self.kspec.shape):
-                np.multiply(spec, self.kspec, out=spec)
-            else:
-                spec = spec * self.kspec
-            if self.real:
-                last = self.geom.axes[-1]
-                L = self.fft_len if last == self.block_axis else self.other_lens[last]
-                y = B.irfftn(spec, self.fft_axes, L, self.workers)
-            else:
-                y = B.ifftn(spec, self.fft_axes, self.workers, out=spec)
-            del spec
-            out = self._overlap_add(y)
-        index = [slice(None)] * out.ndim
-        index[self.block_axis] = self.block_crop
-        for ax, sl in self.other_crops.items():
-            index[ax] = sl
-        return out[tuple(index)], sum_finite
+        # The blocked input, its spectrum and the blocks' inverse live in pooled buffers kept by the
+        # plan (the blocked input's zero padding is written once); the lock keeps concurrent calls
+        # on one plan from sharing them.
+        with self._lock:
+            blocks = self._blocked(a)
+            spec = self._transform(blocks, self._spectrum_buffer(blocks.shape, "oa-spec"))
+            # each block's zero-frequency term is its sum: all finite unless a block holds NaN or inf
+            dc = tuple(0 if ax in self.fft_axes else slice(None) for ax in range(spec.ndim))
+            sum_finite = bool(np.isfinite(spec[dc]).all())
+            # not finite: the caller recomputes this result from the finite samples (no warnings)
+            with np.errstate(all="ignore") if not sum_finite else contextlib.nullcontext():
+                if spec.shape == np.broadcast_shapes(spec.shape, self.kspec.shape):
+                    np.multiply(spec, self.kspec, out=spec)
+                else:
+                    spec = spec * self.kspec
+                if self.real:
+                    last = self.geom.axes[-1]
+                    L = self.fft_len if last == self.block_axis else self.other_lens[last]
+                    shape = list(spec.shape)
+                    shape[self.fft_axes[-1]] = L
+                    key = ("oa-inverse", tuple(shape), self.dtype.str)
+                    y = B.irfftn(
+                        spec,
+                        self.fft_axes,
+                        L,
+                        self.workers,
+                        out=_scratch.lend(self, key, tuple(shape), self.dtype, False),
+                    )
+                else:
+                    y = B.ifftn(spec, self.fft_axes, self.workers, out=spec)
+                out = self._overlap_add(y)
+        return out, sum_finite
 
     def _blocked(self, a: np.ndarray) -> np.ndarray:
-        """``a`` cut into zero-padded blocks: shape (.., nb, L, ..), other FFT axes at full length."""
+        """``a`` cut into zero-padded blocks: shape (.., nb, L, ..), other FFT axes at full length.
+
+        The buffer is the plan's (pooled, keyed by the region written into it: the rest stays zero).
+        """
         ba, nb, blk, L = self.block_axis, self.nblocks, self.block, self.fft_len
         shape = list(a.shape)
         shape[ba : ba + 1] = [nb, L]
         for ax, Lo in self.other_lens.items():
             shape[ax + 1 if ax > ba else ax] = Lo
-        buf = np.zeros(shape, dtype=self.dtype)
+        if self._inbuf is None:
+            key = ("oa-blocks", tuple(shape), a.shape, ba, blk, self.in_len, self.dtype.str)
+            self._inbuf = _scratch.lend(self, key, tuple(shape), self.dtype, zero=True)
+        buf = self._inbuf
         whole = (self.in_len // blk) * blk
         src = [slice(None)] * a.ndim
         dst = [slice(0, s) for s in a.shape]
@@ -406,23 +434,44 @@ class OverlapAddPlan:
         return buf
 
     def _overlap_add(self, y: np.ndarray) -> np.ndarray:
-        """Add the blocks' tails onto the next blocks: (nb + 1) * blk samples along the block axis."""
+        """The cropped output, straight from the blocks' inverse ``y`` (shape (.., nb, L, ..)).
+
+        Sample ``j`` of the full block-axis sequence is block ``b``'s sample ``j - b * blk``
+        (its head, ``j - b * blk < blk``) plus block ``b - 1``'s tail (``L - blk = K - 1 < blk``
+        samples).  Only the crop is written: heads copied, tails added (a fresh, contiguous output).
+        """
         ba, nb, blk, L = self.block_axis, self.nblocks, self.block, self.fft_len
-        oshape = list(y.shape)
-        oshape[ba : ba + 2] = [nb + 1, blk]
-        out = np.zeros(oshape, dtype=y.dtype)
-        head = [slice(None)] * y.ndim
-        head[ba + 1] = slice(0, blk)
-        tgt = [slice(None)] * y.ndim
-        tgt[ba] = slice(0, nb)
-        out[tuple(tgt)] += y[tuple(head)]
-        if blk < L:
-            head[ba + 1] = slice(blk, L)
-            tgt[ba], tgt[ba + 1] = slice(1, nb + 1), slice(0, L - blk)
-            out[tuple(tgt)] += y[tuple(head)]
-        fshape = list(y.shape)
-        fshape[ba : ba + 2] = [(nb + 1) * blk]
-        return out.reshape(fshape)
+        lo, hi = self.block_crop.start, self.block_crop.stop
+        oshape = list(self.geom.out_shape)
+        for ax in range(len(oshape)):  # non-convolved axes broadcast x against the kernel
+            if ax != ba and ax not in self.other_crops:
+                oshape[ax] = y.shape[ax + 1 if ax > ba else ax]
+        out = np.empty(oshape, dtype=y.dtype)
+        yi = [slice(None)] * y.ndim
+        for ax, sl in self.other_crops.items():
+            yi[ax + 1 if ax > ba else ax] = sl
+        oi = [slice(None)] * out.ndim
+
+        def piece(b: int, j0: int, j1: int, add: bool) -> None:
+            # full-sequence samples j0..j1 of block b (clipped to the crop)
+            j0, j1 = max(j0, lo), min(j1, hi)
+            if j0 >= j1:
+                return
+            yi[ba], yi[ba + 1] = b, slice(j0 - b * blk, j1 - b * blk)
+            oi[ba] = slice(j0 - lo, j1 - lo)
+            if add:
+                out[tuple(oi)] += y[tuple(yi)]
+            else:
+                out[tuple(oi)] = y[tuple(yi)]
+
+        for b in range(nb):
+            piece(b, b * blk, (b + 1) * blk, add=False)
+        if hi > nb * blk:  # past the last head only the last tail reaches
+            oi[ba] = slice(max(nb * blk, lo) - lo, hi - lo)
+            out[tuple(oi)] = 0
+        for b in range(nb):
+            piece(b, (b + 1) * blk, b * blk + L, add=True)
+        return out
 
 
 _OS_CHUNK_BYTES = 1 << 21  # one convolve_axis call's output (stays in cache until copied out)

@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from .. import _backend as B
+from . import _scratch
 from ._blocks import block_count
 from ._geometry import Geometry
 
@@ -125,18 +126,32 @@ class TiledPlan:
         return full, full[tuple(view)]
 
     def _buffers(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
-        """One worker's tile buffers: input window, spectrum, broadcast product, inverse."""
+        """One worker's tile buffers: input window, spectrum, broadcast product, inverse.
+
+        From the pool (:mod:`._scratch`): fresh buffers fault in page by page on every call.
+        The input window needs no zeroing (:meth:`_window` zero-fills it where it leaves ``a``).
+        """
         window = list(a.shape)
         for ax, t in zip(self.axes, self.tiles):
             window[ax] = t
-        inbuf = np.zeros(window, dtype=self.dtype)
-        spec = self._forward(inbuf, None)
-        shape = np.broadcast_shapes(spec.shape, self.kspec.shape)
-        prod = None if shape == spec.shape else np.empty(shape, dtype=spec.dtype)
+        spec = list(window)
+        if self.real:
+            spec[self.axes[-1]] = self.tiles[-1] // 2 + 1
+        cdt = B.complex_of(self.dtype)
+        shape = np.broadcast_shapes(tuple(spec), self.kspec.shape)
         res = list(self.geom.out_shape)
         for ax, t in zip(self.axes, self.tiles):
             res[ax] = t
-        return inbuf, spec, prod, np.empty(res, dtype=self.dtype)
+        specs = [("tile-in", tuple(window), self.dtype), ("tile-spec", tuple(spec), cdt)]
+        specs += [("tile-prod", shape, cdt)] if shape != tuple(spec) else []
+        specs += [("tile-res", tuple(res), self.dtype)]
+        bufs = {tag: _scratch.take((tag, shp, np.dtype(dt).str), shp, dt, zero=False) for tag, shp, dt in specs}
+        return bufs["tile-in"], bufs["tile-spec"], bufs.get("tile-prod"), bufs["tile-res"]
+
+    def _give_back(self, *bufs: np.ndarray | None) -> None:
+        for tag, buf in zip(("tile-in", "tile-spec", "tile-prod", "tile-res"), bufs):
+            if buf is not None:
+                _scratch.give((tag, buf.shape, buf.dtype.str), buf)
 
     def _tiles(self, a: np.ndarray, full: np.ndarray, out: np.ndarray, tiles: list[tuple[int, ...]]) -> bool:
         """Compute the given tiles (indices along the convolved axes) into ``out``.
@@ -163,6 +178,7 @@ class TiledPlan:
                 self._inverse_into(p, full, index)
             else:
                 self._store(out, self._inverse(p, res), index)
+        self._give_back(inbuf, spec, prod, res)
         return finite
 
     def _inverse_into(self, p: np.ndarray, full: np.ndarray, index: tuple[int, ...]) -> None:
