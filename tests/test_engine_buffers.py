@@ -175,6 +175,7 @@ def test_padded_forward_and_cropped_inverse_equal_whole_array_transforms(data, l
         ((3, 50, 900), (1, 9, 33), (1, 2), 2, 160),  # a batch axis in front, blocks along the last
         ((40, 330, 3), (5, 17, 1), (0, 1), 1, 64),  # a batch axis behind
         ((2, 40, 500), (2, 5, 21), (1, 2), 2, 96),  # one kernel per batch row (kernel batch)
+        ((300, 50), (40, 5), (0, 1), 0, 64),  # tails longer than a block: they reach two blocks on
     ],
 )
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex128])

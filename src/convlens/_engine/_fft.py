@@ -436,9 +436,10 @@ class OverlapAddPlan:
     def _overlap_add(self, y: np.ndarray) -> np.ndarray:
         """The cropped output, straight from the blocks' inverse ``y`` (shape (.., nb, L, ..)).
 
-        Sample ``j`` of the full block-axis sequence is block ``b``'s sample ``j - b * blk``
-        (its head, ``j - b * blk < blk``) plus block ``b - 1``'s tail (``L - blk = K - 1 < blk``
-        samples).  Only the crop is written: heads copied, tails added (a fresh, contiguous output).
+        Sample ``j`` of the full block-axis sequence is the head of block ``j // blk`` (its
+        samples ``0 .. blk - 1``) plus the tails (samples ``blk .. L - 1``, ``K - 1`` of them) of the
+        blocks before it that reach ``j``.  Only the crop is written: every head copied (past the
+        last head, zeros), then every tail added -- a fresh, contiguous output.
         """
         ba, nb, blk, L = self.block_axis, self.nblocks, self.block, self.fft_len
         lo, hi = self.block_crop.start, self.block_crop.stop
