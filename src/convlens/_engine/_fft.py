@@ -304,7 +304,10 @@ class OverlapAddPlan:
         self._kernel = kernel
         self.kspec = None
         self._lock = threading.Lock()
+        # the plan's work buffers, lent from the pool on the first call (see run)
         self._inbuf: np.ndarray | None = None
+        self._spec: np.ndarray | None = None
+        self._ybuf: np.ndarray | None = None
         # N-d: cache-sized tiles over every axis beat blocks along one (same results)
         whole = [self.nblocks * fft_len if ax == block_axis else lens[ax] for ax in geom.axes]
         self.tiled = tiled_plan(kernel, geom, explicit_pad=explicit_pad, dtype=self.dtype, workers=workers, whole=whole)
@@ -371,7 +374,9 @@ class OverlapAddPlan:
         # on one plan from sharing them.
         with self._lock:
             blocks = self._blocked(a)
-            spec = self._transform(blocks, self._spectrum_buffer(blocks.shape, "oa-spec"))
+            if self._spec is None:  # lent once: back to the pool when this plan is collected
+                self._spec = self._spectrum_buffer(blocks.shape, "oa-spec")
+            spec = self._transform(blocks, self._spec)
             # each block's zero-frequency term is its sum: all finite unless a block holds NaN or inf
             dc = tuple(0 if ax in self.fft_axes else slice(None) for ax in range(spec.ndim))
             sum_finite = bool(np.isfinite(spec[dc]).all())
@@ -384,16 +389,12 @@ class OverlapAddPlan:
                 if self.real:
                     last = self.geom.axes[-1]
                     L = self.fft_len if last == self.block_axis else self.other_lens[last]
-                    shape = list(spec.shape)
-                    shape[self.fft_axes[-1]] = L
-                    key = ("oa-inverse", tuple(shape), self.dtype.str)
-                    y = B.irfftn(
-                        spec,
-                        self.fft_axes,
-                        L,
-                        self.workers,
-                        out=_scratch.lend(self, key, tuple(shape), self.dtype, False),
-                    )
+                    if self._ybuf is None:
+                        shape = list(spec.shape)
+                        shape[self.fft_axes[-1]] = L
+                        key = ("oa-inverse", tuple(shape), self.dtype.str)
+                        self._ybuf = _scratch.lend(self, key, tuple(shape), self.dtype, False)
+                    y = B.irfftn(spec, self.fft_axes, L, self.workers, out=self._ybuf)
                 else:
                     y = B.ifftn(spec, self.fft_axes, self.workers, out=spec)
                 out = self._overlap_add(y)
