@@ -101,7 +101,7 @@ def fit_threads(fit: dict, small: bool) -> None:
 
 
 def fit_overlap_add(fit: dict) -> None:
-    """oa_1d_fft, oa_1d_mem, oa_nd_mem: measured over the whole-FFT model's prediction."""
+    """oa_1d_fft, oa_1d_mem, oa_nd_mem, oa_nd, oa_nd_f64: measured over the whole-FFT model's prediction."""
     a, b = fit["fft"], fit["mem"]
     plan, x = _plan((1 << 20,), 301, method="overlap-add")
     r = plan.recipe(np.float32)

@@ -32,6 +32,11 @@ from ._blocks import block_count
 from ._geometry import Geometry
 
 
+def _tile_key(name: str, shape: tuple[int, ...], dtype) -> tuple:
+    """The pool's key of one of a tile worker's buffers."""
+    return ("tile-" + name, tuple(shape), np.dtype(dtype).str)
+
+
 class TiledPlan:
     """Kernel spectrum at the tile lengths and the tiling of one geometry."""
 
@@ -125,8 +130,9 @@ class TiledPlan:
         view[a0], view[a1] = slice(0, self.out_lens[0]), slice(k1 - 1, k1 - 1 + self.out_lens[1])
         return full, full[tuple(view)]
 
-    def _buffers(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
-        """One worker's tile buffers: input window, spectrum, broadcast product, inverse.
+    def _buffers(self, a: np.ndarray) -> dict[str, np.ndarray]:
+        """One worker's tile buffers by name: input window ``in``, spectrum ``spec``, inverse ``res`` and,
+        where the kernel's spectrum broadcasts it to a larger shape, the product ``prod``.
 
         From the pool (:mod:`._scratch`): fresh buffers fault in page by page on every call.
         The input window needs no zeroing (:meth:`_window` zero-fills it where it leaves ``a``).
@@ -138,20 +144,14 @@ class TiledPlan:
         if self.real:
             spec[self.axes[-1]] = self.tiles[-1] // 2 + 1
         cdt = B.complex_of(self.dtype)
-        shape = np.broadcast_shapes(tuple(spec), self.kspec.shape)
+        prod = np.broadcast_shapes(tuple(spec), self.kspec.shape)
         res = list(self.geom.out_shape)
         for ax, t in zip(self.axes, self.tiles):
             res[ax] = t
-        specs = [("tile-in", tuple(window), self.dtype), ("tile-spec", tuple(spec), cdt)]
-        specs += [("tile-prod", shape, cdt)] if shape != tuple(spec) else []
-        specs += [("tile-res", tuple(res), self.dtype)]
-        bufs = {tag: _scratch.take((tag, shp, np.dtype(dt).str), shp, dt, zero=False) for tag, shp, dt in specs}
-        return bufs["tile-in"], bufs["tile-spec"], bufs.get("tile-prod"), bufs["tile-res"]
-
-    def _give_back(self, *bufs: np.ndarray | None) -> None:
-        for tag, buf in zip(("tile-in", "tile-spec", "tile-prod", "tile-res"), bufs):
-            if buf is not None:
-                _scratch.give((tag, buf.shape, buf.dtype.str), buf)
+        shapes = {"in": (tuple(window), self.dtype), "spec": (tuple(spec), cdt), "res": (tuple(res), self.dtype)}
+        if prod != tuple(spec):
+            shapes["prod"] = (prod, cdt)
+        return {name: _scratch.take(_tile_key(name, *sd), *sd, zero=False) for name, sd in shapes.items()}
 
     def _tiles(self, a: np.ndarray, full: np.ndarray, out: np.ndarray, tiles: list[tuple[int, ...]]) -> bool:
         """Compute the given tiles (indices along the convolved axes) into ``out``.
@@ -160,7 +160,8 @@ class TiledPlan:
         share's last tile when its left neighbour belongs to another thread: that one's
         outputs are copied from a tile buffer, so that it writes nothing of its neighbour's.
         """
-        inbuf, spec, prod, res = self._buffers(a)
+        bufs = self._buffers(a)
+        inbuf, spec, prod, res = bufs["in"], bufs["spec"], bufs.get("prod"), bufs["res"]
         direct = len(self.axes) == 2
         last = tiles[-1] if direct and tiles[-1][1] > 0 else None
         finite = True
@@ -178,7 +179,8 @@ class TiledPlan:
                 self._inverse_into(p, full, index)
             else:
                 self._store(out, self._inverse(p, res), index)
-        self._give_back(inbuf, spec, prod, res)
+        for name, buf in bufs.items():
+            _scratch.give(_tile_key(name, buf.shape, buf.dtype), buf)
         return finite
 
     def _inverse_into(self, p: np.ndarray, full: np.ndarray, index: tuple[int, ...]) -> None:
