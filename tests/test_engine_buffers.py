@@ -246,3 +246,41 @@ def test_a_reused_overlap_add_plan_holds_one_set_of_buffers(dtype):
         y = plan(x)
     assert len(weakref.finalize._registry) == lent  # no buffer lent per call
     np.testing.assert_array_equal(y, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("n", "m", "batch"), [(65536, 1001, ()), (20000, 255, (3,)), (5000, 1001, (2, 2))])
+def test_overlap_save_scratch_is_pooled_and_never_leaks_between_calls(n, m, batch, dtype):
+    # the fused 1-D path takes its convolve_axis scratch from the pool; a scratch that held another
+    # call's segments (other data, other kernel) must not reach a result
+    rng = np.random.default_rng(9)
+    tol = 2e-5 if dtype == np.float32 else 1e-12
+    for _ in range(3):
+        x = rng.standard_normal((*batch, n)).astype(dtype) * rng.uniform(1, 1e3)
+        h = rng.standard_normal(m).astype(dtype)
+        x0 = x.copy()
+        plan = cl.Convolver(h, x.shape, "same", axes=-1, method="overlap-add", workers=1)
+        assert plan.recipe(x.dtype).fused_1d
+        hb = h.astype(np.float64).reshape((1,) * len(batch) + (m,))
+        want = scipy.signal.fftconvolve(x.astype(np.float64), hb, "same", axes=-1)
+        assert _rel(plan(x), want) < tol
+        np.testing.assert_array_equal(x, x0)
+    keys = [key for key in _scratch._free if key[0] == "os-scratch"]
+    assert keys, "the overlap-save scratch went back to the pool"
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "want"),
+    [
+        (1001, 1 << 23, 8100),  # a long signal: blocks of ~8k
+        (1001, 1 << 20, 8100),
+        (1001, 1 << 16, 3072),  # a short one: ~64 blocks, at least 3k
+        (1001, 1 << 18, 4096),
+        (4096, 1 << 16, 12288),
+        (255, 1 << 23, 4096),  # never below 4096 on a long signal
+    ],
+)
+def test_one_d_block_length_keeps_a_short_signal_in_many_blocks(k, n, want):
+    from convlens._engine import block_length
+
+    assert block_length(k, n) == want
