@@ -5,7 +5,8 @@ Besides the public functions, the one blocking mechanism (``Block``,
 ``block_length``, ``block_count``) and the per-axis geometry (``axis_geometry``,
 ``make_geometry``) are exported here for the adapters and lenses that cut a
 convolution into pieces (Dask chunks, template-search strips): they must not
-import the engine's private modules.
+import the engine's private modules.  So is ``run_shares``, which runs shares of
+work on the engine's one thread pool.
 """
 
 from ._api import choose_method, convolve, correlate
@@ -14,6 +15,7 @@ from ._channels import convolve_channels
 from ._convolver import Convolver
 from ._fourier import fourier_filter, frequency_grid
 from ._geometry import AxisGeometry, Geometry, axis_geometry, make_geometry
+from ._threads import run_shares
 
 __all__ = [
     "AxisGeometry",
@@ -34,4 +36,5 @@ __all__ = [
     "frequency_grid",
     "make_geometry",
     "output_blocks",
+    "run_shares",
 ]

@@ -39,7 +39,6 @@ from __future__ import annotations
 import math
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -50,6 +49,7 @@ import scipy.ndimage as ndi
 from ._blocks import block_input, output_blocks
 from ._cost_table import COST
 from ._geometry import Geometry, axis_geometry, make_geometry
+from ._threads import run_shares
 
 try:
     from . import _directsum
@@ -153,28 +153,6 @@ def npconv_split(outputs: int, taps: int, workers: int) -> bool:
     return npconv_threads(outputs, taps, workers) > 1
 
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _shared_pool() -> ThreadPoolExecutor:
-    """One process-wide pool for the pieces (a pool made per call would cost ~100 us of thread starts)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max(os.cpu_count() or 1, 2), thread_name_prefix="convlens-direct")
-        return _pool
-
-
-def _forget_pool() -> None:  # a forked child has none of the parent's threads
-    global _pool
-    _pool = None
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
-
-
 def npconvolve(a: np.ndarray, kern: np.ndarray, crop: slice, workers: int) -> np.ndarray:
     """``numpy.convolve(a, kern)[crop]`` of 1-D arrays, in pieces per thread where that pays."""
     threads = npconv_threads(crop.stop - crop.start, kern.size, workers)
@@ -200,12 +178,7 @@ def npconvolve_pieces(a: np.ndarray, kern: np.ndarray, crop: slice, workers: int
             out[j0 - start : j1 - start] = np.convolve(a[s0 : min(a.size, j1)], kern)[j0 - s0 : j1 - s0]
 
     per = count // workers
-    shares = [pieces[i * per : (i + 1) * per] for i in range(workers)]
-    pool = _shared_pool()
-    futures = [pool.submit(run, share) for share in shares[1:]]
-    run(shares[0])
-    for f in futures:
-        f.result()
+    run_shares(run, [pieces[i * per : (i + 1) * per] for i in range(workers)])
     return out
 
 
@@ -452,11 +425,7 @@ def native_sum(
         else:
             run(x, h, out, *dims, 0, mh, lo, hi)
 
-    pool = _shared_pool()
-    futures = [pool.submit(share, lo, hi) for lo, hi in pairwise(bounds[1:])]
-    share(bounds[0], bounds[1])
-    for f in futures:
-        f.result()
+    run_shares(lambda b: share(*b), pairwise(bounds))
     return out
 
 
@@ -631,12 +600,7 @@ def _cv2_rows(a, kf, geom: Geometry, padded: bool, boundary: str, fill_value, wo
         old = cv2.getNumThreads()
         cv2.setNumThreads(1)
         try:
-            pool = _shared_pool() if len(runs) > 1 else None
-            futures = [pool.submit(lambda run=run: [strip(blk) for blk in run]) for run in runs[1:]]
-            for blk in runs[0]:
-                strip(blk)
-            for f in futures:
-                f.result()
+            run_shares(lambda run: [strip(blk) for blk in run], runs)
         finally:
             cv2.setNumThreads(old)
     return out.reshape(geom.out_shape)

@@ -14,7 +14,6 @@ import contextlib
 import itertools
 import math
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -22,6 +21,7 @@ from .. import _backend as B
 from . import _scratch
 from ._blocks import block_count, tile_lengths
 from ._geometry import Geometry
+from ._threads import run_shares
 from ._tiled import TiledPlan
 
 
@@ -63,8 +63,7 @@ def threaded_assign(dst: np.ndarray, src: np.ndarray, workers: int, axis: int = 
         index = (slice(None),) * (axis % dst.ndim) + (sl,)
         dst[index] = src[index]
 
-    with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(part, _split_rows(n, workers)))
+    run_shares(part, _split_rows(n, workers))
 
 
 class FFTPlan:

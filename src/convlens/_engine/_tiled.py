@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -30,6 +29,7 @@ from .. import _backend as B
 from . import _scratch
 from ._blocks import block_count
 from ._geometry import Geometry
+from ._threads import run_shares
 
 
 def _tile_key(name: str, shape: tuple[int, ...], dtype) -> tuple:
@@ -103,15 +103,10 @@ class TiledPlan:
         else:
             full = out = np.empty(self.geom.out_shape, dtype=self.dtype)
             order = list(itertools.product(*(range(c) for c in self.counts)))
-        parts = min(self.workers, len(order))
-        if parts > 1:  # equal shares of consecutive tiles, each with its own buffers
-            step = -(-len(order) // parts)
-            shares = [order[i : i + step] for i in range(0, len(order), step)]
-            with ThreadPoolExecutor(len(shares)) as pool:
-                flags = list(pool.map(lambda share: self._tiles(a, full, out, share), shares))
-        else:
-            flags = [self._tiles(a, full, out, order)]
-        return out, all(flags)
+        # equal shares of consecutive tiles, each with its own buffers
+        step = -(-len(order) // max(1, min(self.workers, len(order))))
+        shares = [order[i : i + step] for i in range(0, len(order), step)]
+        return out, all(run_shares(lambda share: self._tiles(a, full, out, share), shares))
 
     def _margined_output(self) -> tuple[np.ndarray, np.ndarray]:
         """2-D: the array the tiles' inverse transforms write into, and the output (a view of it).

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .._backend import good_size
-from .._engine import axis_geometry, block_count, block_length, output_blocks
+from .._engine import axis_geometry, block_count, block_length, output_blocks, run_shares
 
 BLOCK = 1 << 15  # elements per block of the normalization pass: fits in L2 cache
 
@@ -95,11 +94,7 @@ def search_copies(span: list[int], ext: list[int], m0: int, channels: int) -> fl
 def run_sliced(jobs: list, fn: Callable[[int, list], None], workers: int) -> None:
     """Run ``fn(slot, jobs[slot::slots])`` on ``slots = min(workers, len(jobs))`` threads (slot 0 inline)."""
     slots = max(1, min(workers, len(jobs)))
-    if slots == 1:
-        fn(0, jobs)
-        return
-    with ThreadPoolExecutor(slots) as pool:
-        list(pool.map(lambda s: fn(s, jobs[s::slots]), range(slots)))
+    run_shares(lambda s: fn(s, jobs[s::slots]), range(slots))
 
 
 def blockwise(fn: Callable[[int, int], None], rows: int, row_size: int, workers: int, block: int = BLOCK) -> None:
@@ -111,8 +106,8 @@ def blockwise(fn: Callable[[int, int], None], rows: int, row_size: int, workers:
     step = max(1, block // max(row_size, 1))
     blocks = [(r, min(r + step, rows)) for r in range(0, rows, step)]
     if workers > 1 and len(blocks) > 1 and rows * row_size >= 4 * block:
-        with ThreadPoolExecutor(min(workers, len(blocks))) as pool:
-            list(pool.map(lambda b: fn(*b), blocks))
+        slots = min(workers, len(blocks))  # every slot-th block: neighbouring blocks cost alike
+        run_shares(lambda s: [fn(*b) for b in blocks[s::slots]], range(slots))
     else:
         for b in blocks:
             fn(*b)
