@@ -408,3 +408,25 @@ def test_compiled_sum_takes_fastcall_arguments():
         _directsum.convolve_plane(x, h, out)
     with pytest.raises(TypeError):
         _directsum.convolve_plane(x, h, out, 1.0, 1, 16, 1, 3, 1, 14, 0, 2, 0, 1, 0, 14)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_rows_wider_than_a_block_end_in_an_overlapping_block(dtype):
+    # rows of 8 vectors and more end with a block that overlaps the one before it (no run of single
+    # vectors): every width around the block size, any window of columns, the same bits as one whole
+    # call and the float64 reference's values
+    rng = np.random.default_rng(12)
+    block = 8 * (32 // np.dtype(dtype).itemsize)
+    h = random_array(rng, (3, 5), dtype)
+    for width in (block - 1, block, block + 1, block + 7, 2 * block - 1, 3 * block + 5):
+        x = random_array(rng, (1, 6, width), dtype)
+        out = np.empty_like(x)
+        dims = (1, 6, width, 3, 5, 6, width, 1, 2)
+        _directsum.convolve_plane(x, h, out, *dims, 0, 6, 0, width)
+        assert_close(out[0], direct_sum(x[0], h, "same"), dtype)
+        for j0, j1 in ((0, width), (3, width - 2), (width // 3, width), (1, block + 2)):
+            j1 = min(j1, width)
+            part = np.full_like(x, np.nan)
+            _directsum.convolve_plane(x, h, part, *dims, 0, 6, j0, j1)
+            np.testing.assert_array_equal(part[..., j0:j1], out[..., j0:j1])
+            assert np.isnan(part[..., :j0]).all() and np.isnan(part[..., j1:]).all()  # nothing outside its window
