@@ -80,3 +80,19 @@ def test_many_callers_share_the_pool(method, shape, k):
     for x, y in zip(xs, ys):
         want = scipy.signal.fftconvolve(x, h, "same")
         assert np.abs(y - want).max() < 1e-12 * np.abs(want).max()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_a_child_forked_while_the_locks_are_held_can_still_convolve():
+    import multiprocessing as mp
+
+    from convlens._engine import _scratch
+
+    x = np.random.default_rng(3).standard_normal((700, 650))
+    h = np.ones((15, 15))
+    want = scipy.signal.fftconvolve(x, h, "same")
+    ctx = mp.get_context("fork")
+    # another thread holds both locks at the moment of the fork
+    with _threads._lock, _scratch._lock, ctx.Pool(1) as pool:
+        got = pool.apply_async(cl.convolve, (x, h, "same"), {"method": "overlap-add", "workers": 2}).get(timeout=60)
+    assert np.abs(got - want).max() < 1e-12 * np.abs(want).max()

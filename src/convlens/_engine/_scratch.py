@@ -82,6 +82,16 @@ def lend(owner: object, key: tuple, shape: tuple[int, ...], dtype, zero: bool) -
     return buf
 
 
+def _after_fork() -> None:
+    # a lock another thread held at the fork would stay held in the child for good
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
 def clear() -> None:
     """Drop every pooled buffer (their memory goes back to the system once no plan holds them)."""
     global _total

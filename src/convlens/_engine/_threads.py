@@ -41,9 +41,11 @@ def _shared_pool() -> ThreadPoolExecutor:
         return _pool
 
 
-def _forget_pool() -> None:  # a forked child has none of the parent's threads
-    global _pool
-    _pool = None
+def _forget_pool() -> None:
+    # a forked child has none of the parent's threads, and a lock another thread held at the fork
+    # would stay held in the child for good
+    global _pool, _lock
+    _pool, _lock = None, threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
