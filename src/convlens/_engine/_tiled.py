@@ -207,8 +207,17 @@ class TiledPlan:
             src[ax], dst[ax] = slice(a0, a1), slice(a0 - lo, a1 - lo)
         if inside:
             return a[tuple(src)]
-        inbuf.fill(0)
         inbuf[tuple(dst)] = a[tuple(src)]
+        # zeros only where the window leaves a: the slabs before and after the samples along each
+        # axis, within the span of the axes before it (filling all of it first wrote most twice)
+        zone = [slice(None)] * a.ndim
+        for ax, t in zip(self.axes, self.tiles):
+            d0, d1 = dst[ax].start, dst[ax].stop
+            for part in (slice(0, d0), slice(d1, t)):
+                if part.start < part.stop:
+                    zone[ax] = part
+                    inbuf[tuple(zone)] = 0
+            zone[ax] = dst[ax]
         return inbuf
 
     def _store(self, out: np.ndarray, y: np.ndarray, index: tuple[int, ...]) -> None:
