@@ -21,7 +21,7 @@ from .. import _backend as B
 from . import _scratch
 from ._blocks import block_count, tile_lengths
 from ._geometry import Geometry
-from ._threads import run_shares
+from ._threads import even_parts, run_shares
 from ._tiled import TiledPlan
 
 
@@ -46,11 +46,6 @@ def tiled_plan(kernel, geom: Geometry, *, explicit_pad: bool, dtype: np.dtype, w
     return TiledPlan(kernel, geom, explicit_pad=explicit_pad, dtype=dtype, workers=workers, tiles=tiles)
 
 
-def _split_rows(n: int, parts: int) -> list[slice]:
-    step = -(-n // parts)
-    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
-
-
 def threaded_assign(dst: np.ndarray, src: np.ndarray, workers: int, axis: int = 0) -> None:
     """``dst[...] = src``, split across threads along ``axis`` for large arrays (memory-bound copy)."""
     n = dst.shape[axis]
@@ -63,7 +58,7 @@ def threaded_assign(dst: np.ndarray, src: np.ndarray, workers: int, axis: int = 
         index = (slice(None),) * (axis % dst.ndim) + (sl,)
         dst[index] = src[index]
 
-    run_shares(part, _split_rows(n, workers))
+    run_shares(part, even_parts(n, workers))
 
 
 class FFTPlan:

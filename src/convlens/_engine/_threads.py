@@ -52,6 +52,16 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
 
 
+def even_parts(n: int, parts: int) -> list[slice]:
+    """``range(n)`` cut into at most ``parts`` consecutive slices of equal length (the last shorter).
+
+    >>> even_parts(10, 3)
+    [slice(0, 4, None), slice(4, 8, None), slice(8, 10, None)]
+    """
+    step = -(-n // max(1, min(parts, n)))
+    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
+
+
 def run_shares(fn: Callable[[S], R], shares: Iterable[S]) -> list[R]:
     """``[fn(s) for s in shares]``, the shares after the first on the shared pool.
 

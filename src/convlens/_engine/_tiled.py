@@ -29,7 +29,7 @@ from .. import _backend as B
 from . import _scratch
 from ._blocks import block_count
 from ._geometry import Geometry
-from ._threads import run_shares
+from ._threads import even_parts, run_shares
 
 
 def _tile_key(name: str, shape: tuple[int, ...], dtype) -> tuple:
@@ -104,8 +104,7 @@ class TiledPlan:
             full = out = np.empty(self.geom.out_shape, dtype=self.dtype)
             order = list(itertools.product(*(range(c) for c in self.counts)))
         # equal shares of consecutive tiles, each with its own buffers
-        step = -(-len(order) // max(1, min(self.workers, len(order))))
-        shares = [order[i : i + step] for i in range(0, len(order), step)]
+        shares = [order[part] for part in even_parts(len(order), self.workers)]
         return out, all(run_shares(lambda share: self._tiles(a, full, out, share), shares))
 
     def _margined_output(self) -> tuple[np.ndarray, np.ndarray]:

@@ -105,9 +105,6 @@ def blockwise(fn: Callable[[int, int], None], rows: int, row_size: int, workers:
     """
     step = max(1, block // max(row_size, 1))
     blocks = [(r, min(r + step, rows)) for r in range(0, rows, step)]
-    if workers > 1 and len(blocks) > 1 and rows * row_size >= 4 * block:
-        slots = min(workers, len(blocks))  # every slot-th block: neighbouring blocks cost alike
-        run_shares(lambda s: [fn(*b) for b in blocks[s::slots]], range(slots))
-    else:
-        for b in blocks:
-            fn(*b)
+    # every slot-th block to a slot: neighbouring blocks cost alike
+    threads = workers if rows * row_size >= 4 * block else 1
+    run_sliced(blocks, lambda _, share: [fn(*b) for b in share], threads)
