@@ -16,7 +16,7 @@ import pytest
 import scipy.signal as ss
 
 import convlens as cl
-from convlens._engine._blocks import TILE_BYTES, tile_lengths
+from convlens._engine._blocks import TILE_BYTES, TILE_MAX_BYTES, tile_lengths
 from convlens._engine._geometry import make_geometry
 from convlens._engine._tiled import TiledPlan
 
@@ -138,8 +138,12 @@ def small_tiling(monkeypatch):
 
 
 def _plan_is_tiled(plan, dtype):
-    sub = plan._kernel_plan(plan.recipe(np.dtype(dtype)))
-    return getattr(sub, "tiled", None) is not None
+    return _tiles_of(plan, dtype) is not None
+
+
+def _tiles_of(plan, dtype=np.float64):
+    tiled = getattr(plan._kernel_plan(plan.recipe(np.dtype(dtype))), "tiled", None)
+    return None if tiled is None else tiled.tiles
 
 
 @pytest.mark.parametrize("method", ["fft", "overlap-add"])
@@ -223,12 +227,35 @@ def test_tile_lengths_fit_the_cache_and_cover_the_kernel():
         assert np.prod(tiles) * itemsize <= TILE_BYTES
 
 
+@pytest.mark.parametrize("itemsize", [4, 8])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_long_kernel_gets_larger_tiles_that_still_cut_the_array(itemsize, workers):
+    # 1 MiB tiles of a 255² kernel would be mostly halo: larger ones, but never one tile for the whole
+    for k, n in [(255, 4096), (127, 2048), (255, 2048)]:
+        whole = (n + k - 1,) * 2
+        tiles = tile_lengths((k, k), (n, n), whole, itemsize, workers=workers)
+        assert tiles is not None
+        count = np.prod([-(-n // (t - k + 1)) for t in tiles])
+        assert TILE_BYTES < np.prod(tiles) * itemsize <= TILE_MAX_BYTES
+        assert count >= 2 * max(workers, 2)
+        assert all(t >= 2 * k for t in tiles)
+
+
+def test_a_large_tile_plan_matches_the_reference():
+    rng = np.random.default_rng(44)
+    x, k = rng.standard_normal((1600, 1500)), rng.standard_normal((127, 131))
+    for workers in (1, 2):
+        plan = cl.Convolver(k, x.shape, "same", method="fft", dtype=np.float64, workers=workers)
+        assert _plan_is_tiled(plan, np.float64)
+        assert np.prod(_tiles_of(plan)) * 8 > TILE_BYTES
+        assert _rel(plan(x), _ref(x, k, "same")) < 1e-12
+
+
 def test_tile_lengths_leave_small_arrays_1d_and_long_kernels_whole():
     assert tile_lengths((31,), (2**22,), (2**22 + 30,), 4) is None  # 1-D has its own fused path
     assert tile_lengths((9, 9, 9), (256,) * 3, (264,) * 3, 4) is None  # 3-D tiles were not faster
     assert tile_lengths((15, 15), (256, 256), (270, 270), 4) is None  # already in cache
     assert tile_lengths((15, 15), (1024, 1024), (1040, 1040), 4) is None  # in L3: whole transforms win
-    assert tile_lengths((255, 255), (4096, 4096), (4375, 4375), 4) is None  # tiles would be mostly halo
     assert tile_lengths((31, 31), (4096, 4096), (4116, 4116), 4, batch=10**6) is None  # no room for a tile
 
 

@@ -143,6 +143,13 @@ def block_length(k: int, n: int, real: bool = True, other: int = 1) -> int:
 # from 256² to 512² tiles, against ~0.35 for a whole 4116² array that streams through memory
 # (which also needs extra passes: padding, product, crop).
 TILE_BYTES = 1 << 20
+# ... unless the kernel is too long for such a tile (it would be mostly halo): then tiles up to this
+# size, each doubling of a tile's bytes beyond TILE_BYTES costing ``_TILE_GROWTH`` more per point.
+# Measured on a 2-core Xeon (2 MiB L2 a core), float64, one thread: 4096² (x) 255² in 16 tiles of 1280²
+# (13 MB each) took 255 ms against 552 ms as one 4374² transform (and 2048² (x) 127² 59 against 115
+# ms in tiles of 640²); per point * log2 a 13 MB tile cost ~1.4x a 1 MB one, the whole array ~1.9x.
+TILE_MAX_BYTES = 1 << 24
+_TILE_GROWTH = 0.1
 _WHOLE_IN_CACHE = 8 << 20  # bytes: a smaller whole-array transform runs mostly in L3 (1024² float32
 # was slower in tiles, float64 and 2048² float32 faster)
 _WHOLE_PENALTY = 1.4  # per point * log2 of a whole-array transform out of cache, relative to a tile
@@ -168,6 +175,7 @@ def tile_lengths(
     itemsize: int,
     real: bool = True,
     batch: int = 1,
+    workers: int = 1,
 ) -> tuple[int, ...] | None:
     """FFT lengths of cache-sized N-d tiles (overlap-save over every axis), or None when a
     whole-array transform of lengths ``whole`` is predicted faster.
@@ -175,11 +183,15 @@ def tile_lengths(
     ``ks`` and ``out_lens`` are the kernel and output lengths per convolved axis,
     ``itemsize`` the bytes of one point of the input (8 for float64 or complex64),
     ``real`` whether the transforms are r2c/c2r, ``batch`` the number of arrays
-    carried in every tile (non-convolved axes).
+    carried in every tile (non-convolved axes), ``workers`` the threads that share the tiles.
+    Tiles are at most ``TILE_BYTES`` where that leaves them mostly outputs, else up to
+    ``TILE_MAX_BYTES`` (at least two per thread).
 
     >>> tile_lengths((31, 31), (4096, 4096), (4116, 4116), 4)
     (486, 486)
-    >>> tile_lengths((255, 255), (4096, 4096), (4375, 4375), 4) is None  # tiles would be mostly halo
+    >>> tile_lengths((255, 255), (4096, 4096), (4375, 4375), 4)  # 1 MiB tiles would be mostly halo
+    (1620, 1620)
+    >>> tile_lengths((15, 15), (1024, 1024), (1040, 1040), 4) is None  # in L3: whole transforms win
     True
     """
     d = len(ks)
@@ -187,17 +199,38 @@ def tile_lengths(
     # 2-D only: 3-D tiles measured no faster than whole-array transforms (256³ ⊛ 9³, 128³ ⊛ 5³)
     if d != 2 or not B.HAVE_DUCC or vol * batch * itemsize < _WHOLE_IN_CACHE:
         return None
-    tmax = int((TILE_BYTES / (itemsize * batch)) ** (1.0 / d))
-    tiles, count = [], 1
+    best, best_cost = None, math.inf
+    cap = TILE_BYTES
+    while cap <= TILE_MAX_BYTES:
+        tiles = _tiles_within(ks, out_lens, int((cap / (itemsize * batch)) ** (1.0 / d)), real)
+        if tiles is not None:
+            count = math.prod(block_count(n, t - k + 1) for k, n, t in zip(ks, out_lens, tiles))
+            tvol = math.prod(tiles)
+            nbytes = tvol * itemsize * batch
+            # a tile beyond the cache-sized one must still cut the array (one tile is a whole transform
+            # with extra copies), and the threads take whole tiles: the last round may run part-empty
+            if nbytes <= TILE_BYTES or count >= 2 * max(workers, 2):
+                rounds = -(-count // workers) * workers / count
+                cost = count * tvol * math.log2(tvol) * tile_growth(nbytes) * rounds
+                if cost < best_cost:
+                    best, best_cost = tiles, cost
+        cap *= 2
+    whole_cost = vol * (math.log2(vol) * _WHOLE_PENALTY + _WHOLE_PASSES)
+    return best if best_cost < whole_cost else None
+
+
+def tile_growth(nbytes: int) -> float:
+    """Per-point cost of a tile of ``nbytes`` relative to a cache-sized one (see ``TILE_MAX_BYTES``)."""
+    return 1.0 + _TILE_GROWTH * max(0.0, math.log2(nbytes / TILE_BYTES))
+
+
+def _tiles_within(ks, out_lens, tmax: int, real: bool) -> tuple[int, ...] | None:
+    """Per axis the fast tile length up to ``tmax`` that transforms the fewest points (None: none fits)."""
+    tiles = []
     for k, n_out in zip(ks, out_lens):
         cands = _smooth_lengths(max(2 * k, 16), tmax, real)
         if not cands:
             return None
         # fewest points transformed: tiles needed along the axis * tile length
-        t = min(cands, key=lambda t: (block_count(n_out, t - k + 1) * t, t))
-        tiles.append(t)
-        count *= block_count(n_out, t - k + 1)
-    tvol = math.prod(tiles)
-    tile_cost = count * tvol * math.log2(tvol)
-    whole_cost = vol * (math.log2(vol) * _WHOLE_PENALTY + _WHOLE_PASSES)
-    return tuple(tiles) if tile_cost < whole_cost else None
+        tiles.append(min(cands, key=lambda t: (block_count(n_out, t - k + 1) * t, t)))
+    return tuple(tiles)

@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from .. import _backend as B
-from ._blocks import block_count, block_length, tile_lengths
+from ._blocks import block_count, block_length, tile_growth, tile_lengths
 from ._cost_table import COST
 from ._direct import CV2_ROW_MAX, HAVE_CV2, NPCONV_FAST_TAPS, native_layout, native_threads, npconv_split, one_line
 from ._geometry import Geometry
@@ -57,13 +57,20 @@ def tiled_cost(
     xb, kb, ob = _batches(geom)
     batch = max(xb, ob)
     tiles = tile_lengths(
-        tuple(g.k for g in geom.per_axis), tuple(g.out_len for g in geom.per_axis), tuple(whole), itemsize, real, batch
+        tuple(g.k for g in geom.per_axis),
+        tuple(g.out_len for g in geom.per_axis),
+        tuple(whole),
+        itemsize,
+        real,
+        batch,
+        workers,
     )
     if tiles is None:
         return None
     count = math.prod(block_count(g.out_len, t - g.k + 1) for g, t in zip(geom.per_axis, tiles))
     tvol = math.prod(tiles)
-    work = COST["tile"] * count * tvol * math.log2(tvol) * batch * (1 if real else 2)
+    growth = tile_growth(tvol * itemsize * batch)
+    work = COST["tile"] * count * tvol * math.log2(tvol) * growth * batch * (1 if real else 2)
     kernel = 0.0 if cached_kernel else COST["fft"] * kb * tvol * math.log2(tvol) * (1 if real else 2)
     t = work + kernel + COST["mem"] * 2 * batch * math.prod(g.out_len for g in geom.per_axis)
     return t * (COST["thread_gain"] if workers > 1 else 1.0) + _overhead(not one_shot)

@@ -40,6 +40,7 @@ def tiled_plan(kernel, geom: Geometry, *, explicit_pad: bool, dtype: np.dtype, w
         dtype.itemsize,
         dtype.kind == "f",
         batch,
+        workers,
     )
     if tiles is None:
         return None
