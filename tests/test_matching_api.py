@@ -192,14 +192,14 @@ def test_strip_centring_decision_keeps_float32_accuracy(rng, offset):
 
 
 def test_only_the_main_thread_keeps_scratch(rng):
-    # Dask's pool and strip threads must not each keep a strip's integral images alive
+    # Dask's pool and strip threads must not each keep a strip's window sums (or integral images) alive
     from convlens.matching import _window_stats
 
     image, template = rng.standard_normal((300, 200)), rng.standard_normal((16, 16))
 
     def search_and_look():
         match_template(image, template, workers=1)
-        return getattr(_window_stats._scratch, "integrals", None)
+        return getattr(_window_stats._scratch, "box" if _window_stats.HAVE_BOXSUMS else "integrals", None)
 
     with ThreadPoolExecutor(1) as pool:
         assert pool.submit(search_and_look).result() is None

@@ -2,7 +2,7 @@
 
 Besides the public functions, the one blocking mechanism (``Block``,
 ``output_blocks``, ``chunk_blocks``, ``extended_indices``, ``block_input``,
-``block_length``, ``block_count``) and the per-axis geometry (``axis_geometry``,
+``block_length``, ``block_count``, ``tile_lengths``) and the per-axis geometry (``axis_geometry``,
 ``make_geometry``) are exported here for the adapters and lenses that cut a
 convolution into pieces (Dask chunks, template-search strips): they must not
 import the engine's private modules.  So is ``run_shares``, which runs shares of
@@ -10,7 +10,16 @@ work on the engine's one thread pool.
 """
 
 from ._api import choose_method, convolve, correlate
-from ._blocks import Block, block_count, block_input, block_length, chunk_blocks, extended_indices, output_blocks
+from ._blocks import (
+    Block,
+    block_count,
+    block_input,
+    block_length,
+    chunk_blocks,
+    extended_indices,
+    output_blocks,
+    tile_lengths,
+)
 from ._channels import convolve_channels
 from ._convolver import Convolver
 from ._fourier import fourier_filter, frequency_grid
@@ -37,4 +46,5 @@ __all__ = [
     "make_geometry",
     "output_blocks",
     "run_shares",
+    "tile_lengths",
 ]

@@ -135,14 +135,21 @@ def _fast_zncc_block(tpl: Template, read, D, work, single: bool, out, unsure, sk
     # correlation's round-off, so the term B * E / n is dropped there.
     e_n = E / n / tpl._t_scale if work == np.float64 else 0.0
 
+    # the compiled window sums write the float32 variance straight into the scores (no float64 sums)
+    fused = getattr(read, "variance", None) if single else None
+
     def block(r0: int, r1: int) -> None:
-        B, Cc = (a[0] for a in read(r0 + skip, r1 + skip))
         num = D[r0 + skip : r1 + skip]
-        if e_n:
-            num = num - B * e_n
         o = out[r0:r1]
-        var = o if single else Cc
-        _variance(B, Cc, 1 / n, var)  # n * variance of each window
+        if fused is not None and o.flags.c_contiguous:
+            fused(r0 + skip, r1 + skip, o, 1 / n)  # n * variance of each window
+            var = o
+        else:
+            B, Cc = (a[0] for a in read(r0 + skip, r1 + skip))
+            if e_n:
+                num = num - B * e_n
+            var = o if single else Cc
+            _variance(B, Cc, 1 / n, var)  # n * variance of each window
         if var.min() <= thr:  # rare: a window the strip's sums cannot resolve
             np.less_equal(var, thr, out=unsure[r0:r1])
             flagged.append(True)

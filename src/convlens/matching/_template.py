@@ -295,7 +295,9 @@ class Template:
         work = np.dtype(np.float64) if masked else work
         out = np.empty(out_shape, dtype=work)
         unsure = np.zeros(out_shape, bool)
-        L = strip_rows(ext, self.shape[0], out_shape[0])
+        # an unmasked one-channel search may run as one strip in the engine's tiles (see strip_rows)
+        tiled = {} if masked or src.shape[0] != 1 else {"template": self.shape, "itemsize": work.itemsize}
+        L = strip_rows(ext, self.shape[0], out_shape[0], **tiled)
         jobs = strips(ext[0], self.shape[0], L)
         fft_workers = self.workers if min(self.workers, len(jobs)) == 1 else 1
 

@@ -24,6 +24,12 @@ EPS64 = float(np.finfo(np.float64).eps)
 # imported on first use, so that importing this lens stays light.
 HAVE_CV2 = importlib.util.find_spec("cv2") is not None
 
+try:  # the compiled window sums (``_boxsums.c``), built where a C compiler was found
+    from . import _boxsums
+except ImportError:  # pragma: no cover - built in every supported install
+    _boxsums = None
+HAVE_BOXSUMS = _boxsums is not None
+
 SumsReader = Callable[[int, int], tuple[np.ndarray, np.ndarray]]
 
 
@@ -61,8 +67,11 @@ def sums_reader(xs: np.ndarray, wshape: Sequence[int]) -> tuple[SumsReader, floa
     next ``read`` on the same thread.  2-D single-channel data use OpenCV's float64
     integral images when available (see :func:`_integral_reader`).
     """
-    if HAVE_CV2 and xs.shape[0] == 1 and len(wshape) == 2:
-        return _integral_reader(xs[0], wshape)
+    if xs.shape[0] == 1 and len(wshape) == 2 and xs.dtype in (np.float32, np.float64):
+        if HAVE_BOXSUMS:
+            return _box_reader(np.ascontiguousarray(xs[0]), wshape)
+        if HAVE_CV2:
+            return _integral_reader(xs[0], wshape)
     sq = np.square(xs, dtype=np.float64)
     B_all, C_all = window_sums(xs, wshape), window_sums(sq, wshape)
 
@@ -117,6 +126,28 @@ def _integral_reader(x: np.ndarray, wshape: Sequence[int]) -> tuple[SumsReader, 
         return B[np.newaxis], Cc[np.newaxis]
 
     return read2d, float(Q[-1, -1])
+
+
+def _box_reader(x: np.ndarray, wshape: Sequence[int]) -> tuple[SumsReader, float]:
+    """:func:`sums_reader` for one 2-D channel: the compiled window sums of each block of rows.
+
+    Each ``read`` computes its rows' sums while they are in cache (``_boxsums.c``), starting
+    afresh, into this thread's scratch buffers; no strip-sized array is made.
+    """
+    (h, w), (m, n) = x.shape, wshape
+    width = w - n + 1
+
+    def read2d(r0: int, r1: int) -> tuple[np.ndarray, np.ndarray]:
+        B, Cc = _buffers("box", ((r1 - r0, width), (r1 - r0, width)))
+        _boxsums.window_sums(x, B, Cc, h, w, m, n, r0, r1)
+        return B[np.newaxis], Cc[np.newaxis]
+
+    def variance(r0: int, r1: int, dst: np.ndarray, scale: float) -> None:
+        """``dst`` (C-contiguous, rows r0..r1) = ``Cc - scale * B**2``, computed in float64."""
+        _boxsums.window_variance(x, dst, h, w, m, n, r0, r1, scale)
+
+    read2d.variance = variance  # the fused pass of a score that needs only the variance
+    return read2d, _boxsums.energy(x)
 
 
 def stats_error(energy: float, shape: Sequence[int]) -> float:
