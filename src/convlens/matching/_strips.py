@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .._backend import good_size
 from .._engine import axis_geometry, block_count, block_length, output_blocks, run_shares, tile_lengths
@@ -44,6 +45,7 @@ def _cost(strip: int, rows: int, m: int, per_row: int) -> float:
     return (2 * block_count(rows, strip - m + 1) + 1) * pts * math.log2(max(pts, 2))
 
 
+@lru_cache(maxsize=256)  # a repeated search of one shape decides once (its tile model takes ~1 ms)
 def strip_rows(ext: tuple[int, ...], m: int, rows: int, *, template: tuple[int, ...] = (), itemsize: int = 0) -> int:
     """Input rows per strip (first axis) that minimize the predicted FFT work of a search.
 
