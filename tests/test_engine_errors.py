@@ -341,6 +341,18 @@ def test_choose_method_bad_shapes():
         choose_method((4,), (0,))
     with pytest.raises(ValueError, match=r"^x_shape must be a positive int or a sequence of positive ints"):
         choose_method((0,), (2,))
+    # arrays where their shapes were meant: named by their shape, not printed
+    with pytest.raises(TypeError, match=r"got an array of shape \(300, 300\) \(pass its \.shape\)$"):
+        choose_method((64, 64), np.ones((300, 300)))
+    with pytest.raises(TypeError, match=r"^x_shape .* got an array of shape \(300, 300\) \(pass its \.shape\)$"):
+        choose_method(np.ones((300, 300)), (3, 3))
+
+
+def test_choose_method_never_makes_the_kernel():
+    # only the kernel's shape matters: a 2**40-element kernel must not be allocated (it was: np.ones)
+    with pytest.raises(ValueError, match="kernel must not be larger than x"):
+        choose_method((4096, 4096), (2**20, 2**20), mode="valid")
+    assert choose_method((4096, 4096), (8192, 8192)) in ("fft", "overlap-add")
 
 
 # -- memory -------------------------------------------------------------------------------------------------------

@@ -269,18 +269,23 @@ def choose_method(
     try:
         k_shape = tuple(int(s) for s in kernel_shape)
     except (TypeError, ValueError):
-        raise TypeError(f"kernel_shape must be a sequence of positive integers; got {kernel_shape!r}") from None
+        got = repr(kernel_shape)
+        if isinstance(kernel_shape, np.ndarray) and kernel_shape.ndim > 1:  # an array where its shape was meant
+            got = f"an array of shape {kernel_shape.shape} (pass its .shape)"
+        raise TypeError(f"kernel_shape must be a sequence of positive integers; got {got}") from None
     if not k_shape or min(k_shape) < 1:
         raise ValueError(f"kernel_shape must be a non-empty sequence of positive integers; got {kernel_shape!r}")
     try:
         plan = Convolver(
-            np.ones(k_shape, dtype),
+            # a broadcast kernel: only its shape and dtype matter (a real one of 8192² took 0.7 s to make)
+            np.broadcast_to(np.ones((), dtype), k_shape),
             x_shape,
             mode,
             axes=axes,
             boundary=boundary,
             workers=workers,
             _cached_kernel=cached_kernel,
+            _shape_only=True,
         )
     except (TypeError, ValueError) as exc:
         raise type(exc)(str(exc).replace("shape must", "x_shape must", 1)) from None

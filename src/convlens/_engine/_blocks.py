@@ -210,7 +210,7 @@ def tile_lengths(
             # a tile beyond the cache-sized one must still cut the array (one tile is a whole transform
             # with extra copies), and the threads take whole tiles: the last round may run part-empty
             if nbytes <= TILE_BYTES or count >= 2 * max(workers, 2):
-                rounds = -(-count // workers) * workers / count
+                rounds = -(-count // max(workers, 1)) * max(workers, 1) / count
                 cost = count * tvol * math.log2(tvol) * tile_growth(nbytes) * rounds
                 if cost < best_cost:
                     best, best_cost = tiles, cost

@@ -137,6 +137,7 @@ class Convolver:
         workers: int | None = None,
         _correlate: bool = False,
         _cached_kernel: bool = True,
+        _shape_only: bool = False,
     ) -> None:
         kernel = check_array("kernel", kernel)
         shape = check_shape("shape", shape)  # (8.5,) is a TypeError, not silently (8,)
@@ -148,7 +149,9 @@ class Convolver:
         norm_axes = check_axes(axes, len(shape))
         k_shape = align_kernel_ndim(len(shape), kernel.shape, axes is not None, norm_axes)
         kernel = kernel.reshape(k_shape)
-        if kernel.dtype.kind in "fc" and not np.isfinite(kernel).all():
+        # ``_shape_only``: a plan made only for its recipes (``choose_method``: a broadcast kernel of
+        # the shape, never scanned, copied or run)
+        if kernel.dtype.kind in "fc" and not _shape_only and not np.isfinite(kernel).all():
             raise ValueError(_KERNEL_NOT_FINITE)
         if _correlate:  # correlation = convolution with the reversed, conjugated template
             kernel = (
@@ -158,7 +161,7 @@ class Convolver:
             )
         # a plan keeps a private copy (later changes to the caller's array must not leak in);
         # a one-shot convolve() uses the kernel at once and never writes to it
-        self.kernel = np.array(kernel, copy=True) if _cached_kernel else kernel
+        self.kernel = np.array(kernel, copy=True) if _cached_kernel and not _shape_only else kernel
         self.geometry: Geometry = make_geometry(shape, k_shape, norm_axes, mode)
         self.shape, self.mode, self.axes = shape, mode, norm_axes
         self._correlate = _correlate

@@ -152,6 +152,8 @@ def check_shape(name: str, shape: Any, *, ndim: int | None = None) -> tuple[int,
     """
     what = "a positive int or a sequence of positive ints"
     given = shape  # messages show what the caller passed (0, not the (0,) it is read as)
+    if isinstance(shape, np.ndarray) and shape.ndim > 1:  # an array where its shape was meant
+        raise TypeError(f"{name} must be {what}; got an array of shape {shape.shape} (pass its .shape)")
     if isinstance(shape, (int, np.integer)) and not isinstance(shape, (bool, np.bool_)):
         shape = (shape,)
     if not isinstance(shape, Iterable) or isinstance(shape, (str, bytes)):

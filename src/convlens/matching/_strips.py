@@ -95,12 +95,13 @@ def search_copies(span: list[int], ext: list[int], m0: int, channels: int) -> fl
     """A search's working set in units of its float64 score array (``check_alloc``'s ``copies``).
 
     Counted: the scores (8 bytes each while computed, plus a flag byte), about a
-    dozen float64 arrays of one strip, and a copy of the region when it reaches
-    outside the image.
+    dozen float64 arrays of one strip or, where a search runs as one strip in the
+    engine's tiles (``strip_rows``), its score-sized correlation, whichever is more,
+    and a copy of the region when it reaches outside the image.
     """
     scores = math.prod(span)
     strip = strip_rows(tuple(ext), m0, span[0]) * math.prod(ext[1:]) * channels
-    return (scores * 9 / 8 + 12 * strip + math.prod(ext) * channels) / max(scores, 1)
+    return (scores * 9 / 8 + max(12 * strip, scores) + math.prod(ext) * channels) / max(scores, 1)
 
 
 def run_sliced(jobs: list, fn: Callable[[int, list], None], workers: int) -> None:
