@@ -14,7 +14,7 @@ setup(
         Extension(
             "convlens._engine._directsum",
             sources=["src/convlens/_engine/_directsum.c"],
-            depends=["src/convlens/_engine/_directsum_body.h"],
+            depends=["src/convlens/_engine/_directsum_body.h", "src/convlens/_buffer_kind.h"],
             # -ffp-contract=fast: the vector loop's multiply-adds are fused where the CPU has FMA
             # (GCC's default for GNU C, stated because the scalar loop is written to match it)
             extra_compile_args=["-O3", "-std=gnu11", "-ffp-contract=fast"],
@@ -23,6 +23,7 @@ setup(
         Extension(
             "convlens.matching._boxsums",
             sources=["src/convlens/matching/_boxsums.c"],
+            depends=["src/convlens/_buffer_kind.h"],
             extra_compile_args=["-O3", "-std=gnu11"],
             optional=True,
         ),

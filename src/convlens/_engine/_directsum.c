@@ -23,6 +23,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include "../_buffer_kind.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,17 +92,6 @@ static sum_f32_fn sum_f32 = sum_f32_base;
 static sum_f64_fn sum_f64 = sum_f64_base;
 static const char *simd_name = "baseline";
 
-static char
-element_kind(const Py_buffer *b)
-{
-    /* the format's type code; a leading byte-order mark of the native order is allowed */
-    const char *f = b->format;
-    if (f == NULL)
-        return 'B';
-    if ((f[0] == '@' || f[0] == '=' || f[0] == '<') && f[1] != '\0')
-        f++;
-    return f[1] == '\0' ? f[0] : '?';
-}
 
 /* The sizes' arguments: Python ints (or objects with __index__) */
 static int

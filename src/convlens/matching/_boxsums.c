@@ -33,6 +33,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include "../_buffer_kind.h"
 #include <stdlib.h>
 
 typedef Py_ssize_t idx;
@@ -134,38 +135,38 @@ DEFINE_SUMS(var_f32_f64, float, STORE_VAR_F64)
 DEFINE_SUMS(var_f64_f32, double, STORE_VAR_F32)
 DEFINE_SUMS(var_f64_f64, double, STORE_VAR_F64)
 
-static char
-element_kind(const Py_buffer *b)
+
+/* The call's nine arguments, and its six sizes H, W, m, n, r0, r1 from args[first], checked:
+   -1 with an exception set when invalid */
+static int
+window_args(const char *fn, PyObject *const *args, Py_ssize_t nargs, int first, idx *v)
 {
-    /* the format's type code; a leading byte-order mark of the native order is allowed */
-    const char *f = b->format;
-    if (f == NULL)
-        return 'B';
-    if ((f[0] == '@' || f[0] == '=' || f[0] == '<') && f[1] != '\0')
-        f++;
-    return f[1] == '\0' ? f[0] : '?';
+    if (nargs != 9) {
+        PyErr_Format(PyExc_TypeError, "%s() takes exactly 9 arguments (%zd given)", fn, nargs);
+        return -1;
+    }
+    for (int i = 0; i < 6; i++) {
+        v[i] = PyNumber_AsSsize_t(args[first + i], PyExc_OverflowError);
+        if (v[i] == -1 && PyErr_Occurred())
+            return -1;
+    }
+    const idx H = v[0], W = v[1], m = v[2], n = v[3], r0 = v[4], r1 = v[5];
+    if (H < 1 || W < 1 || m < 1 || n < 1 || m > H || n > W || r0 < 0 || r0 > r1 || r1 > H - m + 1 ||
+        H > PY_SSIZE_T_MAX / 16 / W) {
+        PyErr_Format(PyExc_ValueError, "%s: need 1 <= m <= H, 1 <= n <= W, 0 <= r0 <= r1 <= H - m + 1", fn);
+        return -1;
+    }
+    return 0;
 }
 
 static PyObject *
 window_sums(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 9) {
-        PyErr_Format(PyExc_TypeError, "window_sums() takes exactly 9 arguments (%zd given)", nargs);
-        return NULL;
-    }
     idx v[6];
-    for (int i = 0; i < 6; i++) {
-        v[i] = PyNumber_AsSsize_t(args[3 + i], PyExc_OverflowError);
-        if (v[i] == -1 && PyErr_Occurred())
-            return NULL;
-    }
-    const idx H = v[0], W = v[1], m = v[2], n = v[3], r0 = v[4], r1 = v[5];
-    if (H < 1 || W < 1 || m < 1 || n < 1 || m > H || n > W || r0 < 0 || r0 > r1 || r1 > H - m + 1 ||
-        H > PY_SSIZE_T_MAX / 16 / W) {
-        PyErr_SetString(PyExc_ValueError, "window_sums: need 1 <= m <= H, 1 <= n <= W, 0 <= r0 <= r1 <= H - m + 1");
+    if (window_args("window_sums", args, nargs, 3, v) < 0)
         return NULL;
-    }
+    const idx H = v[0], W = v[1], m = v[2], n = v[3], r0 = v[4], r1 = v[5];
     Py_buffer bx, bs, bq;
     if (PyObject_GetBuffer(args[0], &bx, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
         return NULL;
@@ -218,26 +219,13 @@ static PyObject *
 window_variance(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 9) {
-        PyErr_Format(PyExc_TypeError, "window_variance() takes exactly 9 arguments (%zd given)", nargs);
-        return NULL;
-    }
     idx v[6];
-    for (int i = 0; i < 6; i++) {
-        v[i] = PyNumber_AsSsize_t(args[2 + i], PyExc_OverflowError);
-        if (v[i] == -1 && PyErr_Occurred())
-            return NULL;
-    }
+    if (window_args("window_variance", args, nargs, 2, v) < 0)
+        return NULL;
     const double scale = PyFloat_AsDouble(args[8]);
     if (scale == -1.0 && PyErr_Occurred())
         return NULL;
     const idx H = v[0], W = v[1], m = v[2], n = v[3], r0 = v[4], r1 = v[5];
-    if (H < 1 || W < 1 || m < 1 || n < 1 || m > H || n > W || r0 < 0 || r0 > r1 || r1 > H - m + 1 ||
-        H > PY_SSIZE_T_MAX / 16 / W) {
-        PyErr_SetString(PyExc_ValueError,
-                        "window_variance: need 1 <= m <= H, 1 <= n <= W, 0 <= r0 <= r1 <= H - m + 1");
-        return NULL;
-    }
     Py_buffer bx, bv;
     if (PyObject_GetBuffer(args[0], &bx, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
         return NULL;
