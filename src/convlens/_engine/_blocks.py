@@ -200,6 +200,7 @@ def tile_lengths(
     if d != 2 or not B.HAVE_DUCC or vol * batch * itemsize < _WHOLE_IN_CACHE:
         return None
     best, best_cost = None, math.inf
+    workers = max(workers, 1)
     cap = TILE_BYTES
     while cap <= TILE_MAX_BYTES:
         tiles = _tiles_within(ks, out_lens, int((cap / (itemsize * batch)) ** (1.0 / d)), real)
@@ -210,7 +211,7 @@ def tile_lengths(
             # a tile beyond the cache-sized one must still cut the array (one tile is a whole transform
             # with extra copies), and the threads take whole tiles: the last round may run part-empty
             if nbytes <= TILE_BYTES or count >= 2 * max(workers, 2):
-                rounds = -(-count // max(workers, 1)) * max(workers, 1) / count
+                rounds = -(-count // workers) * workers / count
                 cost = count * tvol * math.log2(tvol) * tile_growth(nbytes) * rounds
                 if cost < best_cost:
                     best, best_cost = tiles, cost

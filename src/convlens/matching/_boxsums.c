@@ -159,6 +159,39 @@ window_args(const char *fn, PyObject *const *args, Py_ssize_t nargs, int first, 
     return 0;
 }
 
+/* One pass over rows r0 .. r1 - 1 of x (element kind 'f' or 'd'): the sums into S and Q (store 'S'),
+   or the variance sums into V of kind store ('f' or 'd'); column-sum scratch allocated here and the
+   GIL let go while it runs.  -1 with MemoryError set when the scratch cannot be had */
+static int
+window_pass(char kind, char store, const void *x, idx W, idx m, idx n, idx r0, idx r1, double *S, double *Q,
+            void *V, double scale)
+{
+    if (r1 <= r0)
+        return 0;
+    double *cs = (double *)malloc(2 * (size_t)(W + 1) * sizeof(double));
+    if (cs == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    double *cq = cs + W + 1;
+    Py_BEGIN_ALLOW_THREADS;
+    if (store == 'S' && kind == 'f')
+        sums_f32((const float *)x, W, m, n, r0, r1, S, Q, NULL, 0.0, cs, cq);
+    else if (store == 'S')
+        sums_f64((const double *)x, W, m, n, r0, r1, S, Q, NULL, 0.0, cs, cq);
+    else if (kind == 'f' && store == 'f')
+        var_f32_f32((const float *)x, W, m, n, r0, r1, NULL, NULL, V, scale, cs, cq);
+    else if (kind == 'f')
+        var_f32_f64((const float *)x, W, m, n, r0, r1, NULL, NULL, V, scale, cs, cq);
+    else if (store == 'f')
+        var_f64_f32((const double *)x, W, m, n, r0, r1, NULL, NULL, V, scale, cs, cq);
+    else
+        var_f64_f64((const double *)x, W, m, n, r0, r1, NULL, NULL, V, scale, cs, cq);
+    Py_END_ALLOW_THREADS;
+    free(cs);
+    return 0;
+}
+
 static PyObject *
 window_sums(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -190,22 +223,8 @@ window_sums(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_ValueError, "window_sums: x must hold H*W elements, sums and squares (r1-r0)*(W-n+1)");
         goto done;
     }
-    double *scratch = (double *)malloc(2 * (size_t)(W + 1) * sizeof(double));
-    if (scratch == NULL) {
-        PyErr_NoMemory();
+    if (window_pass(kind, 'S', bx.buf, W, m, n, r0, r1, (double *)bs.buf, (double *)bq.buf, NULL, 0.0) < 0)
         goto done;
-    }
-    if (rows > 0) {
-        Py_BEGIN_ALLOW_THREADS;
-        if (kind == 'f')
-            sums_f32((const float *)bx.buf, W, m, n, r0, r1, (double *)bs.buf, (double *)bq.buf, NULL, 0.0,
-                     scratch, scratch + W + 1);
-        else
-            sums_f64((const double *)bx.buf, W, m, n, r0, r1, (double *)bs.buf, (double *)bq.buf, NULL, 0.0,
-                     scratch, scratch + W + 1);
-        Py_END_ALLOW_THREADS;
-    }
-    free(scratch);
     Py_INCREF(Py_None);
     ret = Py_None;
 done:
@@ -244,25 +263,8 @@ window_variance(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_ValueError, "window_variance: x must hold H*W elements, out (r1-r0)*(W-n+1)");
         goto done;
     }
-    double *scratch = (double *)malloc(2 * (size_t)(W + 1) * sizeof(double));
-    if (scratch == NULL) {
-        PyErr_NoMemory();
+    if (window_pass(kind, out, bx.buf, W, m, n, r0, r1, NULL, NULL, bv.buf, scale) < 0)
         goto done;
-    }
-    if (rows > 0) {
-        double *cs = scratch, *cq = scratch + W + 1;
-        Py_BEGIN_ALLOW_THREADS;
-        if (kind == 'f' && out == 'f')
-            var_f32_f32((const float *)bx.buf, W, m, n, r0, r1, NULL, NULL, bv.buf, scale, cs, cq);
-        else if (kind == 'f')
-            var_f32_f64((const float *)bx.buf, W, m, n, r0, r1, NULL, NULL, bv.buf, scale, cs, cq);
-        else if (out == 'f')
-            var_f64_f32((const double *)bx.buf, W, m, n, r0, r1, NULL, NULL, bv.buf, scale, cs, cq);
-        else
-            var_f64_f64((const double *)bx.buf, W, m, n, r0, r1, NULL, NULL, bv.buf, scale, cs, cq);
-        Py_END_ALLOW_THREADS;
-    }
-    free(scratch);
     Py_INCREF(Py_None);
     ret = Py_None;
 done:
