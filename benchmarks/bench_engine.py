@@ -163,6 +163,27 @@ def _w3(quick: bool) -> Case:
     )
 
 
+def _exact_int(quick: bool) -> Case:
+    """Exact integers past one float64 FFT's exact range: limbs of FFTs against scipy's one rounded FFT."""
+    n, m = (256, 32) if quick else (1024, 128)
+    rng = np.random.default_rng(20261202)
+    x = rng.integers(-4096, 4096, (n, n))
+    k = rng.integers(-4096, 4096, (m, m))
+
+    def check(out):
+        same = np.array_equal(out["convolve"], out["scipy.signal.convolve"])
+        return f"int64 results equal: {same} (convlens' are exact by construction; scipy rounds one FFT)"
+
+    return Case(
+        workload=f"exact int64 {n}² ⊛ {m}² same, values ±4096 (sums up to ~2**48)",
+        ours={"convolve": lambda: cl.convolve(x, k, "same", workers=1)},
+        anchors={"scipy.signal.convolve": lambda: _scipy(ss.convolve, 1)(x, k, "same")},
+        compare=[Compare("scipy.signal.convolve", "convolve", None, "the price of a guaranteed exact result")],
+        check=check,
+        repeats=5,
+    )
+
+
 # (x shape, kernel shape, dtype, mode) for the check that 'auto' is close to the best method.
 AUTO_GRID = [
     ((100_000,), (16,), "float64", "full"),
@@ -317,6 +338,6 @@ def _grid_cases(quick: bool) -> Iterator[Case]:
 
 def cases(quick: bool) -> Iterator[Case]:
     """Every engine case, made lazily so that one workload's arrays are freed before the next."""
-    yield from (_w1(quick), _w2(quick), _w3(quick))
+    yield from (_w1(quick), _w2(quick), _w3(quick), _exact_int(quick))
     yield from _auto_cases(quick)
     yield from _grid_cases(quick)

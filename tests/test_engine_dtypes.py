@@ -163,6 +163,52 @@ def test_large_integers_with_long_kernels(rng, method):
     np.testing.assert_array_equal(convolve(x2, k2, "same", method=method), _exact_reference(x2, k2, "same"))
 
 
+@pytest.mark.parametrize("method", ["auto", "fft", "overlap-add"])
+def test_large_integers_with_long_kernels_go_through_fft_limbs(rng, monkeypatch, method):
+    """Values too large for one exact float64 FFT and a kernel too long for tap sums: the input is
+    cut into limbs whose FFT convolutions round exactly, then added in int64 (the tap sum must not run)."""
+    import convlens._engine._convolver as conv_mod
+
+    def no_tap_sums(*args, **kwargs):
+        raise AssertionError("the integer tap sum ran")
+
+    monkeypatch.setattr(conv_mod, "convolve_exact_int", no_tap_sums)
+    limbs = []
+    by_limbs = conv_mod.Convolver._exact_by_limbs
+
+    def counted(self, *args):
+        res = by_limbs(self, *args)
+        limbs.append(res is not None)
+        return res
+
+    monkeypatch.setattr(conv_mod.Convolver, "_exact_by_limbs", counted)
+    cases = [
+        # (x shape, kernel shape, max|x|, max|k|, mode, boundary, fill, x dtype, k dtype)
+        ((96, 80), (24, 20), 2**20, 2**12, "same", "constant", 0, np.int64, np.int64),
+        ((70, 90), (31, 17), 2**30, 2**12, "full", "reflect", 0, np.int32, np.int16),
+        ((64, 64), (33, 33), 2**30, 3, "valid", "wrap", 0, np.int64, np.int8),
+        ((80, 72), (25, 25), 2**28, 2**10, "same", "constant", -(2**27), np.int32, np.int16),
+        ((5000,), (700,), 2**31, 2**12, "same", "symmetric", 0, np.uint32, np.uint16),
+    ]
+    for xs, ks, xmax, kmax, mode, boundary, fill, xdt, kdt in cases:
+        lo = 0 if np.dtype(xdt).kind == "u" else -xmax
+        x = rng.integers(lo, xmax, xs).astype(xdt)
+        k = rng.integers(0 if np.dtype(kdt).kind == "u" else -kmax, kmax, ks).astype(kdt)
+        y = convolve(x, k, mode, boundary=boundary, fill_value=fill, method=method)
+        assert y.dtype == np.int64
+        np.testing.assert_array_equal(y, _exact_reference(x, k, mode, boundary, fill), err_msg=f"{xs} {ks}")
+        # one float64 FFT would have rounded: an FFT method needs limbs ('auto' may sum directly)
+        assert limbs == ([] if method == "auto" and not limbs else [True]), (xs, ks)
+        limbs.clear()
+    # a plan, and a correlation, on the largest values whose sums still fit int64
+    x = rng.integers(-(2**40), 2**40, (60, 60))
+    k = rng.integers(-(2**8), 2**8, (20, 20))
+    plan = Convolver(k, x.shape, "same", method=method)
+    np.testing.assert_array_equal(plan(x), _exact_reference(x, k, "same"))
+    np.testing.assert_array_equal(correlate(x, k, "same", method=method), _exact_reference(x, k[::-1, ::-1], "same"))
+    assert limbs == ([] if method == "auto" and not limbs else [True, True])
+
+
 def test_exact_integer_on_a_real_photograph():
     from convlens.data import load_image
 

@@ -28,6 +28,7 @@ from .._validation import (
     check_workers,
     result_dtype,
 )
+from . import _cost
 from ._direct import convolve_direct, convolve_exact_int, pad
 from ._fastpath import KERNEL_NOT_FINITE as _KERNEL_NOT_FINITE
 from ._fastpath import DirectCall, direct_call, native_call
@@ -466,6 +467,10 @@ class Convolver:
         if bound <= np.iinfo(np.int64).max:
             # every value and partial sum fits the output dtype (int64, or uint64 for unsigned inputs)
             xe = pad(x.astype(out_dtype), self.geometry, self.boundary, self.fill_value)
+            if r.method != "direct":
+                res = self._exact_by_limbs(xe, r, ksum)
+                if res is not None:
+                    return res.astype(out_dtype, copy=False)
             return convolve_exact_int(xe, kern.astype(out_dtype), self.geometry)
         # int64 partial sums could overflow: sum Python integers (slow, rare), keep the dtype if the result fits
         to_int = np.frompyfunc(int, 1, 1)  # Python integers everywhere (np.pad fills with NumPy ints)
@@ -479,6 +484,53 @@ class Convolver:
                 "convert x to float to accept a rounded result"
             )
         return res.astype(out_dtype)
+
+    def _exact_by_limbs(self, xe: np.ndarray, r: Recipe, ksum: int) -> np.ndarray | None:
+        """The exact convolution of the extended integer input ``xe`` as a sum of FFT convolutions of
+        its limbs (``xe = sum_i limb_i * 2**(b*i)``), or None where the direct integer sum is cheaper.
+
+        Each limb's values are small enough for its FFT convolution to round to the exact integers
+        (the bound ``_exact_integer`` uses for a whole FFT), and the limbs' results are added in
+        int64, whose wrap-around is exact modulo 2**64: the total is the true sum because that
+        fits (the caller checked ``max|x| * sum|k|``).  ``1024² (x) 128²`` with values of +-4096:
+        four limbs of 4 bits, ~0.4 s, against ~16 s of integer tap sums.
+        """
+        points = math.prod(self.geometry.out_shape) + self.kernel.size
+        limit = 0.25 / (ksum * points * _EPS64)  # a limb's max|value| must stay below this
+        if limit < 2:
+            return None
+        bits = min(math.ceil(math.log2(limit)) - 1, 52)  # 2**bits < limit
+        a = xe.astype(np.int64, copy=False)  # uint64 values fit too (the bound did)
+        top = max(abs(int(a.max())), abs(int(a.min()))).bit_length() if a.size else 0
+        limbs = max(1, -(-top // bits))
+        costs = _cost.estimate_costs(
+            r.geometry,
+            explicit_pad=True,
+            real=True,
+            cv2_path=False,
+            exact_int=True,
+            workers=self.workers,
+            cached_kernel=self._cached_kernel,
+            double=True,
+            itemsize=8,
+        )
+        fft_cost = costs.get(r.method, costs["fft"])
+        taps_cost = _cost.COST["taps"] * math.prod(self.geometry.out_shape) * self.kernel.size
+        if limbs * fft_cost >= taps_cost:
+            return None
+        total = None
+        for i in range(limbs):
+            shift = bits * i
+            # the low limbs are unsigned (0 .. 2**bits - 1); the top one keeps the sign
+            limb = a >> shift if i == limbs - 1 else (a >> shift) & ((1 << bits) - 1)
+            part = np.rint(self._run(limb.astype(np.float64), r, padded=True)).astype(np.int64)
+            if shift:
+                part <<= shift
+            if total is None:
+                total = part
+            else:
+                total += part
+        return total
 
     def __repr__(self) -> str:
         return (
