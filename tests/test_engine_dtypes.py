@@ -209,6 +209,49 @@ def test_large_integers_with_long_kernels_go_through_fft_limbs(rng, monkeypatch,
     assert limbs == ([] if method == "auto" and not limbs else [True, True])
 
 
+@pytest.mark.parametrize("method", [*METHODS, "auto"])
+def test_partial_sums_past_int64_with_a_result_that_fits(rng, method):
+    """max|x| * sum|k| past int64 while every output fits: sums modulo 2**64 are exact (no Python-int sums)."""
+    x = rng.integers(-(2**44), 2**44, (128, 128))
+    k = rng.integers(-(2**10), 2**10, (40, 40))
+    assert int(np.abs(x).max()) * int(np.abs(k).sum()) > np.iinfo(np.int64).max
+    y = convolve(x, k, "same", method=method)
+    # scipy's int64 direct sum wraps modulo 2**64 too: the true result wherever it fits (it does here)
+    np.testing.assert_array_equal(y, _exact_reference(x, k, "same"))
+    assert np.abs(y).max() > 2**56  # large results, well inside int64
+    # unsigned data past 2**63 with a signed kernel: int64 result, exact
+    u = rng.integers(2**62, 2**63, 300, dtype=np.uint64) * np.uint64(2)
+    kk = np.array([1, -1])
+    want = np.convolve(u.astype(object), kk.astype(object), "valid")  # differences ('full' would reach 2**64)
+    got = convolve(u, kk, "valid", method=method)
+    assert got.dtype == np.int64 and (got.astype(object) == want).all()
+
+
+@pytest.mark.parametrize("method", [*METHODS, "auto"])
+def test_results_past_int64_are_refused_before_any_long_sum(method):
+    x = np.full((600, 600), 2**61)
+    with pytest.raises(ValueError, match="exceeds the int64 range"):
+        convolve(x, np.full((5, 5), 3), "same", method=method)
+
+
+def test_limb_width_at_the_bound_itself():
+    """sum|k| * points == 2**49: a limb would have 0 bits (no division by zero: the other exact path runs)."""
+    for method in ("fft", "overlap-add", "auto"):
+        y = convolve(np.full(15, 2), np.array([2**45]), method=method)
+        np.testing.assert_array_equal(y, np.full(15, 2**46))
+
+
+def test_fill_values_outside_64_bits_are_refused():
+    for fill in (2**70, -(2**63) - 1, 2**64):
+        with pytest.raises(ValueError, match="fill_value must be an integer in the 64-bit range"):
+            convolve(np.arange(5), np.ones(2, int), "same", fill_value=fill)
+    # the ends of the range are integers NumPy holds: exact results
+    np.testing.assert_array_equal(
+        convolve(np.arange(5), np.ones(2, int), "same", fill_value=2**63 - 1),
+        [2**63 - 1, 1, 3, 5, 7],
+    )
+
+
 def test_exact_integer_on_a_real_photograph():
     from convlens.data import load_image
 

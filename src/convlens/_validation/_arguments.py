@@ -137,6 +137,12 @@ def check_scalar(name: str, value: Any) -> complex | float:
     """A real or complex scalar (``fill_value`` and the like)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, complex, np.number)):
         raise TypeError(f"{name} must be a real or complex number; got {value!r}")
+    if isinstance(value, int) and not -(2**63) <= value < 2**64:
+        # NumPy holds no such integer: it would fail deep inside, or round it silently as a float
+        raise ValueError(
+            f"{name} must be an integer in the 64-bit range [-2**63, 2**64) or a float; got an integer of "
+            f"{value.bit_length()} bits (pass float({name}) to accept a rounded value)"
+        )
     return value
 
 
