@@ -257,6 +257,20 @@ def test_tile_lengths_leave_small_arrays_1d_and_long_kernels_whole():
     assert tile_lengths((15, 15), (256, 256), (270, 270), 4) is None  # already in cache
     assert tile_lengths((15, 15), (1024, 1024), (1040, 1040), 4) is None  # in L3: whole transforms win
     assert tile_lengths((31, 31), (4096, 4096), (4116, 4116), 4, batch=10**6) is None  # no room for a tile
+    assert tile_lengths((15, 15), (512, 512), (527, 527), 4, workers=2) is None  # 1 MiB: whole on two threads too
+
+
+def test_two_threads_take_tiles_from_a_smaller_size_and_match_scipy():
+    # whole-array transforms leave the padded copy and the product to one thread: tiles from 2 MiB on
+    rng = np.random.default_rng(45)
+    for shape, ks, dtype in [((1024, 1000), (15, 17), np.float32), ((600, 520), (31, 31), np.float64)]:
+        x, k = rng.standard_normal(shape).astype(dtype), rng.standard_normal(ks).astype(dtype)
+        one = cl.Convolver(k, x.shape, "same", method="fft", dtype=dtype, workers=1)
+        two = cl.Convolver(k, x.shape, "same", method="fft", dtype=dtype, workers=2)
+        assert not _plan_is_tiled(one, dtype) and _plan_is_tiled(two, dtype)
+        tol = 2e-6 if dtype == np.float32 else 1e-12
+        assert _rel(two(x), _ref(x, k, "same")) < tol
+        assert _rel(cl.convolve(x, k, "same", workers=2), _ref(x, k, "same")) < tol
 
 
 def test_forced_tiles_with_the_scipy_fallback(monkeypatch):

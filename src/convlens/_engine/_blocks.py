@@ -152,6 +152,12 @@ TILE_MAX_BYTES = 1 << 24
 _TILE_GROWTH = 0.1
 _WHOLE_IN_CACHE = 8 << 20  # bytes: a smaller whole-array transform runs mostly in L3 (1024² float32
 # was slower in tiles, float64 and 2048² float32 faster)
+# ... on one thread.  With several, tiles from this size on: each thread then runs whole tiles
+# (copy in, transforms, product, inverse) where a whole-array transform splits only its passes
+# and leaves the padded copy and the product to one thread (measured on a 2-core Zen 3, 2 threads:
+# 1024² float32 (x) 15² 6.2 ms in tiles against 8.2 whole, (x) 63² 6.6 against 7.6; 512² float64
+# (x) 15² 2.8 against 3.3; 768² float64 (x) 31² 5.2 against 6.9; 512² float32 (1 MiB) stays whole)
+_WHOLE_IN_CACHE_THREADED = 2 << 20
 _WHOLE_PENALTY = 1.4  # per point * log2 of a whole-array transform out of cache, relative to a tile
 _WHOLE_PASSES = 6.0  # its extra passes over memory (padded copy, product, crop), in point * log2 units
 
@@ -193,14 +199,17 @@ def tile_lengths(
     (1620, 1620)
     >>> tile_lengths((15, 15), (1024, 1024), (1040, 1040), 4) is None  # in L3: whole transforms win
     True
+    >>> tile_lengths((15, 15), (1024, 1024), (1040, 1040), 4, workers=2)  # ... but not on two threads
+    (270, 270)
     """
     d = len(ks)
     vol = math.prod(whole)
     # 2-D only: 3-D tiles measured no faster than whole-array transforms (256³ ⊛ 9³, 128³ ⊛ 5³)
-    if d != 2 or not B.HAVE_DUCC or vol * batch * itemsize < _WHOLE_IN_CACHE:
+    workers = max(workers, 1)
+    in_cache = _WHOLE_IN_CACHE if workers == 1 else _WHOLE_IN_CACHE_THREADED
+    if d != 2 or not B.HAVE_DUCC or vol * batch * itemsize < in_cache:
         return None
     best, best_cost = None, math.inf
-    workers = max(workers, 1)
     cap = TILE_BYTES
     while cap <= TILE_MAX_BYTES:
         tiles = _tiles_within(ks, out_lens, int((cap / (itemsize * batch)) ** (1.0 / d)), real)
