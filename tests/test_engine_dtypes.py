@@ -228,6 +228,40 @@ def test_partial_sums_past_int64_with_a_result_that_fits(rng, method):
 
 
 @pytest.mark.parametrize("method", [*METHODS, "auto"])
+def test_results_at_the_int64_limit_are_decided_without_python_integers(monkeypatch, method):
+    """Sums modulo 2**64 lifted by a float64 result: right at the limit, and with huge cancelling partial sums."""
+    import convlens._engine._convolver as conv_mod
+
+    real = conv_mod.convolve_exact_int
+
+    def no_python_ints(a, kernel, geom):
+        assert a.dtype != object, "the Python-integer sum ran"
+        return real(a, kernel, geom)
+
+    monkeypatch.setattr(conv_mod, "convolve_exact_int", no_python_ints)
+    k = np.ones((12, 12), np.int64)
+    k[0, 0] = -1  # sum 142, sum|k| 144
+    c = (2**63 - 1) // 142
+    x = np.full((40, 40), c, np.int64)
+    y = convolve(x, k, "valid", method=method)
+    assert (y == c * 142).all() and c * 142 > 2**63 - 143
+    with pytest.raises(ValueError, match="exceeds the int64 range"):
+        convolve(x + 1, k, "valid", method=method)  # one past the limit
+    # partial sums of ~2**100 that cancel to ~2**40
+    rng = np.random.default_rng(5)
+    k2 = rng.choice([-1, 1], (8, 8)).astype(np.int64) * 2**28
+    k2[0, 0] -= k2.sum()
+    x2 = np.full((50, 50), 2**62, np.int64) + rng.integers(0, 4, (50, 50))
+    want = np.zeros((43, 43), dtype=object)
+    xo, ko = x2.astype(object), k2[::-1, ::-1].astype(object)
+    for a in range(8):
+        for b in range(8):
+            want += ko[a, b] * xo[a : a + 43, b : b + 43]
+    got = convolve(x2, k2, "valid", method=method)
+    assert got.dtype == np.int64 and (got.astype(object) == want).all()
+
+
+@pytest.mark.parametrize("method", [*METHODS, "auto"])
 def test_results_past_int64_are_refused_before_any_long_sum(method):
     x = np.full((600, 600), 2**61)
     with pytest.raises(ValueError, match="exceeds the int64 range"):

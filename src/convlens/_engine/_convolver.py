@@ -464,34 +464,11 @@ class Convolver:
         if ok:
             return np.rint(self._run(x.astype(np.float64), r, padded=False))
         out_dtype = r.out_dtype
-        info = np.iinfo(out_dtype)
-        if bound > np.iinfo(np.int64).max:
-            # Partial sums may pass the int64 range, but int64 sums are exact modulo 2**64, so they give
-            # the true result wherever it fits the output dtype; a float64 result (its error below
-            # err) says whether it does. Only a result within err of the range's ends is left undecided.
-            approx = self._run(x.astype(np.float64), r, padded=False)
-            err = 2.0 * float(bound) * (math.prod(self.geometry.out_shape) + kern.size) * _EPS64
-            lo, hi = (float(approx.min()), float(approx.max())) if approx.size else (0.0, 0.0)
-            if hi - err > info.max or lo + err < info.min:
-                raise ValueError(
-                    f"integer inputs are too large for an exact result: it exceeds the {out_dtype} range "
-                    f"(|x| * sum|kernel| reaches {float(bound):.3g}); "
-                    "convert x to float to accept a rounded result"
-                )
-            modular = hi + err < info.max and lo - err > info.min
-        else:
-            modular = True  # every value and partial sum fits int64 (or uint64 for unsigned inputs)
-        if modular:
-            # values past the output dtype's range (uint64 data or fill into int64) wrap: exact modulo 2**64
-            fill = int(self.fill_value)
-            if fill > info.max:
-                fill -= 2**64
-            xe = pad(x.astype(out_dtype), self.geometry, self.boundary, fill)
-            if r.method != "direct":
-                res = self._exact_by_limbs(xe, r, ksum)
-                if res is not None:
-                    return res.astype(out_dtype)
-            return convolve_exact_int(xe, kern.astype(out_dtype), self.geometry)
+        if bound <= np.iinfo(np.int64).max:  # every value and partial sum fits int64 (or uint64 if unsigned)
+            return self._modular_sum(x, r, ksum)
+        res = self._wrapped_sum(x, r, ksum, bound)
+        if res is not None:
+            return res
         # int64 partial sums could overflow: sum Python integers (slow, rare), keep the dtype if the result fits
         to_int = np.frompyfunc(int, 1, 1)  # Python integers everywhere (np.pad fills with NumPy ints)
         xe = to_int(pad(x.astype(object), self.geometry, self.boundary, int(self.fill_value)))
@@ -504,6 +481,53 @@ class Convolver:
                 "convert x to float to accept a rounded result"
             )
         return res.astype(out_dtype)
+
+    def _modular_sum(self, x: np.ndarray, r: Recipe, ksum: int) -> np.ndarray:
+        """The exact convolution modulo 2**64 in the output dtype (int64 or uint64): FFT limbs or int64 tap sums.
+
+        Values past the output dtype's range (uint64 data or fill into int64) wrap, which is exact
+        modulo 2**64; it is the true result wherever that fits the output dtype.
+        """
+        out_dtype = r.out_dtype
+        fill = int(self.fill_value)
+        if fill > np.iinfo(out_dtype).max:
+            fill -= 2**64
+        xe = pad(x.astype(out_dtype), self.geometry, self.boundary, fill)
+        if r.method != "direct":
+            res = self._exact_by_limbs(xe, r, ksum)
+            if res is not None:
+                return res.astype(out_dtype)
+        return convolve_exact_int(xe, self.kernel.astype(out_dtype), self.geometry)
+
+    def _wrapped_sum(self, x: np.ndarray, r: Recipe, ksum: int, bound: int) -> np.ndarray | None:
+        """The exact result where partial sums may pass 64 bits: the sum modulo 2**64, lifted by a float64 result.
+
+        The true result is ``y = y_mod + j * 2**64`` for an integer ``j``; a float64 convolution whose
+        error stays below 2**61 pins ``j`` down, and the result fits the output dtype exactly where
+        ``j == 0`` (else it is refused, with no long sum first).  None where no float64 result is
+        that accurate (the caller then sums Python integers).
+        """
+        taps, points = self.kernel.size, math.prod(self.geometry.out_shape) + self.kernel.size
+        xf = x.astype(np.float64)
+        approx = None
+        # error bounds: a sum of `taps` products, or an FFT (as in `_exact_integer`), doubled for the
+        # rounding of x itself
+        if r.method != "direct" and 2.0 * float(bound) * points * _EPS64 < 2.0**61:
+            approx = self._run(xf, r, padded=False)
+        elif 2.0 * float(bound) * (taps + 1) * _EPS64 < 2.0**61:
+            approx = self._run(xf, self.recipe(x.dtype, method="direct"), padded=False)
+        if approx is None:
+            return None
+        y = self._modular_sum(x, r, ksum)
+        with np.errstate(over="ignore", invalid="ignore"):
+            wraps = np.rint((approx - y.astype(np.float64)) / 2.0**64)
+        if wraps.size and bool(np.any(wraps != 0)):
+            raise ValueError(
+                f"integer inputs are too large for an exact result: it exceeds the {r.out_dtype} range "
+                f"(|x| * sum|kernel| reaches {float(bound):.3g}); "
+                "convert x to float to accept a rounded result"
+            )
+        return y
 
     def _exact_by_limbs(self, xe: np.ndarray, r: Recipe, ksum: int) -> np.ndarray | None:
         """The exact convolution of the extended integer input ``xe`` as a sum of FFT convolutions of
