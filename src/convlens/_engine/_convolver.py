@@ -45,6 +45,14 @@ _EPS64 = np.finfo(np.float64).eps
 _RAISE_HINT = " and nan_policy='raise'; use nan_policy='propagate' or 'interpolate' to accept them"
 
 
+def _too_large(out_dtype: np.dtype, bound: int) -> ValueError:
+    """The refusal of an exact integer result beyond ``out_dtype``'s range."""
+    return ValueError(
+        f"integer inputs are too large for an exact result: it exceeds the {out_dtype} range "
+        f"(|x| * sum|kernel| reaches {float(bound):.3g}); convert x to float to accept a rounded result"
+    )
+
+
 def _result_dtypes(x_dtype: np.dtype, k_dtype: np.dtype, fill_value=0) -> tuple[np.dtype, np.dtype, bool]:
     """Cached :func:`_result_dtypes_of` (``typed``: a fill of 2 and of 2.0 differ)."""
     try:
@@ -459,8 +467,7 @@ class Convolver:
         if r.method == "direct":
             ok = bound < _EXACT_LIMIT  # true direct sums: exact while every partial sum is
         else:  # FFT round-off
-            points = math.prod(self.geometry.out_shape) + self.kernel.size
-            ok = bound * points * _EPS64 < 0.25
+            ok = bound * self._fft_points() * _EPS64 < 0.25
         if ok:
             return np.rint(self._run(x.astype(np.float64), r, padded=False))
         out_dtype = r.out_dtype
@@ -475,12 +482,12 @@ class Convolver:
         res = convolve_exact_int(xe, to_int(kern.astype(object)), self.geometry)
         info = np.iinfo(out_dtype)
         if res.size and (res.max() > info.max or res.min() < info.min):
-            raise ValueError(
-                f"integer inputs are too large for an exact result: it exceeds the {out_dtype} range "
-                f"(|x| * sum|kernel| reaches {float(bound):.3g}); "
-                "convert x to float to accept a rounded result"
-            )
+            raise _too_large(out_dtype, bound)
         return res.astype(out_dtype)
+
+    def _fft_points(self) -> int:
+        """The point count of the FFT round-off bound ``max|x| * sum|k| * points * eps`` (outputs + taps)."""
+        return math.prod(self.geometry.out_shape) + self.kernel.size
 
     def _modular_sum(self, x: np.ndarray, r: Recipe, ksum: int) -> np.ndarray:
         """The exact convolution modulo 2**64 in the output dtype (int64 or uint64): FFT limbs or int64 tap sums.
@@ -507,7 +514,7 @@ class Convolver:
         ``j == 0`` (else it is refused, with no long sum first).  None where no float64 result is
         that accurate (the caller then sums Python integers).
         """
-        taps, points = self.kernel.size, math.prod(self.geometry.out_shape) + self.kernel.size
+        taps, points = self.kernel.size, self._fft_points()
         xf = x.astype(np.float64)
         approx = None
         # error bounds: a sum of `taps` products, or an FFT (as in `_exact_integer`), doubled for the
@@ -522,11 +529,7 @@ class Convolver:
         with np.errstate(over="ignore", invalid="ignore"):
             wraps = np.rint((approx - y.astype(np.float64)) / 2.0**64)
         if wraps.size and bool(np.any(wraps != 0)):
-            raise ValueError(
-                f"integer inputs are too large for an exact result: it exceeds the {r.out_dtype} range "
-                f"(|x| * sum|kernel| reaches {float(bound):.3g}); "
-                "convert x to float to accept a rounded result"
-            )
+            raise _too_large(r.out_dtype, bound)
         return y
 
     def _exact_by_limbs(self, xe: np.ndarray, r: Recipe, ksum: int) -> np.ndarray | None:
@@ -539,8 +542,7 @@ class Convolver:
         fits (the caller made sure of it).  ``1024² (x) 128²`` with values of +-4096: four limbs
         of 4 bits, ~0.12 s, against ~16 s of integer tap sums.
         """
-        points = math.prod(self.geometry.out_shape) + self.kernel.size
-        limit = 0.25 / (ksum * points * _EPS64)  # a limb's max|value| must stay below this
+        limit = 0.25 / (ksum * self._fft_points() * _EPS64)  # a limb's max|value| must stay below this
         bits = min(math.ceil(math.log2(limit)) - 1, 52) if limit > 1 else 0  # 2**bits < limit
         if bits < 1:
             return None
