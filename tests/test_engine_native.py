@@ -22,7 +22,14 @@ import convlens as cl
 from _engine_ref import direct_sum, random_array, ref_convolve, ref_correlate
 from conftest import assert_close
 from convlens._engine import _api, _direct, _directsum
-from convlens._engine._direct import NATIVE_F32_MAX_TAPS, direct_route, native_ok, native_pads, native_threads
+from convlens._engine._direct import (
+    NATIVE_F32_MAX_TAPS,
+    direct_route,
+    native_ok,
+    native_pads,
+    native_sum_dtype,
+    native_threads,
+)
 
 MODES = ["full", "same", "valid"]
 FLOATS = [np.float32, np.float64]
@@ -275,16 +282,84 @@ def test_integers_and_float16_take_it_in_their_working_dtype():
     assert_close(got, np.convolve(xh.astype(float), kh.astype(float), "same"), np.float16)
 
 
-def test_long_float32_kernels_keep_their_accurate_back_ends():
-    # sequential float32 sums lose digits past OpenCV's limit of direct taps: those stay off the compiled sum
+def test_long_float32_kernels_are_summed_in_float64():
+    # sequential float32 sums lose digits past OpenCV's limit of direct taps: from there the compiled
+    # sum runs in float64 and rounds once (as ndimage did, ~14x slower)
     _, route = _route((NATIVE_F32_MAX_TAPS - 1,), (4096,), "same", np.float32)
-    assert route.backend == "native"
-    geom, route = _route((NATIVE_F32_MAX_TAPS,), (4096,), "same", np.float32)
-    assert route.backend != "native" and not native_ok(geom, np.dtype(np.float32))
+    assert route.backend == "native" and route.sum_dtype == np.float32
     geom, route = _route((31, 31), (256, 256), "same", np.float32)
-    assert route.backend != "native" and not native_ok(geom, np.dtype(np.float32))
+    assert route.backend == "native" and route.sum_dtype == np.float64 and native_ok(geom, np.dtype(np.float32))
+    assert native_sum_dtype(geom, np.dtype(np.float32)) == np.float64
     _, route = _route((31, 31), (256, 256), "same", np.float64)
+    assert route.backend == "native" and route.sum_dtype == np.float64
+    rng = np.random.default_rng(10)
+    for x_shape, k_shape, axes in [((200, 210), (15, 15), None), ((3, 90, 80), (13, 11), (1, 2)), ((70, 60, 2), (12, 12), (0, 1))]:
+        x = random_array(rng, x_shape, np.float32)
+        k = random_array(rng, k_shape, np.float32)
+        for mode in MODES:
+            got = cl.convolve(x, k, mode, axes=axes, method="direct")
+            assert got.dtype == np.float32
+            want = ref_convolve(x, k, mode, axes=axes)  # float64
+            # the float64 sum rounded once: within one float32 rounding of the exact value
+            err = np.abs(got.astype(np.float64) - want)
+            assert np.all(err <= np.spacing(np.abs(want).astype(np.float32)).astype(np.float64) + 1e-12)
+
+
+COMPLEX = [np.complex64, np.complex128]
+
+
+@pytest.mark.parametrize("dtype", COMPLEX)
+@pytest.mark.parametrize(
+    "x_shape,k_shape,axes,kernel_kind",
+    [
+        ((300, 310), (5, 7), None, "complex"),
+        ((300, 310), (5, 7), None, "real"),
+        ((200, 190), (15, 15), None, "complex"),  # float32 parts summed in float64
+        ((4000,), (31,), None, "complex"),
+        ((3, 60, 70), (3, 3), (1, 2), "real"),
+        ((60, 70, 2), (3, 3), (0, 1), "complex"),  # channels last: transposed first
+    ],
+)
+def test_complex_direct_sums_run_in_real_parts(x_shape, k_shape, axes, kernel_kind, dtype):
+    rng = np.random.default_rng(11)
+    x = random_array(rng, x_shape, dtype)
+    k = random_array(rng, k_shape, dtype if kernel_kind == "complex" else np.dtype(dtype).char.lower())
+    geom = cl.Convolver(k, x_shape, "same", axes=axes).geometry
+    route = direct_route(geom, "constant", True, np.dtype(dtype), False)
     assert route.backend == "native"
+    for mode in MODES:
+        for boundary in ("constant", "reflect"):
+            got = cl.convolve(x, k, mode, axes=axes, boundary=boundary, method="direct")
+            assert got.dtype == dtype
+            assert_close(got, ref_convolve(x, k, mode, axes=axes, boundary=boundary), dtype)
+    before = x.copy()
+    got = cl.correlate(x, k, "same", axes=axes, method="direct", workers=2)
+    np.testing.assert_array_equal(x, before)
+    assert_close(got, ref_correlate(x, k, "same", axes=axes), dtype)
+
+
+@pytest.mark.parametrize("kernel_kind", ["real", "complex", "real taps in a complex dtype"])
+def test_complex_parts_keep_a_complex_sums_nan_and_inf(kernel_kind):
+    # nan + 0j times a real tap is nan + nan j in a complex multiply-add: the split sums must agree
+    rng = np.random.default_rng(12)
+    x = random_array(rng, (40, 50), np.complex128)
+    x[10, 20] = complex(np.nan, 0.0)
+    x[30, 5] = complex(0.0, np.inf)
+    x[0, 49] = complex(np.inf, -np.inf)
+    k = random_array(rng, (3, 5), np.complex128)
+    if kernel_kind != "complex":
+        k = k.real.copy()
+        if kernel_kind != "real":
+            k = k.astype(np.complex128)
+    k[1, 2] = 0
+    for mode in MODES:
+        got = cl.convolve(x, k, mode, method="direct")
+        want = direct_sum(x, k, mode)
+        for part in (np.real, np.imag):
+            np.testing.assert_array_equal(np.isnan(part(got)), np.isnan(part(want)))
+            np.testing.assert_array_equal(np.isinf(part(got)), np.isinf(part(want)))
+        finite = np.isfinite(want)
+        assert_close(got[finite], want[finite], np.complex128)
 
 
 def test_convolve_plane_refuses_bad_arguments():

@@ -17,7 +17,17 @@ import numpy as np
 from .. import _backend as B
 from ._blocks import block_count, block_length, tile_growth, tile_lengths
 from ._cost_table import COST
-from ._direct import CV2_ROW_MAX, HAVE_CV2, NPCONV_FAST_TAPS, native_layout, native_threads, npconv_split, one_line
+from ._direct import (
+    CV2_ROW_MAX,
+    HAVE_CV2,
+    NPCONV_FAST_TAPS,
+    native_layout,
+    native_sum_dtype,
+    native_threads,
+    native_total_cost,
+    npconv_split,
+    one_line,
+)
 from ._geometry import Geometry
 
 # One-shot whole-array FFTs whose input buffer is at most this many bytes take the lean path
@@ -167,14 +177,17 @@ def overlap_add_cost(
     return t * (COST["thread_gain"] if workers > 1 else 1.0) + _overhead(cached_kernel)
 
 
-def direct_cost(
-    geom: Geometry, *, cv2_path: bool, workers: int = 1, real: bool = True, native: bool = False, double: bool = False
-) -> float:
-    """A direct sum on the back end the direct path would use (see ``_direct``)."""
-    if native:  # the compiled sum (``double``: in float64), in the layout it runs in
-        layout = native_layout(geom, np.dtype(np.float64 if double else np.float32))
-        gain = COST["thread_gain"] if native_threads(layout.geom, double, workers) > 1 else 1.0
-        return layout.cost * gain + COST["call"]
+def direct_cost(geom: Geometry, *, cv2_path: bool, workers: int = 1, real: bool = True, native: str = "") -> float:
+    """A direct sum on the back end the direct path would use (see ``_direct``).
+
+    ``native``: the working dtype's name where the compiled sum runs it (else empty).
+    """
+    if native:  # the compiled sum, in the dtype and layout it runs in
+        work = np.dtype(native)
+        sd = native_sum_dtype(geom, work)
+        layout = native_layout(geom, sd)
+        gain = COST["thread_gain"] if native_threads(layout.geom, sd.itemsize == 8, workers) > 1 else 1.0
+        return native_total_cost(geom, work) * gain + COST["call"]
     out = math.prod(geom.out_shape)
     taps = geom.kernel_volume
     line = one_line(geom)
@@ -218,7 +231,7 @@ def estimate_costs(
     cached_kernel: bool = False,
     double: bool = False,
     itemsize: int = 0,
-    native: bool = False,
+    native: str = "",
 ) -> dict[str, float]:
     """Predicted seconds per method (lower is better).
 
@@ -226,7 +239,8 @@ def estimate_costs(
     ``double``: the sums run in float64.  That slows OpenCV (half the SIMD lanes) by
     ``cv2_f64`` more than it slows the other methods, whose float32/float64 costs
     move together and leave their ranking alone (the compiled sum: ``native_f64``).
-    ``native``: the direct path runs the compiled sum (``_direct.native_ok``).
+    ``native``: the working dtype's name where the direct path runs the compiled sum
+    (``_direct.native_ok``), else empty.
     """
     if workers > 1:  # the FFT paths run on one thread where threads would not pay (``fft_threads``)
         one = estimate_costs(
@@ -244,7 +258,7 @@ def estimate_costs(
     scale = 1.0 if real and not exact_int else COST["f64"]
     cv2_scale = COST["cv2_f64"] if double or exact_int else 1.0
     costs = {
-        "direct": direct_cost(geom, cv2_path=cv2_path, workers=workers, real=real, native=native, double=double)
+        "direct": direct_cost(geom, cv2_path=cv2_path, workers=workers, real=real, native=native)
         * (cv2_scale if cv2_path else 1.0),
         "fft": fft_cost(
             geom, explicit_pad=explicit_pad, real=real, cached_kernel=cached_kernel, workers=workers, itemsize=itemsize

@@ -6,11 +6,15 @@ small values).  Four back ends, each of them a genuine sum; :func:`direct_route`
 picks one per geometry once (the lean path of repeated calls keeps it):
 
 * convlens' own compiled sum (``_directsum``, C with AVX2/FMA where the CPU has
-  them) for float32/float64 convolutions over the last one or two axes with one
+  them) for real and complex convolutions over the last one or two axes with one
   kernel for the whole batch, wherever the cost model ranks it first (nearly
   everywhere: 2-12x numpy.convolve on 1-D signals, 1.1-2.5x OpenCV on planes).
   Its outputs whose taps reach past x's edge run in a scalar loop; where those
   are many (long kernels, narrow planes) x is zero-extended first instead.
+  It sums in float32 or float64 (:func:`native_sum_dtype`): float32 kernels of
+  ``NATIVE_F32_MAX_TAPS`` taps or more are summed in float64 and rounded once,
+  and a complex convolution is four real ones (the real and imaginary parts of
+  x and kernel), so neither falls to the slow back ends below.
 * OpenCV's ``filter2D`` for 2-D float32/float64 planes below the size where it
   switches to a DFT of its own (measured on OpenCV 5.0: from 50 taps in float64,
   130 in float32 -- a NaN then spreads over the whole plane).  SIMD loops; about
@@ -27,7 +31,7 @@ picks one per geometry once (the lean path of repeated calls keeps it):
   ``correlate1d`` even treats a kernel as symmetric within that tolerance, so
   outside this case it is not a direct sum.
 * a loop over the kernel taps with whole-array shifted products (``out += k[m] *
-  x[shifted]``) for everything else: complex, per-batch kernels, zero or tiny taps.
+  x[shifted]``) for everything else: per-batch kernels, zero or tiny taps.
 
 OpenCV computes a correlation, so the kernel is flipped for it.  It centres a
 kernel of length K at index K // 2, which is exactly the centring of scipy's
@@ -196,8 +200,8 @@ NATIVE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # The compiled sum adds each output's terms one after another in the input's dtype, as OpenCV
 # does.  In float32 that keeps the error of OpenCV's direct sum (measured on a photograph: 1.6e-7
 # of the largest output at 9 taps, 7e-7 at 121), but past OpenCV's own limit of direct taps the
-# rounding grows (961 taps: 2.6e-6), so longer float32 kernels keep their previous back ends
-# (numpy.convolve's blocked dot products, ndimage's float64 sums).
+# rounding grows (961 taps: 2.6e-6), so longer float32 kernels are summed in float64 and rounded
+# once, as ndimage does (1024² (x) 15² float32: 21 ms, against 283 ms in ndimage).
 NATIVE_F32_MAX_TAPS = CV2_DIRECT_TAPS[np.dtype(np.float32)]
 # With workers > 1 the compiled sum shares its output rows (one long row: its columns) among
 # threads when it is predicted to take at least this long on one (a thread hand-off costs ~20 us;
@@ -291,7 +295,7 @@ def _other_direct_cost(geom: Geometry, dtype: np.dtype) -> float:
         if taps <= NPCONV_FAST_TAPS:
             return work * COST["npconv_short"]
         return work / taps * (COST["npconv"] * min(taps, 64) + COST["npconv_long"] * max(taps - 64, 0))
-    return work * COST["ndimage"]
+    return work * COST["ndimage" if dtype.kind == "f" else "taps"]
 
 
 @dataclass(frozen=True)
@@ -342,11 +346,52 @@ def native_layout(geom: Geometry, dtype: np.dtype) -> NativeLayout | None:
     return min(options, key=lambda o: o.cost)
 
 
+def native_sum_dtype(geom: Geometry, work: np.dtype) -> np.dtype | None:
+    """The real dtype the compiled sum runs a direct convolution of working dtype ``work`` in.
+
+    float32 and complex64 sum in float32 below ``NATIVE_F32_MAX_TAPS`` taps and in
+    float64 from there on (rounded once at the end); float64 and complex128 in float64.
+    None where the compiled sum cannot take it (not built, other dtypes).
+
+    >>> from convlens._engine._geometry import make_geometry
+    >>> g = make_geometry((64, 64), (15, 15), "same", (0, 1))
+    >>> str(native_sum_dtype(g, np.dtype(np.complex64))) if HAVE_NATIVE else 'float64'
+    'float64'
+    """
+    work = np.dtype(work)
+    if not HAVE_NATIVE or work.kind not in "fc":
+        return None
+    base = np.dtype(np.finfo(work).dtype)  # complex64 -> float32
+    if base not in NATIVE_DTYPES:
+        return None
+    if base.itemsize == 4 and geom.kernel_volume >= NATIVE_F32_MAX_TAPS:
+        return np.dtype(np.float64)
+    return base
+
+
+def native_total_cost(geom: Geometry, work: np.dtype) -> float | None:
+    """Predicted seconds of the compiled sum on one thread for working dtype ``work``, or None.
+
+    A float32 sum widened to float64 adds its casts; a complex convolution is four
+    real sums, with x split into its real and imaginary parts and the result joined.
+    """
+    sd = native_sum_dtype(geom, work)
+    layout = None if sd is None else native_layout(geom, sd)
+    if layout is None:
+        return None
+    moved = math.prod(geom.x_shape) + math.prod(geom.out_shape)
+    if np.dtype(work).kind == "c":
+        # four sums; a transposition's copies (if any) once, fused with the split; the join
+        sums = native_cost(layout.geom, sd.itemsize == 8)
+        return 4 * sums + (layout.cost - sums) + COST["mem"] * 2 * moved
+    return layout.cost + (COST["mem"] * 2 * moved if sd != work else 0.0)
+
+
 @lru_cache(maxsize=1024)
 def native_ok(geom: Geometry, dtype: np.dtype) -> bool:
     """True when the compiled sum runs this direct convolution (see the module docstring)."""
-    layout = native_layout(geom, dtype)
-    return layout is not None and layout.cost <= _other_direct_cost(geom, np.dtype(dtype))
+    cost = native_total_cost(geom, dtype)
+    return cost is not None and cost <= _other_direct_cost(geom, np.dtype(dtype))
 
 
 @lru_cache(maxsize=1024)
@@ -403,7 +448,7 @@ def native_sum(
 ) -> np.ndarray:
     """The compiled direct sum of ``a`` (x, zero-extended implicitly, or x ``extended`` already) and ``kern``.
 
-    Both have the working dtype (float32 or float64); ``native_ok(geom, dtype)`` holds.
+    Both have the dtype the sum runs in (float32 or float64; see :func:`native_sum_dtype`).
     ``shapes``: ``native_shapes(geom, extended, ...)``, where the caller holds it already.
     """
     p = shapes or native_shapes(geom, extended, a.dtype.itemsize == 8, workers)
@@ -466,6 +511,16 @@ class Route:
     crop: slice | None = None  # 'npconv': crop of the full convolution
     padded: bool = False  # 'cv2rows', 'native': x arrives already extended (its valid part is kept)
     perm: tuple = ()  # 'native': x is transposed so first (``NativeLayout``)
+    sum_dtype: np.dtype | None = None  # 'native': the real dtype it sums in (``native_sum_dtype``)
+
+    @property
+    def plain_native(self) -> bool:
+        """The compiled sum on x as it is: no padding, transposition, cast or complex split."""
+        return self.backend == "native" and not self.pad and not self.perm
+
+    def native_on(self, work: np.dtype) -> bool:
+        """:attr:`plain_native` for x of the working dtype ``work`` summed as it is."""
+        return self.plain_native and self.sum_dtype == work
 
     @property
     def opencv(self) -> bool:
@@ -484,9 +539,10 @@ def direct_route(geom: Geometry, boundary: str, fill_zero: bool, dtype: np.dtype
     if native_ok(geom, dtype):
         # the compiled sum extends by zeros itself (its edge outputs in a scalar loop): other
         # boundaries, and edges where that loop would cost more than a copy, pad first
-        layout = native_layout(geom, dtype)
-        zero_ext = boundary == "constant" and fill_zero and not native_pads(layout.geom, dtype.itemsize == 8)
-        return Route("native", not padded and not zero_ext, padded=padded, perm=layout.perm)
+        sd = native_sum_dtype(geom, dtype)
+        layout = native_layout(geom, sd)
+        zero_ext = boundary == "constant" and fill_zero and not native_pads(layout.geom, sd.itemsize == 8)
+        return Route("native", not padded and not zero_ext, padded=padded, perm=layout.perm, sum_dtype=sd)
     # wrap, and a non-zero constant fill, have no OpenCV border of their own: pad first
     extend = not padded and (boundary == "wrap" or (boundary == "constant" and not fill_zero))
     if line and not padded and not extend and boundary == "constant" and not cv2_direct_ok(geom, dtype):
@@ -556,12 +612,11 @@ def run_route(
     if route.backend == "native":
         extended = route.pad or route.padded
         if not route.perm:
-            return native_sum(a, kern, geom, extended=extended, workers=workers)
+            return _native_parts(a, kern, geom, route.sum_dtype, extended, workers)
         # the convolved axes last, in contiguous copies; the result transposed back (contiguous, as elsewhere)
         perm = route.perm
         moved = moved_geometry(geom, perm)
-        at = np.ascontiguousarray(a.transpose(perm))
-        res = native_sum(at, np.ascontiguousarray(kern.transpose(perm)), moved, extended=extended, workers=workers)
+        res = _native_parts(a.transpose(perm), kern.transpose(perm), moved, route.sum_dtype, extended, workers)
         return np.ascontiguousarray(res.transpose(np.argsort(perm)))
     if route.backend == "npconv":
         if a.ndim == 1:
@@ -572,6 +627,39 @@ def run_route(
     if route.backend == "cv2rows":
         return _cv2_rows(a, kern, geom, route.padded, boundary, fill_value, workers)
     return tap_sum(a, kern, geom)
+
+
+def _native_parts(a: np.ndarray, kern: np.ndarray, geom: Geometry, sd: np.dtype, extended: bool, workers: int):
+    """The compiled sum in its dtype ``sd``: a real x cast (where ``sd`` is wider), a complex one in parts.
+
+    A complex convolution is ``(xr + i xi) * (kr + i ki) = (xr*kr - xi*ki) + i (xr*ki + xi*kr)``:
+    the same products as a complex sum, added in another order.  With a real kernel (``ki`` all
+    zero) two sums suffice wherever every output is finite; where one is not, the two sums with
+    ``ki`` run as well, so that ``0 * nan`` and ``0 * inf`` turn into nan in both parts exactly
+    as a complex multiply-add would have it.
+    """
+    def run(x: np.ndarray, k: np.ndarray) -> np.ndarray:
+        return native_sum(
+            np.ascontiguousarray(x, dtype=sd), np.ascontiguousarray(k, dtype=sd), geom, extended=extended, workers=workers
+        )
+
+    if a.dtype.kind != "c":
+        res = run(a, kern)
+        return res if res.dtype == a.dtype else res.astype(a.dtype)
+    kr, ki = kern.real, kern.imag
+    rr, ir = run(a.real, kr), run(a.imag, kr)
+    out = np.empty(rr.shape, dtype=a.dtype)
+    if not ki.any():
+        with np.errstate(invalid="ignore"):
+            finite = bool(np.isfinite(rr).all() and np.isfinite(ir).all())
+        if finite:
+            out.real, out.imag = rr, ir
+            return out
+    ri, ii = run(a.real, ki), run(a.imag, ki)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is nan in any direct sum
+        np.subtract(rr, ii, out=out.real)
+        np.add(ri, ir, out=out.imag)
+    return out
 
 
 def _cv2_rows(a, kf, geom: Geometry, padded: bool, boundary: str, fill_value, workers: int) -> np.ndarray:

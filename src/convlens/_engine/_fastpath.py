@@ -74,7 +74,7 @@ class DirectCall:
         # the compiled sum on x itself: its sizes, worked out now
         self.native = (
             native_shapes(r.geometry, False, r.work.itemsize == 8, plan.workers)
-            if route.backend == "native" and not route.pad and not route.perm
+            if route.native_on(r.work)
             else None
         )
         # 'raise' must see every non-finite sample; OpenCV skips zero taps (0 * nan would be lost)

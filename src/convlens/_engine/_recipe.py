@@ -90,7 +90,7 @@ def make_recipe(
     options = dict(
         explicit_pad=explicit_pad,
         real=real,
-        native=real and not exact and native_ok(geom, work),
+        native=work.name if not exact and native_ok(geom, work) else "",
         cv2_path=cv2_direct,
         exact_int=exact,
         cached_kernel=cached_kernel,
