@@ -293,7 +293,11 @@ def test_long_float32_kernels_are_summed_in_float64():
     _, route = _route((31, 31), (256, 256), "same", np.float64)
     assert route.backend == "native" and route.sum_dtype == np.float64
     rng = np.random.default_rng(10)
-    for x_shape, k_shape, axes in [((200, 210), (15, 15), None), ((3, 90, 80), (13, 11), (1, 2)), ((70, 60, 2), (12, 12), (0, 1))]:
+    for x_shape, k_shape, axes in [
+        ((200, 210), (15, 15), None),
+        ((3, 90, 80), (13, 11), (1, 2)),
+        ((70, 60, 2), (12, 12), (0, 1)),
+    ]:
         x = random_array(rng, x_shape, np.float32)
         k = random_array(rng, k_shape, np.float32)
         for mode in MODES:

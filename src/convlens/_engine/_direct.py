@@ -638,9 +638,14 @@ def _native_parts(a: np.ndarray, kern: np.ndarray, geom: Geometry, sd: np.dtype,
     ``ki`` run as well, so that ``0 * nan`` and ``0 * inf`` turn into nan in both parts exactly
     as a complex multiply-add would have it.
     """
+
     def run(x: np.ndarray, k: np.ndarray) -> np.ndarray:
         return native_sum(
-            np.ascontiguousarray(x, dtype=sd), np.ascontiguousarray(k, dtype=sd), geom, extended=extended, workers=workers
+            np.ascontiguousarray(x, dtype=sd),
+            np.ascontiguousarray(k, dtype=sd),
+            geom,
+            extended=extended,
+            workers=workers,
         )
 
     if a.dtype.kind != "c":

@@ -73,9 +73,7 @@ class DirectCall:
         self.conj = plan._correlate and r.work.kind == "c"
         # the compiled sum on x itself: its sizes, worked out now
         self.native = (
-            native_shapes(r.geometry, False, r.work.itemsize == 8, plan.workers)
-            if route.native_on(r.work)
-            else None
+            native_shapes(r.geometry, False, r.work.itemsize == 8, plan.workers) if route.native_on(r.work) else None
         )
         # 'raise' must see every non-finite sample; OpenCV skips zero taps (0 * nan would be lost)
         self.scan_always = plan.nan_policy == "raise"
