@@ -184,6 +184,42 @@ def _exact_int(quick: bool) -> Case:
     )
 
 
+def _direct_wide(quick: bool) -> Case:
+    """method='direct' where the compiled sum runs widened: float32 kernels of 130+ taps (summed in
+    float64, as ndimage does) and complex data (four real sums)."""
+    n = 256 if quick else 1024
+    rng = np.random.default_rng(20261203)
+    x32 = rng.standard_normal((n, n)).astype(np.float32)
+    k32 = rng.standard_normal((15, 15)).astype(np.float32)
+    xc = (rng.standard_normal((n, n)) + 1j * rng.standard_normal((n, n))).astype(np.complex128)
+    kc = (rng.standard_normal((9, 9)) + 1j * rng.standard_normal((9, 9))).astype(np.complex128)
+
+    def check(out):
+        ref = ndi.convolve(x32.astype(np.float64), k32.astype(np.float64), mode="constant")
+        e32 = np.max(np.abs(out["direct float32 15²"] - ref)) / np.max(np.abs(ref))
+        refc = ss.convolve(xc, kc, "same", method="fft")
+        ec = np.max(np.abs(out["direct complex128 9²"] - refc)) / np.max(np.abs(refc))
+        return f"max rel. difference: float32 vs float64 ndimage {e32:.1e}; complex128 vs scipy {ec:.1e}"
+
+    return Case(
+        workload=f"direct sums {n}² ⊛ 15² float32 (225 taps) and {n}² ⊛ 9² complex128, same",
+        ours={
+            "direct float32 15²": lambda: cl.convolve(x32, k32, "same", method="direct", workers=1),
+            "direct complex128 9²": lambda: cl.convolve(xc, kc, "same", method="direct", workers=1),
+        },
+        anchors={
+            "ndimage.convolve float32": lambda: ndi.convolve(x32, k32, mode="constant"),
+            "scipy.signal.convolve direct complex128": lambda: ss.convolve(xc, kc, "same", method="direct"),
+        },
+        compare=[
+            Compare("ndimage.convolve float32", "direct float32 15²", None, "both sum in float64"),
+            Compare("scipy.signal.convolve direct complex128", "direct complex128 9²", None, "both literal sums"),
+        ],
+        check=check,
+        repeats=3,
+    )
+
+
 # (x shape, kernel shape, dtype, mode) for the check that 'auto' is close to the best method.
 AUTO_GRID = [
     ((100_000,), (16,), "float64", "full"),
@@ -338,6 +374,6 @@ def _grid_cases(quick: bool) -> Iterator[Case]:
 
 def cases(quick: bool) -> Iterator[Case]:
     """Every engine case, made lazily so that one workload's arrays are freed before the next."""
-    yield from (_w1(quick), _w2(quick), _w3(quick), _exact_int(quick))
+    yield from (_w1(quick), _w2(quick), _w3(quick), _exact_int(quick), _direct_wide(quick))
     yield from _auto_cases(quick)
     yield from _grid_cases(quick)
