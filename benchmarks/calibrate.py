@@ -232,9 +232,10 @@ def fit_direct(fit: dict, small: bool) -> None:
 
 
 def fit_native(fit: dict, small: bool) -> None:
-    """native, native_f64, native_edge, native_byte: the compiled direct sum's vector loop (seconds per
-    output * tap), its float64 slowdown over that of the FFT paths, its scalar loop (outputs whose taps
-    reach past x) and its memory traffic (seconds per byte read or written)."""
+    """native, native_f64, native_narrow, native_edge, native_byte: the compiled direct sum's vector loop
+    (seconds per output * tap), its float64 slowdown over that of the FFT paths, its slowdown on rows
+    narrower than a block of vectors, its scalar loop (outputs whose taps reach past x) and its memory
+    traffic (seconds per byte read or written)."""
     from convlens._engine import _directsum
 
     rng = np.random.default_rng(2)
@@ -255,6 +256,19 @@ def fit_native(fit: dict, small: bool) -> None:
     t64 = cpu_time(valid(x.astype(np.float64), h5))
     t32 = cpu_time(valid(x, h5.astype(np.float32)))
     fit["native_f64"] = t64 / t32 / fit["f64"]
+    # rows narrower than one block of 8 vectors (float32: 64 outputs) run one vector at a time:
+    # 'valid' rows 56 outputs wide against 64 wide, per output * tap
+    planes = rng.standard_normal((256, 66, 66)).astype(np.float32)
+    h3 = rng.standard_normal((3, 3)).astype(np.float32)
+    narrow_out, wide_out = np.empty((256, 64, 56), np.float32), np.empty((256, 64, 64), np.float32)
+    narrow = planes[:, :, :58].copy()
+    t_narrow = cpu_time(
+        lambda: _directsum.convolve_plane(narrow, h3, narrow_out, 256, 66, 58, 3, 3, 64, 56, 2, 2, 0, 64, 0, 56)
+    )
+    t_wide = cpu_time(
+        lambda: _directsum.convolve_plane(planes, h3, wide_out, 256, 66, 66, 3, 3, 64, 64, 2, 2, 0, 64, 0, 64)
+    )
+    fit["native_narrow"] = (t_narrow / narrow_out.size) / (t_wide / wide_out.size)
     # the first 500 'same' outputs of 65536 (x) 1001 are all edge outputs, output j with j + 501 taps
     sig = rng.standard_normal((1, 1, 1 << 16)).astype(np.float32)
     h = rng.standard_normal((1, 1001)).astype(np.float32)

@@ -509,3 +509,72 @@ def test_rows_wider_than_a_block_end_in_an_overlapping_block(dtype):
             _directsum.convolve_plane(x, h, part, *dims, 0, 6, j0, j1)
             np.testing.assert_array_equal(part[..., j0:j1], out[..., j0:j1])
             assert np.isnan(part[..., :j0]).all() and np.isnan(part[..., j1:]).all()  # nothing outside its window
+
+
+VOLUMES = [
+    ((9, 10, 11), (3, 3, 3), None),
+    ((2, 9, 10, 11), (3, 2, 4), (1, 2, 3)),  # a batch axis in front
+    ((5, 6, 7), (5, 6, 7), None),  # the kernel as large as x
+    ((3, 8, 9, 40), (1, 3, 3, 3), None),  # the kernel's batch axis of size 1
+    ((1, 20, 20), (3, 3, 3), None),  # one plane deep: the kernel's outer planes meet no x plane
+    ((12, 12, 70), (2, 2, 2), None),  # even lengths; rows wide enough for whole vector blocks
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex128])
+@pytest.mark.parametrize("x_shape,k_shape,axes", VOLUMES)
+def test_volumes_run_plane_by_plane(x_shape, k_shape, axes, dtype):
+    rng = np.random.default_rng(13)
+    x = random_array(rng, x_shape, dtype)
+    k = random_array(rng, k_shape, dtype)
+    geom = cl.Convolver(k, x_shape, "same", axes=axes).geometry
+    route = direct_route(geom, "constant", True, np.dtype(dtype), False).backend
+    # four real sums of a few hundred complex samples may cost more than the tap loop (the cost model decides)
+    if np.dtype(dtype).kind != "c" or x.size >= 990:
+        assert route == "volume"
+    for mode in MODES:
+        if mode == "valid" and any(n < m for n, m in zip(x_shape[-3:], k_shape[-3:])):
+            continue
+        for boundary in ("constant", "reflect", "wrap"):
+            one = cl.convolve(x, k, mode, axes=axes, boundary=boundary, method="direct", workers=1)
+            assert one.dtype == dtype
+            assert_close(one, ref_convolve(x, k, mode, axes=axes, boundary=boundary), dtype)
+            # chunks of planes shared among threads: not a bit changes
+            two = cl.convolve(x, k, mode, axes=axes, boundary=boundary, method="direct", workers=2)
+            np.testing.assert_array_equal(one, two)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_volume_edges_padded_or_not_and_chunked_give_the_same_sums(dtype, monkeypatch):
+    rng = np.random.default_rng(14)
+    x = random_array(rng, (30, 33, 37), dtype)
+    k = random_array(rng, (3, 4, 5), dtype)
+    geom = cl.Convolver(k, x.shape, "same").geometry
+    zero_ext = _direct.native_volume(x, k, geom, extended=False, workers=1)
+    padded = _direct.native_volume(_direct.pad(x, geom, "constant"), k, geom, extended=True, workers=1)
+    assert_close(zero_ext, padded, dtype)
+    # one output plane a chunk: every chunk meets the depth's edges differently
+    monkeypatch.setattr(_direct, "VOLUME_CHUNK_BYTES", 1)
+    np.testing.assert_array_equal(_direct.native_volume(x, k, geom, extended=False, workers=2), zero_ext)
+    assert_close(zero_ext, ref_convolve(x, k, "same"), dtype)
+
+
+def test_volume_keeps_nan_and_inf_local():
+    rng = np.random.default_rng(15)
+    x = random_array(rng, (20, 21, 22), np.float64)
+    x[5, 6, 7], x[10, 0, 21], x[19, 20, 0] = np.nan, np.inf, -np.inf
+    k = random_array(rng, (3, 3, 3), np.float64)
+    k[1, 1, 1] = 0  # 0 * nan is nan in a direct sum
+    for mode in MODES:
+        got = cl.convolve(x, k, mode, method="direct")
+        want = direct_sum(x, k, mode)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+        finite = np.isfinite(want)
+        assert_close(got[finite], want[finite], np.float64)
+
+
+def test_auto_takes_the_volume_sum_for_small_3d_kernels():
+    assert cl.choose_method((64, 64, 64), (3, 3, 3), dtype=np.float32) == "direct"
+    assert cl.choose_method((128, 128, 128), (5, 5, 5), dtype=np.float64) == "direct"
+    assert cl.choose_method((64, 64, 64), (31, 31, 31), dtype=np.float32) != "direct"

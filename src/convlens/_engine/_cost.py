@@ -20,6 +20,7 @@ from ._cost_table import COST
 from ._direct import (
     CV2_ROW_MAX,
     HAVE_CV2,
+    NATIVE_SPLIT_SECONDS,
     NPCONV_FAST_TAPS,
     native_layout,
     native_sum_dtype,
@@ -186,8 +187,12 @@ def direct_cost(geom: Geometry, *, cv2_path: bool, workers: int = 1, real: bool 
         work = np.dtype(native)
         sd = native_sum_dtype(geom, work)
         layout = native_layout(geom, sd)
-        gain = COST["thread_gain"] if native_threads(layout.geom, sd.itemsize == 8, workers) > 1 else 1.0
-        return native_total_cost(geom, work) * gain + COST["call"]
+        one = native_total_cost(geom, work)
+        if layout is None:  # a volume: its chunks of planes are shared among threads
+            threaded = workers > 1 and one >= NATIVE_SPLIT_SECONDS
+        else:
+            threaded = native_threads(layout.geom, sd.itemsize == 8, workers) > 1
+        return one * (COST["thread_gain"] if threaded else 1.0) + COST["call"]
     out = math.prod(geom.out_shape)
     taps = geom.kernel_volume
     line = one_line(geom)

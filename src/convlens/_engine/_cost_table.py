@@ -21,6 +21,7 @@ COST = {
     "taps": 3.0e-9,  # per output * kernel tap, the shifted multiply-add loop
     "native": 4.9e-11,  # per output * kernel tap, the compiled direct sum's vector loop (_directsum)
     "native_f64": 1.18,  # ... float64 (half the lanes) slows it by this much more than it slows the FFT paths
+    "native_narrow": 2.3,  # ... slower per output * tap where a row's vector part is narrower than 8 vectors
     "native_edge": 9.1e-10,  # ... per output * tap of its scalar loop (outputs whose taps reach past x's edge)
     "native_byte": 3e-11,  # ... per byte of x and output it reads and writes (decides its thread split only)
     "call": 7e-6,  # fixed overhead of one call (the lean path of a repeated direct call)

@@ -11,6 +11,8 @@ picks one per geometry once (the lean path of repeated calls keeps it):
   everywhere: 2-12x numpy.convolve on 1-D signals, 1.1-2.5x OpenCV on planes).
   Its outputs whose taps reach past x's edge run in a scalar loop; where those
   are many (long kernels, narrow planes) x is zero-extended first instead.
+  Over three axes (a volume: x's last three) it runs plane by plane of the kernel,
+  chunks of output planes at a time (:func:`native_volume`).
   It sums in float32 or float64 (:func:`native_sum_dtype`): float32 kernels of
   ``NATIVE_F32_MAX_TAPS`` taps or more are summed in float64 and rounded once,
   and a complex convolution is four real ones (the real and imaginary parts of
@@ -257,11 +259,25 @@ def _native_scalar_work(geom: Geometry, double: bool) -> tuple[float, float]:
 
 
 def _native_edge_costs(geom: Geometry, double: bool) -> tuple[float, float]:
-    """(zero extension in the scalar loop, a zero-padded copy of x first): seconds each adds to the vector loop."""
+    """(zero extension in the scalar loop, a zero-padded copy of x first): seconds each adds to the vector loop.
+
+    Rows whose vector part is narrower than one block of 8 vectors run one vector at a time,
+    each a chain of dependent multiply-adds (``native_narrow``): 64² float32 planes (x) 3²
+    took 6 us a plane with zero extension (62 columns) against 2.4 us padded first (64).
+    """
     zero_ext, padded_scalar = _native_scalar_work(geom, double)
     padded = math.prod(s + w0 + w1 for s, (w0, w1) in zip(geom.x_shape, geom.pad_width))
     per = COST["native_edge"]
-    return zero_ext * per, padded_scalar * per + COST["mem"] * 2 * padded
+    lanes = 4 if double else 8
+    _, kw, _, mw, _, sw = _native_layout(geom, False)
+    rows_taps = math.prod(geom.out_shape) // mw * geom.kernel_volume
+    slow = COST["native"] * (COST["native_f64"] if double else 1.0) * (COST["native_narrow"] - 1)
+
+    def narrow(width: int) -> float:  # extra seconds of a vector part ``width`` outputs wide
+        return rows_taps * width * slow if lanes <= width < 8 * lanes else 0.0
+
+    inner = min(max(geom.x_shape[-1] - sw, 0), mw) - min(max(kw - 1 - sw, 0), mw)
+    return zero_ext * per + narrow(max(inner, 0)), padded_scalar * per + COST["mem"] * 2 * padded + narrow(mw)
 
 
 def native_pads(geom: Geometry, double: bool) -> bool:
@@ -376,15 +392,128 @@ def native_total_cost(geom: Geometry, work: np.dtype) -> float | None:
     real sums, with x split into its real and imaginary parts and the result joined.
     """
     sd = native_sum_dtype(geom, work)
-    layout = None if sd is None else native_layout(geom, sd)
-    if layout is None:
+    if sd is None:
+        return None
+    layout = native_layout(geom, sd)
+    if layout is not None:
+        cost, sums = layout.cost, native_cost(layout.geom, sd.itemsize == 8)
+    elif volume_ok(geom):
+        cost = sums = volume_cost(geom, sd.itemsize == 8)
+    else:
         return None
     moved = math.prod(geom.x_shape) + math.prod(geom.out_shape)
     if np.dtype(work).kind == "c":
         # four sums; a transposition's copies (if any) once, fused with the split; the join
-        sums = native_cost(layout.geom, sd.itemsize == 8)
-        return 4 * sums + (layout.cost - sums) + COST["mem"] * 2 * moved
-    return layout.cost + (COST["mem"] * 2 * moved if sd != work else 0.0)
+        return 4 * sums + (cost - sums) + COST["mem"] * 2 * moved
+    return cost + (COST["mem"] * 2 * moved if sd != work else 0.0)
+
+
+# -- volumes: three convolved axes, one plane of the kernel at a time ----------------------------
+# Output planes go in chunks of about this many bytes, so that a chunk's partial sums stay in cache
+VOLUME_CHUNK_BYTES = 256 << 10
+
+
+def volume_ok(geom: Geometry) -> bool:
+    """Whether the compiled sum runs this geometry as a volume (see :func:`native_volume`):
+    three axes with a kernel longer than 1, x's last three, and one kernel for the whole batch."""
+    nd = len(geom.x_shape)
+    conv = [ax for ax, g in zip(geom.axes, geom.per_axis) if g.k > 1]
+    if conv != [nd - 3, nd - 2, nd - 1]:
+        return False
+    return all(geom.k_shape[d] == 1 for d in range(nd) if d not in geom.axes)
+
+
+def _plane_geometry(geom: Geometry) -> Geometry:
+    """The 2-D geometry of one plane of a volume (its last two axes)."""
+    return make_geometry(geom.x_shape[-2:], geom.k_shape[-2:], (0, 1), geom.mode)
+
+
+def volume_cost(geom: Geometry, double: bool) -> float:
+    """Predicted seconds of :func:`native_volume` on one thread (float32 units of the cost model)."""
+    plane = _plane_geometry(geom)
+    kd, md = geom.k_shape[-3], geom.out_shape[-3]
+    planes = math.prod(geom.out_shape) // math.prod(plane.out_shape)
+    # every kernel plane over every output plane, and the partial sums added in cache
+    per_plane = native_cost(plane, double) * kd + COST["mem"] * 0.5 * (kd - 1) * math.prod(plane.out_shape)
+    calls = kd * -(-md // _chunk_planes(plane, 8 if double else 4)) * (planes // md)
+    return per_plane * planes + calls * COST["call"] * 0.3
+
+
+def volume_pads(geom: Geometry, double: bool) -> bool:
+    """Whether a volume is extended by zeros first: its planes' edge loops (run once for every kernel
+    plane) cost more than one copy."""
+    zero_ext, padded = _native_edge_costs(_plane_geometry(geom), double)
+    return geom.k_shape[-3] * zero_ext > padded
+
+
+def _chunk_planes(plane: Geometry, itemsize: int) -> int:
+    return max(1, VOLUME_CHUNK_BYTES // (math.prod(plane.out_shape) * itemsize))
+
+
+def native_volume(a: np.ndarray, kern: np.ndarray, geom: Geometry, *, extended: bool, workers: int) -> np.ndarray:
+    """The compiled sum over three axes: each output plane is the sum, over the kernel's planes,
+    of 2-D compiled sums of the x planes they meet.
+
+    ``a`` (x, zero-extended implicitly, or x ``extended`` already) and ``kern`` have the dtype the
+    sum runs in (float32 or float64); :func:`volume_ok` holds.  Output plane ``d`` (full
+    convolution plane ``d + s``) adds ``sum_t conv2d(x[d + s - t], kern[t])`` over the kernel
+    planes ``t`` whose x plane exists (the others add exactly zero: the kernel is finite).  The
+    output planes go in chunks of ``VOLUME_CHUNK_BYTES`` whose partial sums stay in cache; with
+    ``workers > 1`` the chunks are shared among threads (every output is computed the same way
+    wherever it is: the split does not change a bit).
+    """
+    plane = _plane_geometry(geom)
+    double = a.dtype.itemsize == 8
+    p = native_shapes(plane, extended, double, 1)
+    gd = geom.per_axis[-3]
+    shift = gd.k - 1 if extended else gd.offset  # output plane d is full-convolution plane d + shift
+    x = a if a.flags.c_contiguous else np.ascontiguousarray(a)
+    k = (kern if kern.flags.c_contiguous else np.ascontiguousarray(kern)).reshape(kern.shape[-3:])
+    depth, md = x.shape[-3], geom.out_shape[-3]
+    lead = geom.out_shape[:-3]
+    xs = x.reshape((-1, *x.shape[-3:]))
+    if xs.shape[0] != math.prod(lead):  # x broadcast along a batch axis the kernel does not have
+        xs = np.ascontiguousarray(np.broadcast_to(x, (*lead, *x.shape[-3:]))).reshape((-1, *x.shape[-3:]))
+    out = np.empty(geom.out_shape, dtype=a.dtype)
+    outs = out.reshape((-1, *out.shape[-3:]))
+    step = _chunk_planes(plane, a.dtype.itemsize)
+    chunks = [(b, d0, min(d0 + step, md)) for b in range(xs.shape[0]) for d0 in range(0, md, step)]
+    run = _directsum.convolve_plane
+    rest = p.dims[1:]
+    window = (0, p.dims[5], 0, p.dims[6])
+
+    def share(part: list[tuple[int, int, int]]) -> None:
+        tmp = np.empty((step, *out.shape[-2:]), dtype=a.dtype)
+        for b, d0, d1 in part:
+            dst, first = outs[b, d0:d1], True
+            for t in range(k.shape[0]):
+                lo, hi = max(d0, t - shift), min(d1, depth - shift + t)  # planes whose x plane exists
+                if lo >= hi:
+                    continue
+                src = xs[b, lo + shift - t : hi + shift - t]
+                if first and (lo, hi) == (d0, d1):
+                    run(src, k[t], dst, hi - lo, *rest, *window)
+                else:
+                    if first:
+                        dst[...] = 0
+                    part_out = tmp[: hi - lo]
+                    run(src, k[t], part_out, hi - lo, *rest, *window)
+                    dst[lo - d0 : hi - d0] += part_out
+                first = False
+            if first:  # no kernel plane meets x (cannot happen in any mode; kept for safety)
+                dst[...] = 0
+
+    threads = 1
+    if workers > 1 and volume_cost(geom, double) >= NATIVE_SPLIT_SECONDS:
+        threads = min(workers, len(chunks), os.cpu_count() or 1)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is nan in any direct sum
+        run_shares(share, [chunks[sl] for sl in _even(len(chunks), threads)])
+    return out
+
+
+def _even(n: int, parts: int) -> list[slice]:
+    step = -(-n // max(1, min(parts, n)))
+    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
 
 
 @lru_cache(maxsize=1024)
@@ -503,8 +632,8 @@ def cv2_direct_ok(geom: Geometry, dtype: np.dtype) -> bool:
 class Route:
     """How the direct path runs one geometry, decided once (see :func:`direct_route`)."""
 
-    backend: str  # 'native' (the compiled sum), 'npconv' (numpy.convolve, cropped), 'cv2' (filter2D),
-    # 'cv2rows' (filter2D in strips) or 'taps'
+    backend: str  # 'native' (the compiled sum), 'volume' (the same over three axes), 'npconv' (numpy.convolve,
+    # cropped), 'cv2' (filter2D), 'cv2rows' (filter2D in strips) or 'taps'
     pad: bool  # extend x by the boundary rule first (else the back end applies it)
     border: int = 0  # 'cv2': OpenCV's border type
     plane: tuple = ()  # 'cv2': crop of filter2D's same-size output, on the last two axes
@@ -541,6 +670,9 @@ def direct_route(geom: Geometry, boundary: str, fill_zero: bool, dtype: np.dtype
         # boundaries, and edges where that loop would cost more than a copy, pad first
         sd = native_sum_dtype(geom, dtype)
         layout = native_layout(geom, sd)
+        if layout is None:  # a volume (``volume_ok``)
+            zero_ext = boundary == "constant" and fill_zero and not volume_pads(geom, sd.itemsize == 8)
+            return Route("volume", not padded and not zero_ext, padded=padded, sum_dtype=sd)
         zero_ext = boundary == "constant" and fill_zero and not native_pads(layout.geom, sd.itemsize == 8)
         return Route("native", not padded and not zero_ext, padded=padded, perm=layout.perm, sum_dtype=sd)
     # wrap, and a non-zero constant fill, have no OpenCV border of their own: pad first
@@ -609,6 +741,8 @@ def run_route(
     """
     if route.pad:
         a = pad(a, geom, boundary, fill_value)
+    if route.backend == "volume":
+        return _native_parts(a, kern, geom, route.sum_dtype, route.pad or route.padded, workers, native_volume)
     if route.backend == "native":
         extended = route.pad or route.padded
         if not route.perm:
@@ -629,7 +763,9 @@ def run_route(
     return tap_sum(a, kern, geom)
 
 
-def _native_parts(a: np.ndarray, kern: np.ndarray, geom: Geometry, sd: np.dtype, extended: bool, workers: int):
+def _native_parts(
+    a: np.ndarray, kern: np.ndarray, geom: Geometry, sd: np.dtype, extended: bool, workers: int, summer=None
+) -> np.ndarray:
     """The compiled sum in its dtype ``sd``: a real x cast (where ``sd`` is wider), a complex one in parts.
 
     A complex convolution is ``(xr + i xi) * (kr + i ki) = (xr*kr - xi*ki) + i (xr*ki + xi*kr)``:
@@ -639,8 +775,10 @@ def _native_parts(a: np.ndarray, kern: np.ndarray, geom: Geometry, sd: np.dtype,
     as a complex multiply-add would have it.
     """
 
+    summer = summer or native_sum
+
     def run(x: np.ndarray, k: np.ndarray) -> np.ndarray:
-        return native_sum(
+        return summer(
             np.ascontiguousarray(x, dtype=sd),
             np.ascontiguousarray(k, dtype=sd),
             geom,
