@@ -220,6 +220,35 @@ def _direct_wide(quick: bool) -> Case:
     )
 
 
+def _volume(quick: bool) -> Case:
+    """A volume with a small kernel: the compiled sum plane by plane against ndimage and the FFT."""
+    n = 64 if quick else 128
+    rng = np.random.default_rng(20261204)
+    x = rng.standard_normal((n, n, n)).astype(np.float32)
+    k = rng.standard_normal((3, 3, 3)).astype(np.float32)
+
+    def check(out):
+        ref = ndi.convolve(x.astype(np.float64), k.astype(np.float64), mode="constant")
+        err = np.max(np.abs(out["convolve auto"] - ref)) / np.max(np.abs(ref))
+        chosen = cl.choose_method(x.shape, k.shape, dtype=x.dtype, workers=1)
+        return f"auto chose '{chosen}'; max rel. difference vs float64 ndimage {err:.1e}"
+
+    return Case(
+        workload=f"volume {n}³ ⊛ 3³ float32 same",
+        ours={"convolve auto": lambda: cl.convolve(x, k, "same", workers=1)},
+        anchors={
+            "ndimage.convolve": lambda: ndi.convolve(x, k, mode="constant"),
+            "scipy fftconvolve": lambda: _fftconvolve_1thread(x, k, "same"),
+        },
+        compare=[
+            Compare("ndimage.convolve", "convolve auto", None, "both direct sums"),
+            Compare("scipy fftconvolve", "convolve auto", None),
+        ],
+        check=check,
+        repeats=5,
+    )
+
+
 # (x shape, kernel shape, dtype, mode) for the check that 'auto' is close to the best method.
 AUTO_GRID = [
     ((100_000,), (16,), "float64", "full"),
@@ -374,6 +403,6 @@ def _grid_cases(quick: bool) -> Iterator[Case]:
 
 def cases(quick: bool) -> Iterator[Case]:
     """Every engine case, made lazily so that one workload's arrays are freed before the next."""
-    yield from (_w1(quick), _w2(quick), _w3(quick), _exact_int(quick), _direct_wide(quick))
+    yield from (_w1(quick), _w2(quick), _w3(quick), _exact_int(quick), _direct_wide(quick), _volume(quick))
     yield from _auto_cases(quick)
     yield from _grid_cases(quick)
