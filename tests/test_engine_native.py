@@ -8,6 +8,7 @@ against the AVX2 copy), and for what a direct sum promises (NaN stays local, zer
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -30,6 +31,7 @@ from convlens._engine._direct import (
     native_sum_dtype,
     native_threads,
 )
+from convlens._engine._recipe import make_recipe
 
 MODES = ["full", "same", "valid"]
 FLOATS = [np.float32, np.float64]
@@ -532,14 +534,18 @@ def test_volumes_run_plane_by_plane(x_shape, k_shape, axes, dtype):
     # four real sums of a few hundred complex samples may cost more than the tap loop (the cost model decides)
     if np.dtype(dtype).kind != "c" or x.size >= 990:
         assert route == "volume"
+    _check_modes_and_threads(x, k, axes, dtype, ("constant", "reflect", "wrap"))
+
+
+def _check_modes_and_threads(x, k, axes, dtype, boundaries) -> None:
+    """Every mode and boundary against the reference; two threads give the same bits as one."""
     for mode in MODES:
-        if mode == "valid" and any(n < m for n, m in zip(x_shape[-3:], k_shape[-3:])):
+        if mode == "valid" and any(x.shape[a] < k.shape[a] for a in (range(x.ndim) if axes is None else axes)):
             continue
-        for boundary in ("constant", "reflect", "wrap"):
+        for boundary in boundaries:
             one = cl.convolve(x, k, mode, axes=axes, boundary=boundary, method="direct", workers=1)
             assert one.dtype == dtype
             assert_close(one, ref_convolve(x, k, mode, axes=axes, boundary=boundary), dtype)
-            # chunks of planes shared among threads: not a bit changes
             two = cl.convolve(x, k, mode, axes=axes, boundary=boundary, method="direct", workers=2)
             np.testing.assert_array_equal(one, two)
 
@@ -578,3 +584,80 @@ def test_auto_takes_the_volume_sum_for_small_3d_kernels():
     assert cl.choose_method((64, 64, 64), (3, 3, 3), dtype=np.float32) == "direct"
     assert cl.choose_method((128, 128, 128), (5, 5, 5), dtype=np.float64) == "direct"
     assert cl.choose_method((64, 64, 64), (31, 31, 31), dtype=np.float32) != "direct"
+
+
+PER_PLANE = [
+    ((3, 60, 70), (3, 5, 5), (1, 2)),  # a kernel per channel (depthwise)
+    ((60, 70, 3), (5, 5, 3), (0, 1)),  # ... channels last: transposed first
+    ((16, 400), (16, 31), (1,)),  # a kernel per row
+    ((4, 5, 300), (4, 5, 9), (2,)),  # ... per row of every plane
+    ((4, 5, 300), (1, 5, 9), (2,)),  # ... the same rows' kernels for every plane
+    ((1, 50, 60), (6, 3, 3), (1, 2)),  # one x, six kernels: six outputs
+    ((2, 3, 40, 50), (2, 1, 3, 4), (2, 3)),  # kernels along one batch axis, x along both
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64])
+@pytest.mark.parametrize("x_shape,k_shape,axes", PER_PLANE)
+def test_a_kernel_per_plane_or_row_runs_plane_by_plane(x_shape, k_shape, axes, dtype):
+    rng = np.random.default_rng(16)
+    x = random_array(rng, x_shape, dtype)
+    k = random_array(rng, k_shape, dtype)
+    geom = cl.Convolver(k, x_shape, "same", axes=axes).geometry
+    # no longer the tap loop: the compiled sum (or OpenCV's filter2D, plane by plane, where it is cheaper)
+    assert direct_route(geom, "constant", True, np.dtype(dtype), False).backend in ("native", "cv2")
+    _check_modes_and_threads(x, k, axes, dtype, ("constant", "symmetric"))
+    # the lean path of a repeated call, and a plan
+    for _ in range(2):
+        assert_close(
+            cl.convolve(x, k, "same", axes=axes, method="direct"), ref_convolve(x, k, "same", axes=axes), dtype
+        )
+    plan = cl.Convolver(k, x_shape, "same", axes=axes, method="direct", dtype=dtype)
+    assert_close(plan(x), ref_convolve(x, k, "same", axes=axes), dtype)
+
+
+def test_widened_sums_beyond_float32_are_inf_without_warnings():
+    x = np.full(300, 3e38, np.float32)
+    with np.errstate(all="raise"):  # a float32 sum overflows to inf silently: so must the float64 one, cast
+        for taps in (NATIVE_F32_MAX_TAPS - 1, NATIVE_F32_MAX_TAPS):
+            got = cl.convolve(x, np.ones(taps, np.float32), "same", method="direct")
+            assert np.isinf(got[100:200]).all() and got.dtype == np.float32
+        got = cl.convolve(x.astype(np.complex64), np.ones(NATIVE_F32_MAX_TAPS, np.float32), "same", method="direct")
+        assert np.isinf(got.real[100:200]).all() and not got.imag.any()
+
+
+@pytest.mark.parametrize("taps", [3, 11, 12, 40])
+def test_short_complex_signals_keep_a_literal_sums_inf(taps):
+    # numpy.convolve's complex dot products give nan + inf j here; the literal multiply-add gives inf + inf j
+    x = np.zeros(1000, complex)
+    x[500] = complex(np.inf, 0)
+    k = np.ones(taps, complex)
+    k[0] = 1 + 1j
+    got = cl.convolve(x, k, "full", method="direct")
+    want = direct_sum(x, k, "full")
+    for part in (np.real, np.imag):
+        np.testing.assert_array_equal(np.isnan(part(got)), np.isnan(part(want)))
+        np.testing.assert_array_equal(np.isinf(part(got)), np.isinf(part(want)))
+
+
+@pytest.mark.parametrize(
+    "x_dtype,k_shape,factor",
+    [(np.complex128, (9, 9), 2.0), (np.complex64, (15, 15), 2.0), (np.float32, (15, 15), 2.0)],
+)
+def test_memory_estimate_counts_the_widened_and_split_sums(x_dtype, k_shape, factor):
+    # x cast to the sum's dtype, the parts' results: all counted before the call (the memory check reads this)
+    geom = cl.Convolver(np.ones(k_shape), (300, 300), "same").geometry
+    r = make_recipe(
+        geom,
+        np.dtype(x_dtype),
+        np.dtype(x_dtype),
+        False,
+        explicit_pad=False,
+        method="direct",
+        workers=1,
+        cached_kernel=False,
+    )
+    plain = (
+        math.prod(geom.out_shape) + math.prod(s + a + b for s, (a, b) in zip(geom.x_shape, geom.pad_width))
+    ) * np.dtype(x_dtype).itemsize
+    assert r.direct_bytes >= factor * plain

@@ -55,7 +55,7 @@ import scipy.ndimage as ndi
 from ._blocks import block_input, output_blocks
 from ._cost_table import COST
 from ._geometry import Geometry, axis_geometry, make_geometry
-from ._threads import run_shares
+from ._threads import even_parts, run_shares
 
 try:
     from . import _directsum
@@ -333,11 +333,12 @@ def moved_geometry(geom: Geometry, perm: tuple[int, ...]) -> Geometry:
 def native_layout(geom: Geometry, dtype: np.dtype) -> NativeLayout | None:
     """The cheaper of the layouts the compiled sum can run this geometry in, or None where it cannot.
 
-    It needs one kernel for the whole batch and at most two axes with a kernel longer than 1.
-    Those axes must be x's last two -- else (or where the last axis is too short for the
-    vector loop: a stereo signal of shape (n, 2) along axis 0) x is transposed into a
-    contiguous copy with them last, and the result back, two passes over memory that pay for
-    themselves many times on a channels-last image.
+    It needs at most two axes with a kernel longer than 1.  Those axes must be x's last two
+    -- else (or where the last axis is too short for the vector loop: a stereo signal of
+    shape (n, 2) along axis 0) x is transposed into a contiguous copy with them last, and the
+    result back, two passes over memory that pay for themselves many times on a channels-last
+    image.  A kernel that differs along a batch axis (one per channel) runs plane by plane
+    (row by row where that axis is the plane's unconvolved first axis).
     """
     dtype = np.dtype(dtype)
     if not HAVE_NATIVE or dtype not in NATIVE_DTYPES:
@@ -345,21 +346,24 @@ def native_layout(geom: Geometry, dtype: np.dtype) -> NativeLayout | None:
     if dtype.itemsize == 4 and geom.kernel_volume >= NATIVE_F32_MAX_TAPS:
         return None
     nd = len(geom.x_shape)
-    if any(geom.k_shape[d] != 1 for d in range(nd) if d not in geom.axes):  # one kernel for the batch
-        return None
     conv = [ax for ax, g in zip(geom.axes, geom.per_axis) if g.k > 1]
     if len(conv) > 2:
         return None
+    # batch axes along which the kernel differs: one call of the compiled sum per plane
+    per_plane = {d for d in range(nd) if d not in geom.axes and geom.k_shape[d] != 1}
+    calls = 0.0
+    if per_plane:
+        calls = math.prod(geom.out_shape[d] for d in per_plane) * COST["call"] * 0.3
     double = dtype.itemsize == 8
     options = []
     if all(ax >= nd - 2 for ax in conv):
-        options.append(NativeLayout((), geom, native_cost(geom, double)))
+        options.append(NativeLayout((), geom, native_cost(geom, double) + calls))
     perm = tuple([d for d in range(nd) if d not in conv] + conv)
     if perm != tuple(range(nd)):
         moved = moved_geometry(geom, perm)
         copies = COST["mem"] * 2 * (math.prod(geom.x_shape) + math.prod(geom.out_shape))
-        options.append(NativeLayout(perm, moved, native_cost(moved, double) + copies))
-    return min(options, key=lambda o: o.cost)
+        options.append(NativeLayout(perm, moved, native_cost(moved, double) + copies + calls))
+    return min(options, key=lambda o: o.cost) if options else None
 
 
 def native_sum_dtype(geom: Geometry, work: np.dtype) -> np.dtype | None:
@@ -370,7 +374,7 @@ def native_sum_dtype(geom: Geometry, work: np.dtype) -> np.dtype | None:
     None where the compiled sum cannot take it (not built, other dtypes).
 
     >>> from convlens._engine._geometry import make_geometry
-    >>> g = make_geometry((64, 64), (15, 15), "same", (0, 1))
+    >>> g = make_geometry((64, 64), (15, 15), (0, 1), "same")
     >>> str(native_sum_dtype(g, np.dtype(np.complex64))) if HAVE_NATIVE else 'float64'
     'float64'
     """
@@ -507,20 +511,40 @@ def native_volume(a: np.ndarray, kern: np.ndarray, geom: Geometry, *, extended: 
     if workers > 1 and volume_cost(geom, double) >= NATIVE_SPLIT_SECONDS:
         threads = min(workers, len(chunks), os.cpu_count() or 1)
     with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is nan in any direct sum
-        run_shares(share, [chunks[sl] for sl in _even(len(chunks), threads)])
+        run_shares(share, [chunks[sl] for sl in even_parts(len(chunks), threads)])
     return out
-
-
-def _even(n: int, parts: int) -> list[slice]:
-    step = -(-n // max(1, min(parts, n)))
-    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
 
 
 @lru_cache(maxsize=1024)
 def native_ok(geom: Geometry, dtype: np.dtype) -> bool:
-    """True when the compiled sum runs this direct convolution (see the module docstring)."""
+    """True when the compiled sum runs this direct convolution (see the module docstring).
+
+    Complex data takes it wherever it can, whatever the cost: ``numpy.convolve``'s complex dot
+    products give nan where a literal multiply-add gives inf (``(inf + 0j) * (1 + 1j)``).
+    """
     cost = native_total_cost(geom, dtype)
-    return cost is not None and cost <= _other_direct_cost(geom, np.dtype(dtype))
+    if cost is None:
+        return False
+    return (np.dtype(dtype).kind == "c" and one_line(geom)) or cost <= _other_direct_cost(geom, np.dtype(dtype))
+
+
+def native_bytes(geom: Geometry, work: np.dtype) -> int:
+    """Bytes the compiled sum needs beyond x and the output, for working dtype ``work``: x cast
+    to its sum dtype and the result in it (float32 summed in float64; a complex x split into real
+    parts, up to four real results; a volume's chunk of partial sums)."""
+    sd = native_sum_dtype(geom, work)
+    if sd is None or native_total_cost(geom, work) is None:
+        return 0
+    padded = math.prod(s + w0 + w1 for s, (w0, w1) in zip(geom.x_shape, geom.pad_width))
+    out = math.prod(geom.out_shape)
+    extra = 0
+    if np.dtype(work).kind == "c":
+        extra = (2 * padded + 4 * out) * sd.itemsize
+    elif sd != work:
+        extra = (padded + out) * sd.itemsize
+    if native_layout(geom, sd) is None:  # a volume: one chunk of partial sums per thread
+        extra += 2 * VOLUME_CHUNK_BYTES * sd.itemsize
+    return extra
 
 
 @lru_cache(maxsize=1024)
@@ -586,6 +610,24 @@ def native_sum(
     out = np.empty(p.out_shape, dtype=a.dtype)
     run = _directsum.convolve_plane
     dims, bounds = p.dims, p.bounds
+    if h.size != dims[3] * dims[4]:  # a kernel for each plane, or for each row (see native_layout)
+        by_row = h.ndim >= 2 and h.shape[-2] != dims[3]
+        lead = out.shape[:-1] if by_row else out.shape[:-2]
+        planes = list(np.ndindex(*lead))
+        # a row: one plane of one row (its kernel is one row too, so the row offset is 0)
+        one = (1, 1, *dims[2:5], 1, dims[6], 0, dims[8]) if by_row else (1, *dims[1:])
+        one = (*one, 0, one[5], 0, one[6])
+
+        def pick(arr: np.ndarray, index: tuple[int, ...]) -> np.ndarray:  # broadcast along size-1 axes
+            return arr[tuple(i if n > 1 else 0 for i, n in zip(index, arr.shape))]
+
+        def planes_share(part: list[tuple[int, ...]]) -> None:
+            for index in part:
+                run(pick(x, index), pick(h, index), out[index], *one)
+
+        threads = min(len(bounds) - 1, len(planes))
+        run_shares(planes_share, [planes[sl] for sl in even_parts(len(planes), threads)])
+        return out
     if len(bounds) == 2:
         run(x, h, out, *p.whole)
         return out
@@ -788,7 +830,10 @@ def _native_parts(
 
     if a.dtype.kind != "c":
         res = run(a, kern)
-        return res if res.dtype == a.dtype else res.astype(a.dtype)
+        if res.dtype == a.dtype:
+            return res
+        with np.errstate(over="ignore"):  # a float64 sum beyond float32's range is inf, as a float32 sum
+            return res.astype(a.dtype)
     kr, ki = kern.real, kern.imag
     rr, ir = run(a.real, kr), run(a.imag, kr)
     out = np.empty(rr.shape, dtype=a.dtype)
@@ -796,7 +841,8 @@ def _native_parts(
         with np.errstate(invalid="ignore"):
             finite = bool(np.isfinite(rr).all() and np.isfinite(ir).all())
         if finite:
-            out.real, out.imag = rr, ir
+            with np.errstate(over="ignore"):
+                out.real, out.imag = rr, ir
             return out
     ri, ii = run(a.real, ki), run(a.imag, ki)
     with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is nan in any direct sum

@@ -188,6 +188,7 @@ def native_call(fast: DirectCall | None, x_dtype: np.dtype, k_dtype: np.dtype) -
         fast is None
         or fast.native is None
         or len(fast.native.bounds) != 2  # shared among threads: the general lean path
+        or any(k != 1 for d, k in enumerate(fast.k_shape) if d not in fast.axes)  # a kernel per plane
         or fast.scan_always
         or fast.conj
         or fast.work.kind != "f"

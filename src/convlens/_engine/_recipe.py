@@ -21,7 +21,7 @@ import numpy as np
 from .. import _backend as B
 from . import _cost
 from ._blocks import block_length
-from ._direct import cv2_direct_ok, native_ok, one_line
+from ._direct import cv2_direct_ok, native_bytes, native_ok, one_line
 from ._geometry import Geometry
 
 
@@ -115,6 +115,8 @@ def make_recipe(
     if method == "direct":
         padded = math.prod(s + w0 + w1 for s, (w0, w1) in zip(geom.x_shape, geom.pad_width))
         nbytes = (math.prod(geom.out_shape) + padded) * work.itemsize
+        if not exact and native_ok(geom, work):
+            nbytes += native_bytes(geom, work)
         return Recipe(explicit_pad=explicit_pad, one_line=one_line(geom), direct_bytes=nbytes, **common)
     if method == "fft":
         return Recipe(explicit_pad=explicit_pad, lengths=fft_lengths(geom, explicit_pad), **common)
