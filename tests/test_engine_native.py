@@ -12,6 +12,7 @@ import math
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -663,3 +664,39 @@ def test_memory_estimate_counts_the_widened_and_split_sums(x_dtype, k_shape, fac
         math.prod(geom.out_shape) + math.prod(s + a + b for s, (a, b) in zip(geom.x_shape, geom.pad_width))
     ) * np.dtype(x_dtype).itemsize
     assert r.direct_bytes >= factor * plain
+
+
+@pytest.mark.parametrize(
+    "x_shape,k_shape,axes",
+    [
+        ((300, 16), (31, 16), (0,)),  # one filter per channel of an (n, channels) signal
+        ((4096, 16), (1, 16), (0,)),  # a gain per column
+        ((2, 300, 16), (1, 31, 16), (1,)),
+        ((64, 64, 8), (1, 1, 8), (0, 1)),
+        ((300, 70, 4), (1, 4, 4), (0, 1)),
+    ],
+)
+@pytest.mark.parametrize("method", ["direct", "auto"])
+def test_a_kernel_per_column_of_the_last_axis(x_shape, k_shape, axes, method):
+    rng = np.random.default_rng(17)
+    x = random_array(rng, x_shape, np.float64)
+    k = random_array(rng, k_shape, np.float64)
+    for mode in MODES:
+        got = cl.convolve(x, k, mode, axes=axes, method=method)
+        assert_close(got, ref_convolve(x, k, mode, axes=axes), np.float64)
+        assert_close(
+            cl.correlate(x, k, mode, axes=axes, method=method), ref_correlate(x, k, mode, axes=axes), np.float64
+        )
+
+
+def test_threaded_volumes_warn_no_more_than_one_thread():
+    # numpy's errstate holds for the thread that sets it: every share sets its own
+    x = np.zeros((64, 64, 64))
+    x[50, 10, 10], x[51, 10, 10] = np.inf, -np.inf
+    k = np.ones((3, 3, 3))
+    one = cl.convolve(x, k, "same", method="direct", workers=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        two = cl.convolve(x, k, "same", method="direct", workers=2)
+    np.testing.assert_array_equal(one, two)
+    assert np.isnan(one).sum() == 18

@@ -356,7 +356,10 @@ def native_layout(geom: Geometry, dtype: np.dtype) -> NativeLayout | None:
         calls = math.prod(geom.out_shape[d] for d in per_plane) * COST["call"] * 0.3
     double = dtype.itemsize == 8
     options = []
-    if all(ax >= nd - 2 for ax in conv):
+    # planes (or rows) have their own kernels only along the axes before the last: a kernel that
+    # differs along an unconvolved last axis (one filter per column of an (n, channels) signal)
+    # takes the transposed layout, which moves that axis first
+    if all(ax >= nd - 2 for ax in conv) and nd - 1 not in per_plane:
         options.append(NativeLayout((), geom, native_cost(geom, double) + calls))
     perm = tuple([d for d in range(nd) if d not in conv] + conv)
     if perm != tuple(range(nd)):
@@ -487,7 +490,11 @@ def native_volume(a: np.ndarray, kern: np.ndarray, geom: Geometry, *, extended: 
     window = (0, p.dims[5], 0, p.dims[6])
 
     def share(part: list[tuple[int, int, int]]) -> None:
-        tmp = np.empty((step, *out.shape[-2:]), dtype=a.dtype)
+        # inf - inf is nan in any direct sum: no warning (errstate is per thread: set in each share)
+        with np.errstate(invalid="ignore", over="ignore"):
+            add_chunks(part, tmp=np.empty((step, *out.shape[-2:]), dtype=a.dtype))
+
+    def add_chunks(part: list[tuple[int, int, int]], tmp: np.ndarray) -> None:
         for b, d0, d1 in part:
             dst, first = outs[b, d0:d1], True
             for t in range(k.shape[0]):
@@ -510,8 +517,7 @@ def native_volume(a: np.ndarray, kern: np.ndarray, geom: Geometry, *, extended: 
     threads = 1
     if workers > 1 and volume_cost(geom, double) >= NATIVE_SPLIT_SECONDS:
         threads = min(workers, len(chunks), os.cpu_count() or 1)
-    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is nan in any direct sum
-        run_shares(share, [chunks[sl] for sl in even_parts(len(chunks), threads)])
+    run_shares(share, [chunks[sl] for sl in even_parts(len(chunks), threads)])
     return out
 
 
@@ -543,7 +549,7 @@ def native_bytes(geom: Geometry, work: np.dtype) -> int:
     elif sd != work:
         extra = (padded + out) * sd.itemsize
     if native_layout(geom, sd) is None:  # a volume: one chunk of partial sums per thread
-        extra += 2 * VOLUME_CHUNK_BYTES * sd.itemsize
+        extra += 2 * VOLUME_CHUNK_BYTES
     return extra
 
 
