@@ -20,7 +20,6 @@ from ._cost_table import COST
 from ._direct import (
     CV2_ROW_MAX,
     HAVE_CV2,
-    NATIVE_SPLIT_SECONDS,
     NPCONV_FAST_TAPS,
     native_layout,
     native_sum_dtype,
@@ -28,6 +27,7 @@ from ._direct import (
     native_total_cost,
     npconv_split,
     one_line,
+    volume_threads,
 )
 from ._geometry import Geometry
 
@@ -189,7 +189,7 @@ def direct_cost(geom: Geometry, *, cv2_path: bool, workers: int = 1, real: bool 
         layout = native_layout(geom, sd)
         one = native_total_cost(geom, work)
         if layout is None:  # a volume: its chunks of planes are shared among threads
-            threaded = workers > 1 and one >= NATIVE_SPLIT_SECONDS
+            threaded = volume_threads(geom, sd.itemsize == 8, workers) > 1
         else:
             threaded = native_threads(layout.geom, sd.itemsize == 8, workers) > 1
         return one * (COST["thread_gain"] if threaded else 1.0) + COST["call"]

@@ -33,7 +33,8 @@ picks one per geometry once (the lean path of repeated calls keeps it):
   ``correlate1d`` even treats a kernel as symmetric within that tolerance, so
   outside this case it is not a direct sum.
 * a loop over the kernel taps with whole-array shifted products (``out += k[m] *
-  x[shifted]``) for everything else: per-batch kernels, zero or tiny taps.
+  x[shifted]``) for what the compiled sum cannot take: four or more convolved
+  axes, a volume whose kernel differs along a batch axis, ``longdouble``.
 
 OpenCV computes a correlation, so the kernel is flipped for it.  It centres a
 kernel of length K at index K // 2, which is exactly the centring of scipy's
@@ -346,7 +347,7 @@ def native_layout(geom: Geometry, dtype: np.dtype) -> NativeLayout | None:
     if dtype.itemsize == 4 and geom.kernel_volume >= NATIVE_F32_MAX_TAPS:
         return None
     nd = len(geom.x_shape)
-    conv = [ax for ax, g in zip(geom.axes, geom.per_axis) if g.k > 1]
+    conv = _long_axes(geom)
     if len(conv) > 2:
         return None
     # batch axes along which the kernel differs: one call of the compiled sum per plane
@@ -367,6 +368,11 @@ def native_layout(geom: Geometry, dtype: np.dtype) -> NativeLayout | None:
         copies = COST["mem"] * 2 * (math.prod(geom.x_shape) + math.prod(geom.out_shape))
         options.append(NativeLayout(perm, moved, native_cost(moved, double) + copies + calls))
     return min(options, key=lambda o: o.cost) if options else None
+
+
+def _long_axes(geom: Geometry) -> list[int]:
+    """The convolved axes whose kernel is longer than 1 (the others change nothing but the shape)."""
+    return [ax for ax, g in zip(geom.axes, geom.per_axis) if g.k > 1]
 
 
 def native_sum_dtype(geom: Geometry, work: np.dtype) -> np.dtype | None:
@@ -424,8 +430,7 @@ def volume_ok(geom: Geometry) -> bool:
     """Whether the compiled sum runs this geometry as a volume (see :func:`native_volume`):
     three axes with a kernel longer than 1, x's last three, and one kernel for the whole batch."""
     nd = len(geom.x_shape)
-    conv = [ax for ax, g in zip(geom.axes, geom.per_axis) if g.k > 1]
-    if conv != [nd - 3, nd - 2, nd - 1]:
+    if _long_axes(geom) != [nd - 3, nd - 2, nd - 1]:
         return False
     return all(geom.k_shape[d] == 1 for d in range(nd) if d not in geom.axes)
 
@@ -451,6 +456,13 @@ def volume_pads(geom: Geometry, double: bool) -> bool:
     plane) cost more than one copy."""
     zero_ext, padded = _native_edge_costs(_plane_geometry(geom), double)
     return geom.k_shape[-3] * zero_ext > padded
+
+
+def volume_threads(geom: Geometry, double: bool, workers: int) -> int:
+    """Threads :func:`native_volume` shares its chunks among (1 below ``NATIVE_SPLIT_SECONDS`` of work)."""
+    if workers <= 1 or volume_cost(geom, double) < NATIVE_SPLIT_SECONDS:
+        return 1
+    return min(workers, os.cpu_count() or 1)
 
 
 def _chunk_planes(plane: Geometry, itemsize: int) -> int:
@@ -514,9 +526,7 @@ def native_volume(a: np.ndarray, kern: np.ndarray, geom: Geometry, *, extended: 
             if first:  # no kernel plane meets x (cannot happen in any mode; kept for safety)
                 dst[...] = 0
 
-    threads = 1
-    if workers > 1 and volume_cost(geom, double) >= NATIVE_SPLIT_SECONDS:
-        threads = min(workers, len(chunks), os.cpu_count() or 1)
+    threads = volume_threads(geom, double, workers)
     run_shares(share, [chunks[sl] for sl in even_parts(len(chunks), threads)])
     return out
 
@@ -688,16 +698,11 @@ class Route:
     crop: slice | None = None  # 'npconv': crop of the full convolution
     padded: bool = False  # 'cv2rows', 'native': x arrives already extended (its valid part is kept)
     perm: tuple = ()  # 'native': x is transposed so first (``NativeLayout``)
-    sum_dtype: np.dtype | None = None  # 'native': the real dtype it sums in (``native_sum_dtype``)
-
-    @property
-    def plain_native(self) -> bool:
-        """The compiled sum on x as it is: no padding, transposition, cast or complex split."""
-        return self.backend == "native" and not self.pad and not self.perm
+    sum_dtype: np.dtype | None = None  # 'native', 'volume': the real dtype it sums in (``native_sum_dtype``)
 
     def native_on(self, work: np.dtype) -> bool:
-        """:attr:`plain_native` for x of the working dtype ``work`` summed as it is."""
-        return self.plain_native and self.sum_dtype == work
+        """The compiled sum on x of working dtype ``work`` as it is: no padding, transposition, cast or split."""
+        return self.backend == "native" and not self.pad and not self.perm and self.sum_dtype == work
 
     @property
     def opencv(self) -> bool:
