@@ -232,10 +232,11 @@ def fit_direct(fit: dict, small: bool) -> None:
 
 
 def fit_native(fit: dict, small: bool) -> None:
-    """native, native_f64, native_narrow, native_edge, native_byte: the compiled direct sum's vector loop
+    """native, native_f64, native_narrow, native_edge, native_row, native_byte: the compiled direct sum's vector loop
     (seconds per output * tap), its float64 slowdown over that of the FFT paths, its slowdown on rows
-    narrower than a block of vectors, its scalar loop (outputs whose taps reach past x) and its memory
-    traffic (seconds per byte read or written)."""
+    narrower than a block of vectors, its scalar loop (edges of 1 or 2 columns whose taps reach past x),
+    its loop overhead on rows with less than a vector inside x and its memory traffic (seconds per
+    byte read or written)."""
     from convlens._engine import _directsum
 
     rng = np.random.default_rng(2)
@@ -269,13 +270,24 @@ def fit_native(fit: dict, small: bool) -> None:
         lambda: _directsum.convolve_plane(planes, h3, wide_out, 256, 66, 66, 3, 3, 64, 64, 2, 2, 0, 64, 0, 64)
     )
     fit["native_narrow"] = (t_narrow / narrow_out.size) / (t_wide / wide_out.size)
-    # the first 500 'same' outputs of 65536 (x) 1001 are all edge outputs, output j with j + 501 taps
-    sig = rng.standard_normal((1, 1, 1 << 16)).astype(np.float32)
-    h = rng.standard_normal((1, 1001)).astype(np.float32)
-    out = np.empty_like(sig)
-    dims = (1, 1, sig.size, 1, 1001, 1, sig.size, 0, 500)
-    t = cpu_time(lambda: [_directsum.convolve_plane(sig, h, out, *dims, 0, 1, 0, 500) for _ in range(20)]) / 20
-    fit["native_edge"] = t / sum(j + 501 for j in range(500))
+    # the scalar loop: the two edge columns of 4096 'same' rows (x) 5 taps, 3 and 4 taps each
+    # (wider edges run the vector loops on a zero-filled copy)
+    rows = rng.standard_normal((1, 4096, 256)).astype(np.float32)
+    h = rng.standard_normal((1, 5)).astype(np.float32)
+    out = np.empty_like(rows)
+    dims = (1, 4096, 256, 1, 5, 4096, 256, 0, 2)
+    t = cpu_time(lambda: [_directsum.convolve_plane(rows, h, out, *dims, 0, 4096, 0, 2) for _ in range(20)]) / 20
+    fit["native_edge"] = t / (4096 * 7)
+    # rows with less than a vector inside x run whole in strips: what the arithmetic (4 float64 lanes
+    # a row) does not explain, per output row * kernel row (20000 rows of 2 (x) 31 x 1)
+    tall = rng.standard_normal((1, 20000, 2))
+    h31 = rng.standard_normal((31, 1))
+    tall_out = np.empty_like(tall)
+    t = cpu_time(
+        lambda: _directsum.convolve_plane(tall, h31, tall_out, 1, 20000, 2, 31, 1, 20000, 2, 15, 0, 0, 20000, 0, 2)
+    )
+    arithmetic = 20000 * 4 * 31 * fit["native"] * fit["native_f64"] * fit["native_narrow"]
+    fit["native_row"] = max(t - arithmetic, 0.0) / (20000 * 31)
     # a short kernel on a long signal is bound by memory: what the arithmetic does not explain, per byte
     # of x and (fresh) output, decides whether the sum is split among threads
     sig = rng.standard_normal(1 << 20)

@@ -10,7 +10,8 @@ path's choice of back end (``_direct``) read the same numbers.
 COST = {
     "fft": 1.0e-10,  # per point * log2(points) of one real transform, in cache
     "mem": 1.5e-9,  # per point and pass over memory (copies, products, overlap-add)
-    "cv2": 3.7e-11,  # per output * kernel tap, OpenCV filter2D (below its DFT switch)
+    "cv2": 4.75e-11,  # per output * kernel tap, OpenCV filter2D (below its DFT switch; ~0.97x "native" when
+    # both are fitted in one run on a 2-core Zen 3, 2048² float32 (x) 3² .. 9²)
     "cv2_out": 3.6e-10,  # ... and per output (its fixed work per pixel)
     "cv2_line": 4.6e-8,  # ... and per output row (a plane 2 samples wide: ~20 ns an output)
     "cv2_row": 9.0e-11,  # ... on one 1-D signal as a one-row image (padded first; 8 to 129 taps)
@@ -21,8 +22,9 @@ COST = {
     "taps": 3.0e-9,  # per output * kernel tap, the shifted multiply-add loop
     "native": 4.9e-11,  # per output * kernel tap, the compiled direct sum's vector loop (_directsum)
     "native_f64": 1.18,  # ... float64 (half the lanes) slows it by this much more than it slows the FFT paths
-    "native_narrow": 2.3,  # ... slower per output * tap where a row's vector part is narrower than 8 vectors
-    "native_edge": 9.1e-10,  # ... per output * tap of its scalar loop (outputs whose taps reach past x's edge)
+    "native_narrow": 1.3,  # ... slower per output * tap where a row's vector part is narrower than 8 vectors
+    "native_edge": 2.0e-09,  # ... per output * tap of its scalar loop (edges of 1 or 2 columns whose taps reach past x)
+    "native_row": 1.2e-9,  # ... per output row * kernel row where a row has less than a vector inside x
     "native_byte": 3e-11,  # ... per byte of x and output it reads and writes (decides its thread split only)
     "call": 7e-6,  # fixed overhead of one call (the lean path of a repeated direct call)
     "call_fft": 2e-5,  # ... and what an FFT path adds (padding, the kernel's spectrum, crops: the lean path)

@@ -9,8 +9,10 @@ picks one per geometry once (the lean path of repeated calls keeps it):
   them) for real and complex convolutions over the last one or two axes with one
   kernel for the whole batch, wherever the cost model ranks it first (nearly
   everywhere: 2-12x numpy.convolve on 1-D signals, 1.1-2.5x OpenCV on planes).
-  Its outputs whose taps reach past x's edge run in a scalar loop; where those
-  are many (long kernels, narrow planes) x is zero-extended first instead.
+  Its outputs whose taps reach past x's edge run the vector loops on small
+  zero-filled copies of the columns they read (an edge of 1 or 2 columns in a
+  scalar loop), and rows narrower than a block of vectors go 4 at a time; where
+  the cost model finds a padded copy of x cheaper it pads first instead.
   Over three axes (a volume: x's last three) it runs plane by plane of the kernel,
   chunks of output planes at a time (:func:`native_volume`).
   It sums in float32 or float64 (:func:`native_sum_dtype`): float32 kernels of
@@ -237,48 +239,55 @@ def _native_layout(geom: Geometry, extended: bool) -> tuple[int, int, int, int, 
     return kh, kw, mh, mw, sh, sw
 
 
-def _native_scalar_work(geom: Geometry, double: bool) -> tuple[float, float]:
-    """(outputs x taps in the scalar loop with zero extension, ... with x zero-padded first).
-
-    Outputs whose taps reach past x's edge take the scalar loop (about half the taps each), and so
-    does every output of a row whose vector-able part is narrower than one vector (4 float64 or 8
-    float32 outputs): a plane only a few samples wide runs entirely in scalar code, padded or not.
-    """
-    lanes = 4 if double else 8
-    _, kw, _, mw, _, sw = _native_layout(geom, False)
-    rows = math.prod(geom.out_shape) // mw
-    taps = geom.kernel_volume
-    if mw < lanes:
-        every = rows * mw * taps
-        return every, every
-    w = geom.x_shape[-1]
-    jlo = min(max(kw - 1 - sw, 0), mw)
-    jhi = min(max(w - sw, jlo), mw)
-    inner = jhi - jlo
-    zero_ext = rows * mw * taps if inner < lanes else rows * (mw - inner) * taps / 2
-    return zero_ext, 0.0
+# Mirrors _directsum.c: edges of output columns whose taps reach past x, at least this many
+# columns wide, run the vector loops on a zero-filled copy of the columns they read (narrower
+# ones, one output at a time, in the scalar loop)
+STRIP_MIN_COLS = 3
 
 
 def _native_edge_costs(geom: Geometry, double: bool) -> tuple[float, float]:
-    """(zero extension in the scalar loop, a zero-padded copy of x first): seconds each adds to the vector loop.
+    """(zero extension by the compiled sum itself, a zero-padded copy of x first): seconds each adds
+    to the vector loop's work on every output.
 
-    Rows whose vector part is narrower than one block of 8 vectors run one vector at a time,
-    each a chain of dependent multiply-adds (``native_narrow``): 64² float32 planes (x) 3²
-    took 6 us a plane with zero extension (62 columns) against 2.4 us padded first (64).
+    With zero extension an edge of 1 or 2 columns takes the scalar loop (about half the taps an
+    output, ``native_edge`` each); a wider one, or a whole row with no vector's width of columns
+    inside x, runs the vector loops on a zero-filled copy (``_directsum.c``): its outputs rounded up
+    to one vector, plus the copy.  Rows (or strips) narrower than one block of 8 vectors run one
+    vector of 4 rows at a time, ~1.3x slower per output * tap (``native_narrow``).
     """
-    zero_ext, padded_scalar = _native_scalar_work(geom, double)
-    padded = math.prod(s + w0 + w1 for s, (w0, w1) in zip(geom.x_shape, geom.pad_width))
-    per = COST["native_edge"]
     lanes = 4 if double else 8
-    _, kw, _, mw, _, sw = _native_layout(geom, False)
-    rows_taps = math.prod(geom.out_shape) // mw * geom.kernel_volume
-    slow = COST["native"] * (COST["native_f64"] if double else 1.0) * (COST["native_narrow"] - 1)
+    kh, kw, _, mw, _, sw = _native_layout(geom, False)
+    rows = math.prod(geom.out_shape) // mw
+    taps = geom.kernel_volume
+    vec = COST["native"] * (COST["native_f64"] if double else 1.0)
+    slow = vec * (COST["native_narrow"] - 1)
 
     def narrow(width: int) -> float:  # extra seconds of a vector part ``width`` outputs wide
-        return rows_taps * width * slow if lanes <= width < 8 * lanes else 0.0
+        return rows * taps * width * slow if lanes <= width < 8 * lanes else 0.0
 
-    inner = min(max(geom.x_shape[-1] - sw, 0), mw) - min(max(kw - 1 - sw, 0), mw)
-    return zero_ext * per + narrow(max(inner, 0)), padded_scalar * per + COST["mem"] * 2 * padded + narrow(mw)
+    def strip(width: int) -> float:  # extra seconds of ``width`` outputs a row computed on a copy
+        m = max(width, lanes)
+        copied = rows * (m + kw - 1) * (8 if double else 4) * 2  # bytes read and written, in cache
+        return rows * taps * (m - width) * vec + narrow(m) + copied * COST["native_byte"]
+
+    padded = math.prod(s + w0 + w1 for s, (w0, w1) in zip(geom.x_shape, geom.pad_width))
+    # rows with less than a vector's width inside x run in strips too, with a loop overhead per output
+    # row and kernel row that dominates at a few taps a row (20000 rows of 2 (x) 31 x 1 float64: 0.75 ms,
+    # against 0.24 ms for the transposed 1-D sums)
+    every = strip(mw) + rows * kh * COST["native_row"]
+    # a padded copy: its passes over memory, and one more allocation and assignment (~ a call's overhead)
+    padded_cost = COST["mem"] * 2 * padded + COST["call"] + (every if mw < lanes else narrow(mw))
+    jlo = min(max(kw - 1 - sw, 0), mw)
+    jhi = min(max(geom.x_shape[-1] - sw, jlo), mw)
+    if jhi - jlo < lanes:
+        return every, padded_cost
+    zero_ext = narrow(jhi - jlo)
+    for edge in (jlo, mw - jhi):
+        if edge >= STRIP_MIN_COLS:
+            zero_ext += strip(edge)
+        elif edge:
+            zero_ext += rows * edge * taps / 2 * COST["native_edge"]
+    return zero_ext, padded_cost
 
 
 def native_pads(geom: Geometry, double: bool) -> bool:

@@ -29,6 +29,17 @@
 
 typedef Py_ssize_t idx;
 
+/* the strips of edge outputs (see _directsum_body.h) take this many output rows at a time */
+#define STRIP_ROWS 64
+/* rows narrower than a block of vectors go this many at a time */
+#define NARROW_ROWS 4
+/* ... and only for edges at least this many columns wide */
+#define STRIP_MIN_COLS 3
+#define CAT2_(a, b) a##b
+#define CAT2(a, b) CAT2_(a, b)
+#define CORE CAT2(NAME, _core)
+#define STRIP CAT2(NAME, _strip)
+
 #define CLAMP(v, lo, hi) ((v) < (lo) ? (lo) : ((v) > (hi) ? (hi) : (v)))
 
 /* x86-64 with GCC or clang: the kernel is compiled twice, for AVX2 + FMA and for the baseline
