@@ -175,7 +175,7 @@ def fit_tiles(fit: dict, small: bool) -> None:
 
 def fit_direct(fit: dict, small: bool) -> None:
     """cv2, cv2_row, npconv_short, npconv, npconv_long, ndimage, taps: seconds per output * tap of each direct
-    back end; cv2_out and cv2_line (OpenCV's per output and per row); cv2_f64."""
+    back end; cv2_out, cv2_line and cv2_call (OpenCV's per output, per row and per call); cv2_f64."""
     rng = np.random.default_rng(1)
     n = 1024 if small else 2048
     x = rng.standard_normal((n, n)).astype(np.float32)
@@ -194,6 +194,10 @@ def fit_direct(fit: dict, small: bool) -> None:
     k3 = rng.standard_normal((3, 3)).astype(np.float32)
     t = cpu_time(lambda: filter2d(narrow, k3, cv2.BORDER_REFLECT_101, 1))
     fit["cv2_line"] = max(t - narrow.size * (9 * fit["cv2"] + fit["cv2_out"]), 0.0) / narrow.shape[0]
+    # ... and per call: an 8 x 8 plane (x) 3 x 3 is nearly all fixed cost
+    tiny = rng.standard_normal((8, 8)).astype(np.float32)
+    t = cpu_time(lambda: [filter2d(tiny, k3, cv2.BORDER_REFLECT_101, 1) for _ in range(100)]) / 100
+    fit["cv2_call"] = max(t - tiny.size * (9 * fit["cv2"] + fit["cv2_out"]) - 8 * fit["cv2_line"], 0.0)
     # OpenCV's float64 slowdown over that of the FFT paths (fit["f64"], measured first)
     k5 = rng.standard_normal((5, 5))
     x64 = x.astype(np.float64)

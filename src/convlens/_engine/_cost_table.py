@@ -14,6 +14,7 @@ COST = {
     # both are fitted in one run on a 2-core Zen 3, 2048² float32 (x) 3² .. 9²)
     "cv2_out": 3.6e-10,  # ... and per output (its fixed work per pixel)
     "cv2_line": 4.6e-8,  # ... and per output row (a plane 2 samples wide: ~20 ns an output)
+    "cv2_call": 6e-6,  # ... and per call (8² float32 (x) 3²: ~6 us, against ~2 us for the compiled sum)
     "cv2_row": 9.0e-11,  # ... on one 1-D signal as a one-row image (padded first; 8 to 129 taps)
     "npconv_short": 2.5e-10,  # per output * kernel tap, numpy.convolve up to 11 taps (its small-kernel loop)
     "npconv": 1.0e-9,  # per output * kernel tap, numpy.convolve on one 1-D signal (k up to ~64)

@@ -315,7 +315,7 @@ def _other_direct_cost(geom: Geometry, dtype: np.dtype) -> float:
         else:
             out = math.prod(geom.out_shape)
             t = work * COST["cv2"] + out * COST["cv2_out"] + out // geom.out_shape[-1] * COST["cv2_line"]
-        return t * (COST["cv2_f64"] if dtype.itemsize == 8 else 1.0)
+        return t * (COST["cv2_f64"] if dtype.itemsize == 8 else 1.0) + COST["cv2_call"]
     if one_line(geom):
         taps = geom.kernel_volume
         if taps <= NPCONV_FAST_TAPS:
