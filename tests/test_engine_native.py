@@ -167,6 +167,79 @@ def test_property_strips_and_row_groups_keep_every_bit(b, n, m, kh, kw, double, 
         assert_close(full[0], direct_sum(x[0], h, "full"), dtype)
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    b=st.integers(1, 2),
+    n=st.integers(1, 20),
+    m=st.integers(1, 90),
+    kh=st.integers(1, 5),
+    kw=st.integers(1, 24),
+    double=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_property_a_zero_sum_is_plus_zero_on_every_path(b, n, m, kh, kw, double, seed):
+    # A fused multiply-add whose product underflows gives -0 (fma(-1e-200, 1e-200, +0)), and a
+    # zero tap added after it +0: the sign of a zero sum must not depend on whether its edge taps
+    # were left out (the scalar loop) or added as zeros (a strip), i.e. on the window or the
+    # threads.  Every path stores +0, as a literal sum of rounded products (scipy's) does.
+    dtype = np.float64 if double else np.float32
+    tiny = 1e-200 if double else 1e-30
+    rng = np.random.default_rng(seed)
+    x = np.zeros((b, n, m), dtype)
+    x.flat[rng.integers(0, x.size, 4)] = tiny * rng.choice([-1.0, 1.0, 1e30], 4)
+    h = (rng.choice([-1.0, 1.0, 0.0], (kh, kw)) * rng.choice([tiny, 1.0], (kh, kw))).astype(dtype)
+    mh, mw = n + kh - 1, m + kw - 1
+    full = np.empty((b, mh, mw), dtype)
+    _directsum.convolve_plane(x, h, full, b, n, m, kh, kw, mh, mw, 0, 0, 0, mh, 0, mw)
+    assert not np.signbit(full[full == 0]).any()
+    xp = np.pad(x, ((0, 0), (kh - 1, kh - 1), (kw - 1, kw - 1)))
+    padded = np.empty_like(full)
+    _directsum.convolve_plane(xp, h, padded, b, *xp.shape[1:], kh, kw, mh, mw, kh - 1, kw - 1, 0, mh, 0, mw)
+    assert full.tobytes() == padded.tobytes()
+    j0 = int(rng.integers(0, mw))
+    part = np.empty_like(full)
+    _directsum.convolve_plane(x, h, part, b, n, m, kh, kw, mh, mw, 0, 0, 0, mh, j0, mw)
+    assert part[:, :, j0:].tobytes() == full[:, :, j0:].tobytes()
+
+
+def test_a_zero_sum_has_one_sign_whatever_the_mode_and_threads():
+    # the case that showed it: output 0 of 'same' had its edge tap left out (-0), the same
+    # output of 'full' (index 1) had it added as zero (+0); a long signal split between threads
+    # moved which outputs were edges
+    x = np.zeros((1, 8))
+    x[:, 1] = 1e-200
+    k = np.array([[-1e-200, -1.0, 1.0, 1.0]])
+    same, full = cl.convolve(x, k, "same", method="direct"), cl.convolve(x, k, "full", method="direct")
+    assert same[0, 0] == 0 and not np.signbit(same[0, 0]) and not np.signbit(full[0, 1])
+    want = scipy.signal.convolve(x, k, "full", method="direct")
+    assert not np.signbit(want[0, 1])  # scipy's literal sum: +0 too
+    n = 1_000_022
+    x = np.zeros(n)
+    x[1] = 1e-200
+    one = cl.convolve(x, k[0], "same", method="direct", workers=1)
+    assert one.tobytes() == cl.convolve(x, k[0], "same", method="direct", workers=2).tobytes()
+    assert not np.signbit(one[0])
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_windows_left_or_right_of_x_write_only_their_outputs(dtype):
+    # negative and large column offsets: a strip that lies wholly outside x (its zero fill once
+    # ran past the strip's buffer; no public path passes such offsets, convolve_plane accepts them)
+    rng = np.random.default_rng(12)
+    x = random_array(rng, (1, 64, 20), dtype)
+    h = random_array(rng, (2, 3), dtype)
+    full = np.empty((1, 65, 22), dtype)
+    _directsum.convolve_plane(x, h, full, 1, 64, 20, 2, 3, 65, 22, 0, 0, 0, 65, 0, 22)
+    for sw in (-100000, -70, -5, 7, 30, 100000):
+        out = np.full((1, 65, 64), 7.0, dtype)
+        _directsum.convolve_plane(x, h, out, 1, 64, 20, 2, 3, 65, 64, 0, sw, 0, 65, 0, 64)
+        want = np.zeros_like(out)
+        for j in range(64):
+            if 0 <= j + sw < 22:
+                want[:, :, j] = full[:, :, j + sw]
+        assert out.tobytes() == want.tobytes(), sw
+
+
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_the_edge_loop_equals_the_vector_loop_on_padded_input(dtype):
     # zero extension done by the edge loops (scalar, or on zero-filled strips), or by padding first and keeping the valid part:

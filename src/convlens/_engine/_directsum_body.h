@@ -16,6 +16,11 @@
  * thread that computed it, or on whether it came out of the vector or the scalar loop.
  * Taps that fall outside x are left out: h is finite (the caller checks), so they add
  * exactly zero.  Nothing is skipped inside x (0 * nan is nan, as in any direct sum).
+ * Every sum is stored plus +0 (POS0): a fused multiply-add whose product underflows gives -0
+ * (fma(-1e-200, 1e-200, +0)), and a zero tap added after it +0, so without it the sign of a zero
+ * sum would depend on whether its edge taps were left out (the scalar loop) or added as zeros
+ * (STRIP), that is on the window and the threads.  With it a zero sum is +0 on every path, as in
+ * a literal sum of rounded products (scipy's).
  *
  * The vector loop keeps 8 vectors of outputs in registers and broadcasts one tap at a time
  * into them (each tap is one load and one fused multiply-add per vector); rows narrower than
@@ -28,7 +33,9 @@
 typedef T VEC __attribute__((vector_size(32)));
 
 #define LOADV(p) ({ VEC v_; __builtin_memcpy(&v_, (p), sizeof v_); v_; })
-#define STOREV(p, v) do { VEC s_ = (v); __builtin_memcpy((p), &s_, sizeof s_); } while (0)
+#define STOREV(p, v) do { VEC s_ = POS0(v); __builtin_memcpy((p), &s_, sizeof s_); } while (0)
+/* v + 0: -0 becomes +0, every other value (nan, inf) stays; compilers keep it (signed zeros) */
+#define POS0(v) ((v) + 0)
 
 SIMD_TARGET
 static void CORE(const T *x, idx H, idx W, const T *h, idx KH, idx KW, T *out, idx MW,
@@ -140,7 +147,7 @@ static void CORE(const T *x, idx H, idx W, const T *h, idx KH, idx KW, T *out, i
                 for (idx b = blo; b <= bhi; b++)
                     SCALAR_MADD(acc, hr[b], xr[-b]);
             }
-            o[jj] = acc;
+            o[jj] = POS0(acc);
         }
     }
 }
@@ -151,8 +158,8 @@ static void CORE(const T *x, idx H, idx W, const T *h, idx KH, idx KW, T *out, i
  * read, zero-filled past x's edge, in chunks of STRIP_ROWS output rows.  A scalar loop took
  * ~8x as long per output (one chain of dependent multiply-adds each): 100^2 (x) 7^2 float32
  * with zero extension ran 66 us against 30 us on an explicitly padded x.  The zeros add
- * exactly nothing (h is finite, and a sum that starts at +0 is never -0 after adding a
- * zero product), so every output has the bits the scalar loop gave it.  Returns 0 when the
+ * exactly nothing to a value (h is finite) and change no zero's sign once stored (POS0), so
+ * every output has the bits the scalar loop gave it.  Returns 0 when the
  * copy's memory could not be had (the caller then takes the scalar loop). */
 SIMD_TARGET
 static int STRIP(const T *x, idx H, idx W, const T *h, idx KH, idx KW, T *out, idx MW, idx sh, idx sw,
@@ -167,7 +174,8 @@ static int STRIP(const T *x, idx H, idx W, const T *h, idx KH, idx KW, T *out, i
         return 0;
     T *S = buf, *O = buf + (rows + KH - 1) * sw_cols;
     /* the part of each strip row inside x */
-    const idx in0 = c0 < 0 ? -c0 : 0;
+    /* (a strip may lie wholly left of x, c0 + sw_cols <= 0, or right of it, c0 >= W) */
+    const idx in0 = CLAMP(-c0, 0, sw_cols);
     const idx in1 = CLAMP(W - c0, in0, sw_cols);
     for (idx r0 = i0; r0 < i1; r0 += rows) {
         const idx r1 = r0 + rows < i1 ? r0 + rows : i1;
@@ -185,9 +193,9 @@ static int STRIP(const T *x, idx H, idx W, const T *h, idx KH, idx KW, T *out, i
             T *dst = S + r * sw_cols;
             for (idx c = 0; c < in0; c++)
                 dst[c] = 0;
-            const T *src = x + (xlo + r) * W + c0;
+            const T *src = x + (xlo + r) * W + c0 + in0; /* x column c0 + in0 >= 0 */
             for (idx c = in0; c < in1; c++) /* a loop, not memcpy: rows of a few samples (a call each) */
-                dst[c] = src[c];
+                dst[c] = src[c - in0];
             for (idx c = in1; c < sw_cols; c++)
                 dst[c] = 0;
         }
@@ -244,3 +252,4 @@ static void NAME(const T *x, idx H, idx W, const T *h, idx KH, idx KW, T *out, i
 
 #undef LOADV
 #undef STOREV
+#undef POS0
