@@ -16,7 +16,9 @@ _COMMON_DOC = """
     mode : {'full', 'same', 'valid'}, optional
         Output size, exactly as :func:`scipy.signal.convolve`: 'full' (default)
         is ``n + K - 1`` per convolved axis, 'same' is ``n`` (centred like
-        scipy, also for even kernels), 'valid' is ``n - K + 1``.
+        scipy, also for even kernels), 'valid' is ``n - K + 1`` (a kernel longer
+        than x along a convolved axis is a ValueError, where scipy silently
+        swaps the two inputs).
     axes : int or sequence of int, optional
         Axes to convolve over (default: all).  Along the other axes x and the
         kernel must have equal sizes or size 1; they broadcast.
