@@ -43,6 +43,20 @@ def _route(kern_shape, x_shape, mode, dtype, *, axes=None, boundary="constant"):
     return geom, direct_route(geom, boundary, True, np.dtype(dtype), False)
 
 
+def _full_sum_two_ways(x: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The full convolution of planes ``x`` (b, n, m) with ``h`` by the compiled sum: zero-extended
+    by the sum itself, and on x padded with zeros first (its valid part)."""
+    b, n, m = x.shape
+    kh, kw = h.shape
+    mh, mw = n + kh - 1, m + kw - 1
+    full = np.empty((b, mh, mw), x.dtype)
+    _directsum.convolve_plane(x, h, full, b, n, m, kh, kw, mh, mw, 0, 0, 0, mh, 0, mw)
+    xp = np.pad(x, ((0, 0), (kh - 1, kh - 1), (kw - 1, kw - 1)))
+    padded = np.empty_like(full)
+    _directsum.convolve_plane(xp, h, padded, b, *xp.shape[1:], kh, kw, mh, mw, kh - 1, kw - 1, 0, mh, 0, mw)
+    return full, padded
+
+
 def test_the_compiled_sum_is_built():
     # CI builds it: a missing compiler must not pass unnoticed as "NumPy and OpenCV only"
     assert _direct.HAVE_NATIVE
@@ -149,12 +163,8 @@ def test_property_strips_and_row_groups_keep_every_bit(b, n, m, kh, kw, double, 
     if special:
         x.flat[rng.integers(0, x.size, 3)] = rng.choice([np.nan, np.inf, -np.inf, 0.0, -0.0], 3)
         h.flat[rng.integers(0, h.size)] = -0.0
-    mh, mw = n + kh - 1, m + kw - 1
-    full = np.empty((b, mh, mw), dtype)
-    _directsum.convolve_plane(x, h, full, b, n, m, kh, kw, mh, mw, 0, 0, 0, mh, 0, mw)
-    xp = np.pad(x, ((0, 0), (kh - 1, kh - 1), (kw - 1, kw - 1)))
-    padded = np.empty_like(full)
-    _directsum.convolve_plane(xp, h, padded, b, *xp.shape[1:], kh, kw, mh, mw, kh - 1, kw - 1, 0, mh, 0, mw)
+    full, padded = _full_sum_two_ways(x, h)
+    mh, mw = full.shape[1:]
     assert full.tobytes() == padded.tobytes()
     i0, j0 = (int(v) for v in rng.integers(0, (mh, mw)))
     i1, j1 = int(rng.integers(i0, mh + 1)), int(rng.integers(j0, mw + 1))
@@ -188,13 +198,9 @@ def test_property_a_zero_sum_is_plus_zero_on_every_path(b, n, m, kh, kw, double,
     x = np.zeros((b, n, m), dtype)
     x.flat[rng.integers(0, x.size, 4)] = tiny * rng.choice([-1.0, 1.0, 1e30], 4)
     h = (rng.choice([-1.0, 1.0, 0.0], (kh, kw)) * rng.choice([tiny, 1.0], (kh, kw))).astype(dtype)
-    mh, mw = n + kh - 1, m + kw - 1
-    full = np.empty((b, mh, mw), dtype)
-    _directsum.convolve_plane(x, h, full, b, n, m, kh, kw, mh, mw, 0, 0, 0, mh, 0, mw)
+    full, padded = _full_sum_two_ways(x, h)
+    mh, mw = full.shape[1:]
     assert not np.signbit(full[full == 0]).any()
-    xp = np.pad(x, ((0, 0), (kh - 1, kh - 1), (kw - 1, kw - 1)))
-    padded = np.empty_like(full)
-    _directsum.convolve_plane(xp, h, padded, b, *xp.shape[1:], kh, kw, mh, mw, kh - 1, kw - 1, 0, mh, 0, mw)
     assert full.tobytes() == padded.tobytes()
     j0 = int(rng.integers(0, mw))
     part = np.empty_like(full)
@@ -248,31 +254,9 @@ def test_the_edge_loop_equals_the_vector_loop_on_padded_input(dtype):
     for x_shape, kshape in (((1, 1, 1000), (1, 37)), ((2, 50, 70), (5, 9)), ((1, 9, 300), (3, 1))):
         x = random_array(rng, x_shape, dtype)
         h = random_array(rng, kshape, dtype)
-        kh, kw = kshape
-        full = np.empty((x_shape[0], x_shape[1] + kh - 1, x_shape[2] + kw - 1), dtype)
-        _directsum.convolve_plane(
-            x, h, full, x_shape[0], *x_shape[1:], kh, kw, *full.shape[1:], 0, 0, 0, full.shape[1], 0, full.shape[2]
-        )
-        xp = np.pad(x, ((0, 0), (kh - 1, kh - 1), (kw - 1, kw - 1)))
-        padded = np.empty_like(full)
-        _directsum.convolve_plane(
-            xp,
-            h,
-            padded,
-            x_shape[0],
-            *xp.shape[1:],
-            kh,
-            kw,
-            *full.shape[1:],
-            kh - 1,
-            kw - 1,
-            0,
-            full.shape[1],
-            0,
-            full.shape[2],
-        )
+        full, padded = _full_sum_two_ways(x, h)
         np.testing.assert_array_equal(full, padded)
-        assert_close(full, direct_sum(x, h.reshape(1, kh, kw), "full"), dtype)
+        assert_close(full, direct_sum(x, h.reshape(1, *kshape), "full"), dtype)
 
 
 @pytest.mark.parametrize("dtype", FLOATS)

@@ -173,8 +173,7 @@ static int STRIP(const T *x, idx H, idx W, const T *h, idx KH, idx KW, T *out, i
     if (buf == NULL)
         return 0;
     T *S = buf, *O = buf + (rows + KH - 1) * sw_cols;
-    /* the part of each strip row inside x */
-    /* (a strip may lie wholly left of x, c0 + sw_cols <= 0, or right of it, c0 >= W) */
+    /* the part of each strip row inside x (none where the strip lies wholly left or right of x) */
     const idx in0 = CLAMP(-c0, 0, sw_cols);
     const idx in1 = CLAMP(W - c0, in0, sw_cols);
     for (idx r0 = i0; r0 < i1; r0 += rows) {
